@@ -1,0 +1,53 @@
+# sochi — developer entry points. Every target bootstraps .venv from pyproject.toml.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: demo test lint typecheck pytest bench softhsm clean help
+
+help:
+	@echo "make demo   - run the main job end to end against the embedded sandbox operator"
+	@echo "make test   - lint + type check + the whole test suite (installs SoftHSM2 if root)"
+	@echo "make lint   - ruff check + ruff format --check"
+	@echo "make bench  - run bench/*.py, print a table, write bench/results.json"
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/sochi demo
+
+softhsm:
+	@if command -v softhsm2-util >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing softhsm2 (Debian) for the PKCS#11 tests"; \
+		(apt-get install -y -qq softhsm2 >/dev/null 2>&1 || \
+		 (apt-get update -qq >/dev/null && apt-get install -y -qq softhsm2 >/dev/null)) ; \
+	else \
+		echo "error: SoftHSM2 is missing — install it: sudo apt-get install softhsm2 (Debian/Ubuntu), brew install softhsm (macOS)"; \
+		exit 1; \
+	fi
+
+lint: $(STAMP)
+	$(BIN)/ruff check sochi_cli tests bench
+	$(BIN)/ruff format --check sochi_cli tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy sochi_cli
+
+pytest: $(STAMP) softhsm
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test: lint typecheck pytest
+
+bench: $(STAMP) softhsm
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

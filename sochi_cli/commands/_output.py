@@ -1,0 +1,190 @@
+"""The one object that decides how results reach the user: table, plain text or JSON.
+
+Modelled on gh's iostreams: TTY detection once, colour rules (NO_COLOR, --no-color, not a
+TTY), results on stdout, everything else (progress, notices, errors) on stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, is_dataclass
+from datetime import UTC, date, datetime
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+def json_default(value: Any) -> Any:
+    """JSON for the types our results hold: instants as ISO-8601 UTC with 'Z'."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, set | frozenset):
+        return sorted(value)
+    if is_dataclass(value) and not isinstance(value, type):
+        return asdict(value)
+    to_json = getattr(value, "to_json", None)
+    if callable(to_json):
+        return to_json()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def dumps(data: Any, *, pretty: bool = False) -> str:
+    return json.dumps(
+        data, default=json_default, ensure_ascii=False, indent=2 if pretty else None
+    )
+
+
+class Output:
+    """Where and how a command writes. Commands never call print()."""
+
+    def __init__(
+        self,
+        *,
+        json_mode: bool = False,
+        quiet: bool = False,
+        verbose: bool = False,
+        no_color: bool = False,
+        stdout: TextIO | None = None,
+        stderr: TextIO | None = None,
+    ) -> None:
+        self.stdout = stdout or sys.stdout
+        self.stderr = stderr or sys.stderr
+        self.json_mode = json_mode
+        self.quiet = quiet
+        self.verbose = verbose
+        self.stdout_tty = _isatty(self.stdout)
+        self.stderr_tty = _isatty(self.stderr)
+        self.color = not no_color and "NO_COLOR" not in os.environ and self.stdout_tty
+        self._console: Console | None = None
+        self._err_console: Console | None = None
+
+    @property
+    def stdin_tty(self) -> bool:
+        return _isatty(sys.stdin)
+
+    @property
+    def console(self) -> Console:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(
+                file=self.stdout,
+                no_color=not self.color,
+                color_system="auto" if self.color else None,
+                highlight=False,
+                soft_wrap=not self.stdout_tty,
+            )
+        return self._console
+
+    @property
+    def err_console(self) -> Console:
+        if self._err_console is None:
+            from rich.console import Console
+
+            color = self.color and self.stderr_tty
+            self._err_console = Console(
+                file=self.stderr, no_color=not color, color_system="auto" if color else None,
+                highlight=False,
+            )
+        return self._err_console
+
+    # results (stdout) -------------------------------------------------------------------
+    def json(self, data: Any) -> None:
+        self.stdout.write(dumps(data, pretty=self.stdout_tty) + "\n")
+        self.stdout.flush()
+
+    def result(self, data: Any, render: Callable[[], None]) -> None:
+        """JSON when asked for, else the human rendering."""
+        if self.json_mode:
+            self.json(data)
+        else:
+            render()
+
+    def line(self, text: str = "") -> None:
+        self.stdout.write(text + "\n")
+
+    def table(
+        self,
+        rows: Iterable[Sequence[Any]],
+        headers: Sequence[str],
+        *,
+        title: str | None = None,
+    ) -> None:
+        """A rich table on a terminal; tab-separated lines without a header otherwise."""
+        if not self.stdout_tty:
+            for row in rows:
+                self.stdout.write("\t".join(_plain(cell) for cell in row) + "\n")
+            return
+        from rich.table import Table
+
+        table = Table(title=title, show_edge=False, header_style="bold")
+        for header in headers:
+            table.add_column(header)
+        for row in rows:
+            table.add_row(*(_plain(cell) for cell in row))
+        self.console.print(table)
+
+    def fields(self, pairs: Sequence[tuple[str, Any]]) -> None:
+        """Key/value block, aligned on a terminal; `key<TAB>value` for scripts."""
+        width = max((len(k) for k, _ in pairs), default=0)
+        for key, value in pairs:
+            if self.stdout_tty:
+                self.stdout.write(f"{key.ljust(width)}  {_plain(value)}\n")
+            else:
+                self.stdout.write(f"{key}\t{_plain(value)}\n")
+
+    # messages (stderr) ------------------------------------------------------------------
+    def info(self, message: str) -> None:
+        if not self.quiet:
+            self.stderr.write(message + "\n")
+
+    def warn(self, message: str) -> None:
+        self.stderr.write(f"warning: {message}\n")
+
+    def error(self, message: str) -> None:
+        self.stderr.write(f"error: {message}\n")
+        self.stderr.flush()
+
+    @property
+    def show_progress(self) -> bool:
+        return self.stderr_tty and not self.quiet
+
+
+def _plain(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, datetime):
+        from sochi_cli.timeutil import format_local
+
+        return format_local(value)
+    if isinstance(value, date | Enum | Path):
+        return str(json_default(value))
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+__all__ = ["Output", "dumps", "json_default"]

@@ -1,0 +1,143 @@
+"""`sochi config list|get|set|unset|path|profiles` — the TOML config and its profiles."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from sochi_cli.commands._context import app_context
+
+config_app = typer.Typer(
+    help="Show and change configuration and profiles.",
+    no_args_is_help=True,
+    epilog="Examples:\n\n  sochi config list\n\n  sochi config set api_url https://sochi.dostek.kg/api/v1 "
+    "--profile production\n\n  sochi config get profiles.sandbox.api_url",
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(config_app, name="config")
+
+
+@config_app.command("path")
+def config_path(ctx: typer.Context) -> None:
+    """Print where the config file lives (it need not exist yet)."""
+    from sochi_cli.store import paths
+
+    app = app_context(ctx)
+    path = paths.config_file()
+    app.out.result({"path": str(path), "exists": path.exists()}, lambda: app.out.line(str(path)))
+
+
+@config_app.command("list")
+def config_list(ctx: typer.Context) -> None:
+    """Effective settings of the active profile and where each comes from."""
+    app = app_context(ctx)
+    config = app.config
+    values = config.effective()
+    data = {
+        "profile": config.profile,
+        "path": str(config.path),
+        "settings": [{"key": v.key, "value": v.value, "source": v.source} for v in values],
+    }
+
+    def render() -> None:
+        app.out.info(f"profile: {config.profile}  ({config.path})")
+        app.out.table(
+            [(v.key, v.value, v.source) for v in values], ["KEY", "VALUE", "SOURCE"]
+        )
+
+    app.out.result(data, render)
+
+
+@config_app.command("get")
+def config_get(
+    ctx: typer.Context,
+    key: Annotated[str, typer.Argument(help="KEY, profiles.NAME.KEY or default_profile.")],
+) -> None:
+    """Print one setting's effective value."""
+    from sochi_cli.store import config as config_store
+
+    app = app_context(ctx)
+    value = config_store.get_value(app.config, key)
+    app.out.result(
+        {"key": key, "value": value.value, "source": value.source},
+        lambda: app.out.line("" if value.value is None else str(value.value)),
+    )
+
+
+@config_app.command("set")
+def config_set(
+    ctx: typer.Context,
+    key: Annotated[str, typer.Argument(help="KEY (in the active profile) or profiles.NAME.KEY.")],
+    value: Annotated[str, typer.Argument(help="New value.")],
+) -> None:
+    """Set a value in the config file (comments and layout are kept)."""
+    from sochi_cli.store import config as config_store
+
+    app = app_context(ctx)
+    config = _config_for_write(app.profile_override)
+    config_store.set_value(config, key, value)
+    app.out.result(
+        {"key": key, "value": config_store.get_value(_config_for_write(config.profile), key).value,
+         "path": str(config.path)},
+        lambda: app.out.info(f"set {key} in {config.path}"),
+    )
+
+
+@config_app.command("unset")
+def config_unset(
+    ctx: typer.Context,
+    key: Annotated[str, typer.Argument(help="KEY or profiles.NAME.KEY.")],
+) -> None:
+    """Remove a value from the config file (the built-in default applies again)."""
+    from sochi_cli.store import config as config_store
+
+    app = app_context(ctx)
+    config = _config_for_write(app.profile_override)
+    config_store.set_value(config, key, None)
+    app.out.result({"key": key, "path": str(config.path)},
+                   lambda: app.out.info(f"unset {key} in {config.path}"))
+
+
+@config_app.command("profiles")
+def config_profiles(ctx: typer.Context) -> None:
+    """List profiles (built-in and from the file) and mark the active one."""
+    from sochi_cli.store.config import BUILTIN_PROFILES
+
+    app = app_context(ctx)
+    config = app.config
+    rows = [
+        {
+            "name": name,
+            "active": name == config.profile,
+            "builtin": name in BUILTIN_PROFILES,
+            "api_url": config.resolve("api_url", name).value,
+        }
+        for name in config.profiles
+    ]
+    app.out.result(
+        rows,
+        lambda: app.out.table(
+            [("*" if r["active"] else "", r["name"], r["api_url"], "builtin" if r["builtin"] else "file")
+             for r in rows],
+            ["", "PROFILE", "API URL", "FROM"],
+        ),
+    )
+
+
+def _config_for_write(profile: str | None):  # type: ignore[no-untyped-def]
+    """Load for writing: `config set --profile NEW` may create a profile, so skip that check."""
+    from sochi_cli.store import config as config_store
+
+    try:
+        return config_store.load(profile)
+    except Exception as exc:
+        from sochi_cli.errors import ConfigError
+
+        if isinstance(exc, ConfigError) and str(exc).startswith("unknown profile") and profile:
+            config = config_store.load(None)
+            config.profile = profile
+            return config
+        raise

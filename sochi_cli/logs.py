@@ -1,0 +1,85 @@
+"""Logging set-up with a redaction filter: PINs, tokens and Authorization headers never reach a log.
+
+Secrets read at run time (a PIN, an access token) are registered with `register_secret` and
+masked wherever they appear; known secret-bearing patterns are masked even if unregistered.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+from pathlib import Path
+
+MASK = "***"
+_registered: set[str] = set()
+_PATTERNS = (
+    re.compile(r"(?i)(authorization\s*[:=]\s*)(?:(bearer|basic)\s+)?[^\s,'\"}]+"),
+    re.compile(
+        r"(?i)([\"']?\b(?:pin|pin_?code|password|passphrase|otp|sad|access_token|"
+        r"refresh_token|token|secret|client_secret)\b[\"']?\s*[:=]\s*[\"']?)([^\"'\s,&}]+)"
+    ),
+)
+
+
+def register_secret(value: str | None) -> None:
+    """Remember a secret so every later log line, error or report masks it."""
+    if value and value.strip():
+        _registered.add(value)
+        if value.strip() != value:
+            _registered.add(value.strip())
+
+
+def redact(text: str) -> str:
+    for secret in sorted(_registered, key=len, reverse=True):
+        text = text.replace(secret, MASK)
+    text = _PATTERNS[0].sub(lambda m: f"{m.group(1)}{(m.group(2) or '') and m.group(2) + ' '}{MASK}", text)
+    return _PATTERNS[1].sub(lambda m: f"{m.group(1)}{MASK}", text)
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites each record's final message through `redact` before any handler sees it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        record.msg = redact(message)
+        record.args = None
+        return True
+
+
+def setup_logging(verbose: bool = False, log_file: Path | None = None) -> None:
+    """stderr at WARNING (DEBUG with --verbose); optional file (SOCHI_LOG_FILE) at DEBUG, 0600."""
+    root = logging.getLogger("sochi_cli")
+    root.handlers.clear()
+    root.setLevel(logging.DEBUG)
+    root.propagate = False
+    redactor = RedactingFilter()
+    console = logging.StreamHandler(sys.stderr)
+    console.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    console.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    console.addFilter(redactor)
+    root.addHandler(console)
+    file_name = log_file or (Path(os.environ["SOCHI_LOG_FILE"]) if os.environ.get("SOCHI_LOG_FILE") else None)
+    if file_name:
+        file_name.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(file_name, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.close(fd)
+        handler = logging.FileHandler(file_name, encoding="utf-8")
+        handler.setLevel(logging.DEBUG)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.addFilter(redactor)
+        root.addHandler(handler)
+    # httpx logs full URLs and headers at DEBUG; route them through the same filter.
+    for name in ("httpx", "httpcore"):
+        lib = logging.getLogger(name)
+        lib.handlers = root.handlers
+        lib.setLevel(logging.DEBUG if verbose else logging.WARNING)
+        lib.propagate = False
+
+
+__all__ = ["MASK", "RedactingFilter", "redact", "register_secret", "setup_logging"]

@@ -1,0 +1,1 @@
+"""Local state: configuration and profiles, the SQLite journal, the content-addressed archive."""
