@@ -8,8 +8,8 @@ import os
 import sys
 from typing import Annotated, Any
 
-import click
 import typer
+from typer.exceptions import Abort, TyperException
 
 from sochi_cli import __version__
 from sochi_cli.commands import COMMAND_MODULES
@@ -141,9 +141,12 @@ def run(argv: list[str]) -> int:
         if verbose:
             log.debug("error detail", exc_info=True)
         return _report(err, json_mode=json_mode)
-    except click.ClickException as err:
+    except Abort:
+        sys.stderr.write("error: interrupted\n")
+        return int(ExitCode.INTERRUPTED)
+    except TyperException as err:  # click's usage errors (Typer vendors click)
         return _usage(err, json_mode)
-    except (click.exceptions.Abort, KeyboardInterrupt):
+    except KeyboardInterrupt:
         sys.stderr.write("error: interrupted\n")
         return int(ExitCode.INTERRUPTED)
     except BrokenPipeError:
@@ -161,20 +164,24 @@ def run(argv: list[str]) -> int:
         detail = " ".join(f"{type(exc).__name__}: {exc}".split())
         from sochi_cli.logs import redact
 
-        err = SochiError(
+        internal = SochiError(
             f"internal error: {redact(detail)}",
             hint="rerun with --verbose and report it",
             code="internal",
         )
-        return _report(err, json_mode=json_mode)
+        return _report(internal, json_mode=json_mode)
 
 
-def _usage(err: click.ClickException, json_mode: bool) -> int:
+def _usage(err: TyperException, json_mode: bool) -> int:
     from sochi_cli.errors import UsageError
 
     ctx = getattr(err, "ctx", None)
     where = ctx.command_path if ctx is not None else "sochi"
-    usage = UsageError(err.format_message(), hint=f"see '{where} --help'")
+    format_message = getattr(err, "format_message", None)
+    message = format_message() if callable(format_message) else str(err)
+    if not message.strip():  # no arguments: the help was shown, nothing more to say
+        return int(ExitCode.USAGE)
+    usage = UsageError(message, hint=f"see '{where} --help'")
     return _report(usage, json_mode=json_mode)
 
 

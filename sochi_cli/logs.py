@@ -34,7 +34,9 @@ def register_secret(value: str | None) -> None:
 def redact(text: str) -> str:
     for secret in sorted(_registered, key=len, reverse=True):
         text = text.replace(secret, MASK)
-    text = _PATTERNS[0].sub(lambda m: f"{m.group(1)}{(m.group(2) or '') and m.group(2) + ' '}{MASK}", text)
+    text = _PATTERNS[0].sub(
+        lambda m: f"{m.group(1)}{(m.group(2) or '') and m.group(2) + ' '}{MASK}", text
+    )
     return _PATTERNS[1].sub(lambda m: f"{m.group(1)}{MASK}", text)
 
 
@@ -64,7 +66,9 @@ def setup_logging(verbose: bool = False, log_file: Path | None = None) -> None:
     console.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     console.addFilter(redactor)
     root.addHandler(console)
-    file_name = log_file or (Path(os.environ["SOCHI_LOG_FILE"]) if os.environ.get("SOCHI_LOG_FILE") else None)
+    file_name = log_file or (
+        Path(os.environ["SOCHI_LOG_FILE"]) if os.environ.get("SOCHI_LOG_FILE") else None
+    )
     if file_name:
         file_name.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(file_name, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)

@@ -45,9 +45,7 @@ def json_default(value: Any) -> Any:
 
 
 def dumps(data: Any, *, pretty: bool = False) -> str:
-    return json.dumps(
-        data, default=json_default, ensure_ascii=False, indent=2 if pretty else None
-    )
+    return json.dumps(data, default=json_default, ensure_ascii=False, indent=2 if pretty else None)
 
 
 class Output:
@@ -99,7 +97,9 @@ class Output:
 
             color = self.color and self.stderr_tty
             self._err_console = Console(
-                file=self.stderr, no_color=not color, color_system="auto" if color else None,
+                file=self.stderr,
+                no_color=not color,
+                color_system="auto" if color else None,
                 highlight=False,
             )
         return self._err_console

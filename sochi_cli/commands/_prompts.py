@@ -74,8 +74,10 @@ def confirm(question: str, *, assume_yes: bool, flag: str = "--yes") -> bool:
     if assume_yes:
         return True
     if not stdin_is_tty():
-        raise UsageError(f"{question} needs confirmation but stdin is not a terminal",
-                         hint=f"pass {flag} to confirm")
+        raise UsageError(
+            f"{question} needs confirmation but stdin is not a terminal",
+            hint=f"pass {flag} to confirm",
+        )
     sys.stderr.write(f"{question} [y/N] ")
     sys.stderr.flush()
     answer = sys.stdin.readline().strip().lower()

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from sochi_cli.commands._context import app_context
 
+if TYPE_CHECKING:
+    from sochi_cli.store.config import Config
+
 config_app = typer.Typer(
     help="Show and change configuration and profiles.",
     no_args_is_help=True,
-    epilog="Examples:\n\n  sochi config list\n\n  sochi config set api_url https://sochi.dostek.kg/api/v1 "
-    "--profile production\n\n  sochi config get profiles.sandbox.api_url",
+    epilog="Examples:\n\n  sochi config list\n\n"
+    "  sochi --profile production config set timeout 60\n\n"
+    "  sochi config get profiles.sandbox.api_url",
 )
 
 
@@ -44,9 +48,7 @@ def config_list(ctx: typer.Context) -> None:
 
     def render() -> None:
         app.out.info(f"profile: {config.profile}  ({config.path})")
-        app.out.table(
-            [(v.key, v.value, v.source) for v in values], ["KEY", "VALUE", "SOURCE"]
-        )
+        app.out.table([(v.key, v.value, v.source) for v in values], ["KEY", "VALUE", "SOURCE"])
 
     app.out.result(data, render)
 
@@ -80,8 +82,11 @@ def config_set(
     config = _config_for_write(app.profile_override)
     config_store.set_value(config, key, value)
     app.out.result(
-        {"key": key, "value": config_store.get_value(_config_for_write(config.profile), key).value,
-         "path": str(config.path)},
+        {
+            "key": key,
+            "value": config_store.get_value(_config_for_write(config.profile), key).value,
+            "path": str(config.path),
+        },
         lambda: app.out.info(f"set {key} in {config.path}"),
     )
 
@@ -97,8 +102,10 @@ def config_unset(
     app = app_context(ctx)
     config = _config_for_write(app.profile_override)
     config_store.set_value(config, key, None)
-    app.out.result({"key": key, "path": str(config.path)},
-                   lambda: app.out.info(f"unset {key} in {config.path}"))
+    app.out.result(
+        {"key": key, "path": str(config.path)},
+        lambda: app.out.info(f"unset {key} in {config.path}"),
+    )
 
 
 @config_app.command("profiles")
@@ -120,24 +127,22 @@ def config_profiles(ctx: typer.Context) -> None:
     app.out.result(
         rows,
         lambda: app.out.table(
-            [("*" if r["active"] else "", r["name"], r["api_url"], "builtin" if r["builtin"] else "file")
-             for r in rows],
+            [
+                (
+                    "*" if r["active"] else "",
+                    r["name"],
+                    r["api_url"],
+                    "builtin" if r["builtin"] else "file",
+                )
+                for r in rows
+            ],
             ["", "PROFILE", "API URL", "FROM"],
         ),
     )
 
 
-def _config_for_write(profile: str | None):  # type: ignore[no-untyped-def]
-    """Load for writing: `config set --profile NEW` may create a profile, so skip that check."""
+def _config_for_write(profile: str | None) -> Config:
+    """Load for writing: `--profile NEW config set ...` creates the profile NEW."""
     from sochi_cli.store import config as config_store
 
-    try:
-        return config_store.load(profile)
-    except Exception as exc:
-        from sochi_cli.errors import ConfigError
-
-        if isinstance(exc, ConfigError) and str(exc).startswith("unknown profile") and profile:
-            config = config_store.load(None)
-            config.profile = profile
-            return config
-        raise
+    return config_store.load(profile, allow_new_profile=True)

@@ -73,14 +73,14 @@ def _positive(kind: type[int] | type[float]) -> Callable[[Any], Any]:
 def _text(value: Any) -> str:
     if not isinstance(value, str):
         raise ValueError("expected a string")
-    return value
+    return str(value)
 
 
 def _profile_name(value: Any) -> str:
-    value = _text(value)
-    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", value):
+    name = _text(value)
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", name):
         raise ValueError("profile names use letters, digits, '.', '_' and '-'")
-    return value
+    return name
 
 
 @dataclass(frozen=True)
@@ -251,11 +251,15 @@ def _check(path: Path, text: str, data: dict[str, Any]) -> list[str]:
             try:
                 section[key] = PROFILE_SETTINGS[key].parse(value)
             except ValueError as exc:
-                raise ConfigError(f"{_where(path, text, table, key)}: {table}.{key}: {exc}") from None
+                raise ConfigError(
+                    f"{_where(path, text, table, key)}: {table}.{key}: {exc}"
+                ) from None
     return warnings
 
 
-def load(profile: str | None = None, path: Path | None = None) -> Config:
+def load(
+    profile: str | None = None, path: Path | None = None, *, allow_new_profile: bool = False
+) -> Config:
     """Read and validate the config file and pick the active profile.
 
     Profile choice: `profile` argument (from --profile) > SOCHI_PROFILE > file's
@@ -267,7 +271,7 @@ def load(profile: str | None = None, path: Path | None = None) -> Config:
     chosen = profile or os.environ.get("SOCHI_PROFILE") or data.get("default_profile")
     chosen = chosen or DEFAULT_PROFILE
     config = Config(path=path, data=data, profile=chosen, warnings=warnings)
-    if chosen not in config.profiles:
+    if chosen not in config.profiles and not (allow_new_profile and profile):
         raise ConfigError(
             f"unknown profile '{chosen}'",
             hint=f"known profiles: {', '.join(config.profiles)}; "
@@ -289,9 +293,13 @@ def _split_key(key: str, active: str) -> tuple[str | None, str, Setting]:
 
 
 def get_value(config: Config, key: str) -> Value:
-    profile, name, setting = _split_key(key, config.profile)
+    profile, name, _ = _split_key(key, config.profile)
     if profile is None:
-        return Value(name, config.data.get(name, DEFAULT_PROFILE), "file" if name in config.data else "default")
+        return Value(
+            name,
+            config.data.get(name, DEFAULT_PROFILE),
+            "file" if name in config.data else "default",
+        )
     if profile not in config.profiles:
         raise ConfigError(f"unknown profile '{profile}'")
     return config.resolve(name, profile)

@@ -1,0 +1,1 @@
+"""Operator API client: transport, typed models, problem errors mapped to exceptions."""

@@ -1,0 +1,1 @@
+"""Form catalogue cache and local validation of report files before signing."""
