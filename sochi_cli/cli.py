@@ -9,10 +9,11 @@ import sys
 from typing import Annotated, Any
 
 import typer
+from typer.core import TyperCommand, TyperGroup
 from typer.exceptions import Abort, TyperException
 
 from sochi_cli import __version__
-from sochi_cli.commands import COMMAND_MODULES
+from sochi_cli.commands import COMMANDS
 from sochi_cli.commands._context import AppContext
 from sochi_cli.commands._output import Output, dumps
 from sochi_cli.errors import ExitCode, SochiError
@@ -61,15 +62,62 @@ def hoist_global_options(argv: list[str]) -> list[str]:
     return front + rest
 
 
+def _complete_profile(incomplete: str) -> list[str]:
+    from sochi_cli.commands._operator import complete_profile
+
+    return complete_profile(incomplete)
+
+
 def _version_callback(value: bool) -> None:
     if value:
         typer.echo(f"sochi {__version__}")
         raise typer.Exit()
 
 
+class _Placeholder(TyperCommand):
+    """Stands in for a command in `sochi --help` until that command actually runs."""
+
+
+class LazyCommandGroup(TyperGroup):
+    """The root group: a command's module is imported only when the command is resolved.
+
+    Help listings and "did you mean" suggestions use placeholders built from `COMMANDS`;
+    `resolve_command` (dispatch and shell completion) swaps in the real command first.
+    Importing all ~25 command modules and building their Typer commands costs ~40 ms on
+    every invocation; scripts call sochi thousands of times.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        for name, entry in COMMANDS.items():
+            self.commands[name] = _Placeholder(
+                name, help=entry.help, rich_help_panel=entry.panel, add_help_option=False
+            )
+
+    def load(self, name: str) -> None:
+        """Import `name`'s module and install every command it registers."""
+        module = importlib.import_module(f"sochi_cli.commands.{COMMANDS[name].module}")
+        holder = typer.Typer()
+        holder.callback()(_no_op)
+        module.register(holder)
+        group = typer.main.get_command(holder)
+        assert isinstance(group, TyperGroup)
+        self.commands.update(group.commands)
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> tuple[str | None, Any, list[str]]:
+        if args and isinstance(self.commands.get(args[0]), _Placeholder):
+            self.load(args[0])
+        return super().resolve_command(ctx, args)
+
+
+def _no_op() -> None:
+    """Callback that makes a holder Typer a group, whatever its module registers."""
+
+
 def build_app() -> typer.Typer:
     app = typer.Typer(
         name="sochi",
+        cls=LazyCommandGroup,
         help=HELP,
         epilog=EPILOG,
         no_args_is_help=True,
@@ -82,7 +130,12 @@ def build_app() -> typer.Typer:
         ctx: typer.Context,
         profile: Annotated[
             str | None,
-            typer.Option("--profile", envvar="SOCHI_PROFILE", help="Profile to use."),
+            typer.Option(
+                "--profile",
+                envvar="SOCHI_PROFILE",
+                help="Profile to use.",
+                autocompletion=_complete_profile,
+            ),
         ] = None,
         json_output: Annotated[
             bool, typer.Option("--json", help="Machine-readable JSON on stdout.")
@@ -112,9 +165,6 @@ def build_app() -> typer.Typer:
             verbose=verbose,
         )
 
-    for name in COMMAND_MODULES:
-        module = importlib.import_module(f"sochi_cli.commands.{name}")
-        module.register(app)
     return app
 
 

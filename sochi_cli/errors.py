@@ -19,6 +19,7 @@ class ExitCode(IntEnum):
     UNAVAILABLE = 7  # network down, maintenance window, operator 5xx/429
     PARTIAL = 8  # batch finished, some items refused/rejected
     NOT_FOUND = 9  # the thing asked for does not exist
+    STORAGE = 10  # local journal/archive/config cannot be written (disk full, read-only, locked)
     INTERRUPTED = 130  # Ctrl-C / SIGTERM
 
 
@@ -108,6 +109,13 @@ class NotFound(SochiError):
     code = "not_found"
 
 
+class StorageError(SochiError):
+    """The journal, archive or another local file cannot be written (disk full, read-only)."""
+
+    exit_code = ExitCode.STORAGE
+    code = "storage"
+
+
 class Interrupted(SochiError):
     exit_code = ExitCode.INTERRUPTED
     code = "interrupted"
@@ -123,6 +131,7 @@ __all__ = [
     "PartialFailure",
     "SignatureError",
     "SochiError",
+    "StorageError",
     "Unavailable",
     "UsageError",
     "ValidationFailed",

@@ -1,0 +1,127 @@
+"""`sochi archive list|export|verify` — the local copy of everything filed (clause 16.5)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sochi_cli.commands._context import app_context
+
+archive_app = typer.Typer(
+    help="Your own archive of reports, signatures, receipts and protocols.",
+    no_args_is_help=True,
+    epilog="Examples:\n\n  sochi archive list --client 02010201910123 --period 2026-10\n\n"
+    "  sochi archive export --period 2026-10 --out 2026-10.zip\n\n  sochi archive verify",
+)
+
+Client = Annotated[str | None, typer.Option("--client", help="Client INN.")]
+Period = Annotated[str | None, typer.Option("--period", help="Period: YYYY, YYYY-MM, YYYY-Qn.")]
+Form = Annotated[str | None, typer.Option("--form", help="Form code, e.g. STI-077.")]
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(archive_app, name="archive")
+
+
+@archive_app.command("list")
+def archive_list(
+    ctx: typer.Context,
+    client: Client = None,
+    period: Period = None,
+    form: Form = None,
+    kind: Annotated[str | None, typer.Option("--kind", help="report, signature, receipt…")] = None,
+) -> None:
+    """Archived objects, optionally for one client, period, form or kind."""
+    from sochi_cli.store.archive import Archive
+    from sochi_cli.store.journal import Journal
+
+    app = app_context(ctx)
+    journal = Journal.existing(app.profile)
+    entries = (
+        Archive(journal).entries(client=client, period=period, form=form, kind=kind)
+        if journal
+        else []
+    )
+
+    def render() -> None:
+        if not entries:
+            app.out.info("nothing archived matches")
+            return
+        app.out.table(
+            [
+                (
+                    e.client_inn,
+                    e.period,
+                    e.form,
+                    e.kind,
+                    e.filename,
+                    e.submission_id,
+                    e.size,
+                    e.sha256[:16],
+                )
+                for e in entries
+            ],
+            ["CLIENT", "PERIOD", "FORM", "KIND", "FILE", "SUBMISSION", "BYTES", "SHA-256"],
+        )
+
+    app.out.result([e.to_json() for e in entries], render)
+
+
+@archive_app.command("export")
+def archive_export(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Directory, or a FILE.zip.")],
+    client: Client = None,
+    period: Period = None,
+    form: Form = None,
+) -> None:
+    """Copy objects to a directory or zip laid out as CLIENT_INN/PERIOD/FORM/ + manifest.json."""
+    from sochi_cli.errors import NotFound
+    from sochi_cli.store.archive import Archive
+    from sochi_cli.store.journal import Journal
+
+    app = app_context(ctx)
+    journal = Journal.existing(app.profile)
+    if journal is None:
+        raise NotFound("nothing archived yet in this profile")
+    result = Archive(journal).export(out, client=client, period=period, form=form)
+    from sochi_cli.store.audit import AuditLog
+
+    AuditLog(journal).append(
+        "archive.export",
+        {"out": str(out), "files": result.files, "client": client, "period": period, "form": form},
+    )
+    app.out.result(
+        result.to_json(),
+        lambda: app.out.info(f"exported {result.files} files ({result.bytes} bytes) to {out}"),
+    )
+
+
+@archive_app.command("verify")
+def archive_verify(ctx: typer.Context) -> None:
+    """Recompute every object's SHA-256; list missing and corrupt objects (exit 4 if any)."""
+    from sochi_cli.errors import ExitCode
+    from sochi_cli.store.archive import Archive, ArchiveCheck
+    from sochi_cli.store.journal import Journal
+
+    app = app_context(ctx)
+    journal = Journal.existing(app.profile)
+    check = Archive(journal).verify() if journal else ArchiveCheck()
+
+    def render() -> None:
+        for sha in check.missing:
+            app.out.line(f"missing\t{sha}")
+        for sha in check.corrupt:
+            app.out.line(f"corrupt\t{sha}")
+        if check.ok:
+            app.out.info(f"archive ok: {check.checked} objects verified")
+
+    app.out.result(check.to_json(), render)
+    if not check.ok:
+        app.out.error(
+            f"archive damaged: {len(check.missing)} missing, {len(check.corrupt)} corrupt "
+            f"of {check.checked} objects — restore them from a backup or an export"
+        )
+        raise typer.Exit(int(ExitCode.VALIDATION))

@@ -1,0 +1,243 @@
+"""`sochi batch list|show|report|resume` — batches in the profile's journal, outcomes, resume."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from sochi_cli.commands._context import AppContext, app_context
+
+if TYPE_CHECKING:
+    from sochi_cli.store.journal import Batch, Journal
+
+batch_app = typer.Typer(
+    help="Batches of submissions: list them, show one, export its outcome report.",
+    no_args_is_help=True,
+    epilog="Examples:\n\n  sochi batch list\n\n  sochi batch show last\n\n"
+    "  sochi batch report 12 --format csv --out outcomes.csv",
+)
+
+
+class ReportFormat(StrEnum):
+    CSV = "csv"
+    JSON = "json"
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(batch_app, name="batch")
+
+
+BatchId = Annotated[str, typer.Argument(help="Batch number, or 'last'.", metavar="ID")]
+
+
+def _journal(app: AppContext) -> Journal | None:
+    from sochi_cli.store.journal import Journal
+
+    return Journal.existing(app.profile)
+
+
+def _resolve(journal: Journal | None, ident: str) -> Batch:
+    from sochi_cli.errors import NotFound, UsageError
+
+    if journal is None:
+        raise NotFound("no batches yet in this profile", hint="file reports with `sochi submit`")
+    if ident.lower() in ("last", "latest"):
+        batch = journal.latest_batch()
+        if batch is None:
+            raise NotFound(
+                "no batches yet in this profile", hint="file reports with `sochi submit`"
+            )
+        return batch
+    if not ident.isdigit():
+        raise UsageError(f"batch id must be a number or 'last', not {ident!r}")
+    return journal.batch(int(ident))
+
+
+@batch_app.command("list")
+def batch_list(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Newest N batches.")] = 20,
+) -> None:
+    """Batches of this profile, newest first, with counts per state."""
+    from sochi_cli.services.batch_report import batch_summary
+
+    app = app_context(ctx)
+    journal = _journal(app)
+    summaries = [batch_summary(journal, b) for b in journal.batches(limit=limit)] if journal else []
+
+    def render() -> None:
+        if not summaries:
+            app.out.info("no batches yet")
+            return
+        app.out.table(
+            [
+                (
+                    s.batch.id,
+                    s.batch.created_at,
+                    s.batch.status,
+                    s.batch.item_count,
+                    ", ".join(f"{k} {v}" for k, v in sorted(s.counts.items())),
+                    s.batch.command,
+                )
+                for s in summaries
+            ],
+            ["ID", "CREATED (UTC)", "STATUS", "ITEMS", "STATES", "COMMAND"],
+        )
+
+    app.out.result([s.to_json() for s in summaries], render)
+
+
+@batch_app.command("show")
+def batch_show(ctx: typer.Context, ident: BatchId) -> None:
+    """One batch: its status, counts per state and every item's outcome."""
+    from sochi_cli.services.batch_report import batch_outcomes, batch_summary
+
+    app = app_context(ctx)
+    journal = _journal(app)
+    batch = _resolve(journal, ident)
+    assert journal is not None
+    summary = batch_summary(journal, batch)
+    rows = batch_outcomes(journal, batch.id)
+
+    def render() -> None:
+        app.out.fields(
+            [
+                ("batch", batch.id),
+                ("status", batch.status),
+                ("created", batch.created_at),
+                ("command", batch.command),
+                ("items", batch.item_count),
+                ("states", ", ".join(f"{k} {v}" for k, v in sorted(summary.counts.items()))),
+                ("in flight", summary.in_flight),
+            ]
+        )
+        app.out.line()
+        app.out.table(
+            [
+                (
+                    r.seq,
+                    r.client_inn,
+                    r.form,
+                    r.period,
+                    r.state + (f" ({r.in_flight_stage}…)" if r.in_flight_stage else ""),
+                    r.submission_id,
+                    r.receipt_id,
+                    r.error or r.error_code,
+                )
+                for r in rows
+            ],
+            ["#", "CLIENT", "FORM", "PERIOD", "STATE", "SUBMISSION", "RECEIPT", "ERROR"],
+        )
+
+    app.out.result({**summary.to_json(), "items": [r.to_json() for r in rows]}, render)
+
+
+@batch_app.command("report")
+def batch_report(
+    ctx: typer.Context,
+    ident: BatchId,
+    fmt: Annotated[
+        ReportFormat, typer.Option("--format", "-f", help="csv (default) or json.")
+    ] = ReportFormat.CSV,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write to FILE instead of stdout.")
+    ] = None,
+) -> None:
+    """Per-item outcome report (client, form, period, file, state, submission, receipt, error)."""
+    from sochi_cli.services.batch_report import batch_outcomes, outcomes_csv, outcomes_json
+    from sochi_cli.store.files import atomic_write_text
+
+    app = app_context(ctx)
+    journal = _journal(app)
+    batch = _resolve(journal, ident)
+    assert journal is not None
+    rows = batch_outcomes(journal, batch.id)
+    use_json = fmt is ReportFormat.JSON or app.out.json_mode
+    text = outcomes_json(batch, rows) if use_json else outcomes_csv(rows)
+    if out is None:
+        app.out.stdout.write(text)
+        return
+    try:
+        atomic_write_text(out, text)
+    except OSError as exc:
+        from sochi_cli.errors import UsageError
+
+        raise UsageError(f"cannot write {out}: {exc.strerror or exc}") from None
+    app.out.info(f"wrote {len(rows)} rows to {out}")
+
+
+@batch_app.command(
+    "resume",
+    epilog="Examples:\n\n  sochi batch resume last\n\n  sochi batch resume 12 --no-wait\n\n"
+    "Exit codes: as `sochi submit`.",
+)
+def batch_resume(
+    ctx: typer.Context,
+    ident: BatchId,
+    concurrency: Annotated[
+        int | None,
+        typer.Option("--concurrency", min=1, max=64, help="Parallel sends [default: profile]."),
+    ] = None,
+    wait: Annotated[
+        bool, typer.Option("--wait/--no-wait", help="Follow agency verdicts until final.")
+    ] = True,
+    wait_timeout: Annotated[
+        float, typer.Option("--wait-timeout", min=1, help="Stop following after N seconds.")
+    ] = 1800.0,
+    no_wait_maintenance: Annotated[
+        bool, typer.Option("--no-wait-maintenance", help="Stop (exit 7) during maintenance.")
+    ] = False,
+    signer: Annotated[
+        str | None, typer.Option("--signer", help="file, pkcs11 or cloud (default: profile).")
+    ] = None,
+    key_file: Annotated[
+        Path | None, typer.Option("--key-file", help="PKCS#12/PEM key (file signer, dev only).")
+    ] = None,
+    pin_file: Annotated[
+        Path | None, typer.Option("--pin-file", help="File holding the PIN (else SOCHI_PIN).")
+    ] = None,
+    pkcs11_lib: Annotated[
+        str | None, typer.Option("--pkcs11-lib", help="PKCS#11 library (RuToken driver) path.")
+    ] = None,
+    token: Annotated[str | None, typer.Option("--token", help="Token label or serial.")] = None,
+    key: Annotated[str | None, typer.Option("--key", help="Key on the token.")] = None,
+) -> None:
+    """Continue an interrupted batch from the journal: same items, keys and signatures."""
+    import sys
+
+    from sochi_cli.commands.submit_cmd import make_signer_factory, progress_display, show_result
+    from sochi_cli.services.submit import resume
+    from sochi_cli.services.submit_model import SubmitOptions
+
+    app = app_context(ctx)
+    journal = _journal(app)
+    try:
+        batch = _resolve(journal, ident)
+    finally:
+        if journal is not None:
+            journal.close()
+    options = SubmitOptions(
+        concurrency=concurrency or int(app.config.get("concurrency")),
+        wait=wait,
+        wait_maintenance=not no_wait_maintenance,
+        wait_timeout=wait_timeout,
+        command=" ".join(["sochi", *sys.argv[1:]]),
+    )
+    factory = make_signer_factory(
+        app,
+        signer=signer,
+        key_file=key_file,
+        cert_file=None,
+        pin_file=pin_file,
+        pkcs11_lib=pkcs11_lib,
+        token=token,
+        key=key,
+        credential=None,
+        inn=None,
+    )
+    with progress_display(app) as progress:
+        result = resume(app.config, batch.id, options, signer_factory=factory, progress=progress)
+    show_result(app, result)

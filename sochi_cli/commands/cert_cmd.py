@@ -1,0 +1,474 @@
+"""`sochi cert show|chain|status` — the signing certificate, its chain and its clause-18 renewal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from sochi_cli.commands._context import AppContext, app_context
+from sochi_cli.commands.sign_cmd import (
+    CertFileOpt,
+    CredentialOpt,
+    InnOpt,
+    KeyFileOpt,
+    KeyOpt,
+    LibOpt,
+    PinFileOpt,
+    SignerOpt,
+    TokenOpt,
+    TrustOpt,
+    signer_options,
+)
+
+if TYPE_CHECKING:
+    from cryptography import x509
+
+cert_app = typer.Typer(
+    help="Your signing certificate: details, chain to the Main CA, expiry and renewal.",
+    no_args_is_help=True,
+    epilog="Examples:\n\n  sochi cert show\n\n  sochi cert chain --cert my.pem\n\n"
+    "  sochi cert status --signer pkcs11 --token MyToken --json\n\n  sochi cert list\n\n"
+    "  sochi cert revoke 4f1a9c --reason key-compromise --yes\n\n  sochi cert renew\n\n"
+    "Exit codes: 0 ok; 2 bad option or revoke without confirmation; 3 no key configured; "
+    "5 not logged in, key or PIN refused; 6 refused (not your certificate, already revoked, "
+    "requisites changed, balance too low); 7 operator unavailable; 9 no such certificate.",
+)
+
+CertOpt = Annotated[
+    Path | None, typer.Option("--cert", help="Certificate file instead of the signer's.")
+]
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(cert_app, name="cert")
+
+
+def _end_entity(
+    certs: list[tuple[bytes, x509.Certificate]], selector: str | None
+) -> x509.Certificate:
+    from cryptography import x509 as cx
+
+    from sochi_cli.errors import AuthError
+
+    def is_ca(c: x509.Certificate) -> bool:
+        try:
+            return bool(c.extensions.get_extension_for_class(cx.BasicConstraints).value.ca)
+        except cx.ExtensionNotFound:
+            return c.issuer == c.subject
+
+    if selector:
+        wanted = selector.lower().removeprefix("0x")
+        found = [c for cid, c in certs if wanted in (cid.hex(), format(c.serial_number, "x"))]
+    else:
+        found = [c for _, c in certs if not is_ca(c)]
+    if not found:
+        raise AuthError("no signing certificate on the token", code="certificate_missing")
+    if len(found) > 1:
+        raise AuthError(
+            "several certificates on the token: "
+            + "; ".join(f"{c.subject.rfc4514_string()} ({c.serial_number:x})" for c in found),
+            hint="choose one with --key ID|CERT-SERIAL",
+            code="key_ambiguous",
+        )
+    return found[0]
+
+
+def load_certificate(
+    app: AppContext,
+    *,
+    cert: Path | None,
+    signer: str | None,
+    key_file: Path | None,
+    cert_file: Path | None,
+    pin_file: Path | None,
+    pkcs11_lib: str | None,
+    token: str | None,
+    key: str | None,
+    credential: str | None,
+    inn: str | None,
+) -> tuple[x509.Certificate, list[x509.Certificate], str]:
+    """(certificate, chain, signer kind) from --cert or the configured signer; no PIN for tokens."""
+    from sochi_cli.services import certificates as certs
+
+    if cert is not None:
+        loaded = certs.load_certificate_files([cert])
+        return loaded[0], loaded[1:], "file"
+    kind = signer or app.config.get("signer") or "file"
+    if kind == "pkcs11":
+        from sochi_cli.token import pkcs11 as p11
+
+        _, found = p11.token_certificates(
+            pkcs11_lib, token or app.config.get("token_label"), app.config.get("pkcs11_lib")
+        )
+        chosen = _end_entity(found, key or app.config.get("key_id"))
+        pool = [c for _, c in found if c != chosen]
+        return chosen, [c for c in pool if c.subject != chosen.subject], "pkcs11"
+    from sochi_cli.services.signers import build_signer
+
+    options = signer_options(
+        app,
+        signer=kind,
+        key_file=key_file,
+        cert_file=cert_file,
+        pin_file=pin_file,
+        pkcs11_lib=pkcs11_lib,
+        token=token,
+        key=key,
+        credential=credential,
+        inn=inn,
+    )
+    with build_signer(options, app.config) as opened:
+        return opened.certificate, list(opened.chain), opened.kind
+
+
+@cert_app.command("show")
+def cert_show(
+    ctx: typer.Context,
+    cert: CertOpt = None,
+    signer: SignerOpt = None,
+    key_file: KeyFileOpt = None,
+    cert_file: CertFileOpt = None,
+    pin_file: PinFileOpt = None,
+    pkcs11_lib: LibOpt = None,
+    token: TokenOpt = None,
+    key: KeyOpt = None,
+    credential: CredentialOpt = None,
+    inn: InnOpt = None,
+) -> None:
+    """Subject, issuer, serial, validity, key usage and fingerprint of the certificate."""
+    from sochi_cli.services.certificates import certificate_summary
+
+    app = app_context(ctx)
+    certificate, _, kind = load_certificate(
+        app, cert=cert, signer=signer, key_file=key_file, cert_file=cert_file,
+        pin_file=pin_file, pkcs11_lib=pkcs11_lib, token=token, key=key,
+        credential=credential, inn=inn,
+    )  # fmt: skip
+    data = {"signer": kind, **certificate_summary(certificate)}
+    app.out.result(data, lambda: app.out.fields(list(data.items())))
+
+
+@cert_app.command("chain")
+def cert_chain(
+    ctx: typer.Context,
+    cert: CertOpt = None,
+    signer: SignerOpt = None,
+    key_file: KeyFileOpt = None,
+    cert_file: CertFileOpt = None,
+    pin_file: PinFileOpt = None,
+    pkcs11_lib: LibOpt = None,
+    token: TokenOpt = None,
+    key: KeyOpt = None,
+    credential: CredentialOpt = None,
+    inn: InnOpt = None,
+    trust: TrustOpt = None,
+) -> None:
+    """The chain from the certificate up to the Main CA, each signature checked."""
+    from sochi_cli.errors import AuthError
+    from sochi_cli.services import certificates as certs
+    from sochi_cli.services.signing import trust_material
+
+    app = app_context(ctx)
+    certificate, chain, _ = load_certificate(
+        app, cert=cert, signer=signer, key_file=key_file, cert_file=cert_file,
+        pin_file=pin_file, pkcs11_lib=pkcs11_lib, token=token, key=key,
+        credential=credential, inn=inn,
+    )  # fmt: skip
+    material = trust_material(
+        app.profile,
+        trust_files=trust or [],
+        api_url=app.config.get("api_url"),
+        fetch_missing=True,
+    )
+    path = certs.build_path(certificate, material.roots, [*chain, *material.intermediates])
+    if path is None:
+        raise AuthError(
+            "the certificate does not chain to a trusted root "
+            f"(issuer {certificate.issuer.rfc4514_string()})",
+            hint="pass --trust main-ca.pem or run `sochi crl fetch`",
+            code="certificate_untrusted",
+        )
+    data = {"chain": [certs.certificate_summary(c) for c in path]}
+
+    def render() -> None:
+        app.out.table(
+            [
+                (i, c.subject.rfc4514_string(), format(c.serial_number, "x"),
+                 c.not_valid_after_utc.date().isoformat())
+                for i, c in enumerate(path)
+            ],
+            ["#", "SUBJECT", "SERIAL", "VALID UNTIL"],
+        )  # fmt: skip
+
+    app.out.result(data, render)
+
+
+@cert_app.command("status")
+def cert_status(
+    ctx: typer.Context,
+    cert: CertOpt = None,
+    signer: SignerOpt = None,
+    key_file: KeyFileOpt = None,
+    cert_file: CertFileOpt = None,
+    pin_file: PinFileOpt = None,
+    pkcs11_lib: LibOpt = None,
+    token: TokenOpt = None,
+    key: KeyOpt = None,
+    credential: CredentialOpt = None,
+    inn: InnOpt = None,
+) -> None:
+    """Days left, renewal path per key kind, requisites drift and whether next year is paid.
+
+    Clause 18: E-Cloud keys renew automatically after a year unless cancelled 30 days
+    before expiry and only with unchanged requisites; RuToken keys need an office visit.
+    The operator part (GET /account, balance, tariffs) needs `sochi login`; without it
+    the local part is shown with a warning.
+    """
+    from sochi_cli.errors import SochiError
+    from sochi_cli.services.account_certificates import renewal_facts, signer_kind_of
+    from sochi_cli.services.certificates import renewal_status
+
+    app = app_context(ctx)
+    certificate, _, kind = load_certificate(
+        app, cert=cert, signer=signer, key_file=key_file, cert_file=cert_file,
+        pin_file=pin_file, pkcs11_lib=pkcs11_lib, token=token, key=key,
+        credential=credential, inn=inn,
+    )  # fmt: skip
+    if signer is None and cert is not None:
+        kind = str(app.config.get("signer") or "file")
+    serial = format(certificate.serial_number, "x")
+    facts = None
+    try:
+        from sochi_cli.commands._operator import connect
+
+        with connect(app) as client:
+            facts = renewal_facts(client, serial)
+    except SochiError as err:
+        app.out.warn(f"requisites and renewal payment not checked: {err.one_line()}")
+    if facts is not None:
+        kind = signer_kind_of(facts.key_kind, kind)
+    status = renewal_status(
+        certificate, kind, account_requisites=facts.account_requisites if facts else None
+    )
+    actions = list(status.actions)
+    if facts is not None and facts.next_year_paid is False:
+        from sochi_cli.services.account import som
+
+        actions.append(
+            f"top up the account: balance {som(facts.balance)} KGS is below the renewal fee "
+            f"{som(facts.renewal_fee or 0)} KGS (clause 18.3)"
+        )
+    data = {
+        "subject": certificate.subject.rfc4514_string(),
+        "serial": serial,
+        "expires": status.expires.isoformat(),
+        "days_left": status.days_left,
+        "signer": status.signer_kind,
+        "renewal": status.path,
+        "summary": status.summary,
+        "actions": actions,
+        "requisites_drift": status.requisites_drift,
+        "operator_checked": facts is not None,
+        "next_year_paid": facts.next_year_paid if facts else None,
+        "balance": facts.to_json()["balance"] if facts else None,
+        "renewal_fee": facts.to_json()["renewal_fee"] if facts else None,
+    }
+
+    def render() -> None:
+        from sochi_cli.timeutil import format_local
+
+        def paid() -> str:
+            if facts is None or facts.next_year_paid is None:
+                return "not checked"
+            verdict = "yes" if facts.next_year_paid else "NO"
+            return f"{verdict} (balance {data['balance']} KGS, fee {data['renewal_fee']} KGS)"
+
+        app.out.fields(
+            [
+                ("certificate", data["subject"]),
+                ("serial", serial),
+                ("expires", format_local(status.expires)),
+                ("days left", status.days_left),
+                ("renewal", status.summary),
+                (
+                    "requisites drift",
+                    ", ".join(status.requisites_drift)
+                    if status.requisites_drift
+                    else ("none" if facts else "not checked"),
+                ),
+                ("next year paid", paid()),
+            ]
+        )
+        for action in actions:
+            app.out.line(f"- {action}")
+
+    app.out.result(data, render)
+
+
+def _certificate_row(c: Any) -> tuple[Any, ...]:
+    return (c.serial, c.status, c.key_kind, c.owner_name, c.not_after, c.renewal)
+
+
+@cert_app.command("list")
+def cert_list(ctx: typer.Context) -> None:
+    """The account's certificates at the operator: status, key kind, validity, renewal path."""
+    from sochi_cli.commands._operator import connect
+    from sochi_cli.services.account_certificates import list_certificates
+
+    app = app_context(ctx)
+    with connect(app) as client:
+        items = list_certificates(client)
+    data = []
+    for c in items:
+        row = c.to_json()
+        row.pop("certificate", None)
+        data.append(row)
+    app.out.result(
+        data,
+        lambda: app.out.table(
+            [_certificate_row(c) for c in items],
+            ["SERIAL", "STATUS", "KEY", "OWNER", "VALID UNTIL", "RENEWAL"],
+        ),
+    )
+
+
+_REASONS = ("key-compromise", "affiliation-changed", "superseded", "cessation-of-operation")
+
+
+@cert_app.command("revoke")
+def cert_revoke(
+    ctx: typer.Context,
+    serial: Annotated[str, typer.Argument(help="Serial (hex) of your certificate.")],
+    reason: Annotated[
+        str,
+        typer.Option(
+            "--reason",
+            help="key-compromise, affiliation-changed, superseded or cessation-of-operation.",
+            autocompletion=lambda incomplete: [r for r in _REASONS if r.startswith(incomplete)],
+        ),
+    ],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Revoke one of your certificates now (clause 4.3.9); the CRL is reissued at once.
+
+    Asks for confirmation on a terminal; without one, --yes is required.
+    """
+    from sochi_cli.commands._operator import connect
+    from sochi_cli.commands._prompts import confirm
+    from sochi_cli.errors import Interrupted
+    from sochi_cli.services.account_certificates import (
+        normal_serial,
+        owned_certificate,
+        reason_code,
+        revoke_certificate,
+    )
+
+    app = app_context(ctx)
+    reason_code(reason)
+    normal_serial(serial)
+    with connect(app) as client:
+        owned = owned_certificate(client, serial)
+        question = (
+            f"Revoke certificate {owned.serial} ({owned.owner_name or owned.subject}) for "
+            f"{reason}? Signatures made after now will not be valid"
+        )
+        if not confirm(question, assume_yes=yes):
+            raise Interrupted("not revoked", code="declined")
+        revoked = revoke_certificate(client, owned.serial, reason)
+    app.out.info(f"revoked certificate {revoked.serial}; run `sochi crl fetch` to refresh the CRL")
+    data = revoked.to_json()
+    data.pop("certificate", None)
+    app.out.result(
+        data,
+        lambda: app.out.fields(
+            [
+                ("serial", revoked.serial),
+                ("status", revoked.status),
+                ("revoked", revoked.revoked_at),
+                ("reason", revoked.revocation_reason),
+            ]
+        ),
+    )
+
+
+@cert_app.command("renew")
+def cert_renew(
+    ctx: typer.Context,
+    serial: Annotated[
+        str | None,
+        typer.Option(
+            "--serial", help="Certificate to renew (default: the one you logged in with)."
+        ),
+    ] = None,
+    csr: Annotated[
+        Path | None,
+        typer.Option(
+            "--csr", help="PKCS#10 request (DER or PEM) for a token key's new certificate."
+        ),
+    ] = None,
+) -> None:
+    """Ask the operator to renew a certificate (POST /certificates/renewal; the fee is debited).
+
+    E-Cloud keys get a new certificate at once; token keys need an office visit unless a
+    CSR made on the token is given. Changed requisites (clause 18.2) are refused.
+    """
+    from sochi_cli.commands._operator import connect
+    from sochi_cli.services.account import som
+    from sochi_cli.services.account_certificates import default_serial, renew_certificate
+
+    app = app_context(ctx)
+    csr_der = _read_csr(csr) if csr is not None else None
+    with connect(app) as client:
+        chosen = default_serial(client, serial or _session_serial(app))
+        renewal = renew_certificate(client, chosen, csr_der)
+    data = renewal.to_json()
+    if renewal.certificate is not None:
+        data["certificate"].pop("certificate", None)
+
+    def render() -> None:
+        new = renewal.certificate
+        pairs: list[tuple[str, Any]] = [
+            ("renewal", renewal.id),
+            ("serial", renewal.serial),
+            ("state", renewal.state),
+            ("fee", f"{som(renewal.fee)} KGS"),
+        ]
+        if new is not None:
+            pairs += [("new serial", new.serial), ("valid until", new.not_after)]
+        app.out.fields(pairs)
+        if renewal.state == "office_visit_required":
+            app.out.line("- visit the operator's office with the token to renew (clause 18.2)")
+
+    app.out.result(data, render)
+
+
+def _session_serial(app: AppContext) -> str | None:
+    from sochi_cli.errors import SochiError
+    from sochi_cli.services.session import session_info
+
+    try:
+        subscriber = session_info(app.config).subscriber or {}
+    except SochiError:
+        return None
+    value = subscriber.get("certificate_serial")
+    return str(value) if value else None
+
+
+def _read_csr(path: Path) -> bytes:
+    from sochi_cli.errors import UsageError
+
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"--csr {path}: cannot read: {exc.strerror}") from None
+    if b"-----BEGIN" in data:
+        from cryptography import x509
+        from cryptography.hazmat.primitives.serialization import Encoding
+
+        try:
+            return x509.load_pem_x509_csr(data).public_bytes(Encoding.DER)
+        except ValueError:
+            raise UsageError(f"--csr {path}: not a PEM certificate request") from None
+    return data

@@ -1,0 +1,152 @@
+"""`sochi inbox list|show|ack` — documents from agencies; ack sends your signed receipt."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from sochi_cli.commands._context import app_context
+from sochi_cli.commands.sign_cmd import (
+    CertFileOpt,
+    CredentialOpt,
+    InnOpt,
+    KeyFileOpt,
+    KeyOpt,
+    LibOpt,
+    PinFileOpt,
+    SignerOpt,
+    TokenOpt,
+    signer_options,
+)
+
+EXIT_CODES = (
+    "Exit codes: 0 ok; 2 a PIN is needed but stdin is not a terminal (use --pin-file or "
+    "SOCHI_PIN); 5 not logged in, PIN/key refused, certificate unusable or a signature does "
+    "not verify; 7 operator unavailable; 9 no such inbox item."
+)
+inbox_app = typer.Typer(
+    help="Notices and requests from agencies; acknowledging sends a signed receipt.",
+    no_args_is_help=True,
+    epilog="Examples:\n\n  sochi inbox list --unread\n\n  sochi inbox show inb_3Qx\n\n"
+    "  SOCHI_PIN=... sochi inbox ack inb_3Qx --signer pkcs11\n\n" + EXIT_CODES,
+)
+
+IdArg = Annotated[str, typer.Argument(help="Inbox item id (inb_…).")]
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(inbox_app, name="inbox")
+
+
+@inbox_app.command("list")
+def list_(
+    ctx: typer.Context,
+    unread: Annotated[
+        bool, typer.Option("--unread", help="Only items not acknowledged yet.")
+    ] = False,
+) -> None:
+    """Inbox items, oldest first."""
+    from sochi_cli.commands._operator import connect
+    from sochi_cli.services.inbox import list_items
+
+    app = app_context(ctx)
+    with connect(app) as client:
+        items = list_items(client, unread=unread)
+    data = []
+    for item in items:
+        row = item.to_json()
+        row.pop("document", None)
+        row.pop("signature", None)
+        data.append(row)
+    app.out.result(
+        data,
+        lambda: app.out.table(
+            [
+                (i.id, i.agency.code, i.kind, i.received_at, i.acknowledged_at, i.subject)
+                for i in items
+            ],
+            ["ID", "AGENCY", "KIND", "RECEIVED", "ACKNOWLEDGED", "SUBJECT"],
+        ),
+    )
+
+
+@inbox_app.command("show")
+def show(ctx: typer.Context, item_id: IdArg) -> None:
+    """One item with its text and the agency's signature checked."""
+    from sochi_cli.commands._operator import connect
+    from sochi_cli.services.inbox import show_item
+    from sochi_cli.services.receipts import describe, operator_trust
+
+    app = app_context(ctx)
+    trust = operator_trust(app.profile, str(app.config.get("api_url")))
+    with connect(app) as client:
+        shown = show_item(client, item_id, trust)
+    item = shown.item
+
+    def render() -> None:
+        pairs: list[tuple[str, Any]] = [
+            ("id", item.id),
+            ("agency", f"{item.agency.code} {item.agency.name}".strip()),
+            ("kind", item.kind),
+            ("subject", item.subject),
+            ("received", item.received_at),
+            ("submission", item.submission_id),
+            ("acknowledged", item.acknowledged_at),
+            ("signature", describe(shown.signature) if shown.signature else "none"),
+        ]
+        app.out.fields(pairs)
+        app.out.line()
+        app.out.line(item.body)
+
+    app.out.result(shown.to_json(), render)
+
+
+@inbox_app.command("ack")
+def ack(
+    ctx: typer.Context,
+    item_id: IdArg,
+    signer: SignerOpt = None,
+    key_file: KeyFileOpt = None,
+    cert_file: CertFileOpt = None,
+    pin_file: PinFileOpt = None,
+    pkcs11_lib: LibOpt = None,
+    token: TokenOpt = None,
+    key: KeyOpt = None,
+    credential: CredentialOpt = None,
+    inn: InnOpt = None,
+) -> None:
+    """Acknowledge an item: sign its document with your key and send it (idempotent)."""
+    from sochi_cli.commands._operator import connect
+    from sochi_cli.services.inbox import acknowledge
+    from sochi_cli.services.receipts import describe
+    from sochi_cli.services.signers import build_signer
+    from sochi_cli.services.signing import trust_material
+
+    app = app_context(ctx)
+    options = signer_options(
+        app, signer=signer, key_file=key_file, cert_file=cert_file, pin_file=pin_file,
+        pkcs11_lib=pkcs11_lib, token=token, key=key, credential=credential, inn=inn,
+    )  # fmt: skip
+    trust = trust_material(app.profile, api_url=app.config.get("api_url"), fetch_missing=True)
+    with connect(app) as client:
+        result = acknowledge(
+            client, item_id, build_signer(options, app.config), trust=trust, on_warning=app.out.warn
+        )
+
+    def render() -> None:
+        how = "already acknowledged" if result.already else "acknowledged"
+        app.out.fields(
+            [
+                ("inbox item", result.item.id),
+                ("status", how),
+                ("acknowledged", result.item.acknowledged_at),
+                ("receipt", result.receipt.id),
+                ("receipt signature", describe(result.receipt_signature)),
+            ]
+        )
+
+    app.out.result(result.to_json(), render)
+
+
+__all__ = ["register"]

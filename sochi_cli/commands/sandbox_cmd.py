@@ -1,0 +1,209 @@
+"""`sochi sandbox serve|reset|seed|sample-reports` — the embedded sandbox operator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sochi_cli.commands._context import app_context
+
+sandbox_app = typer.Typer(
+    help="Run and manage the local sandbox operator (the embedded default).",
+    no_args_is_help=True,
+    epilog="Examples:\n\n  sochi sandbox serve --seed demo\n\n"
+    "  sochi sandbox serve --port 0 --seed demo --json\n\n"
+    "  sochi sandbox sample-reports --out reports --clients 50 --invalid 3\n\n"
+    "  sochi sandbox reset --yes",
+)
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="Sandbox data directory [default: DATA_DIR/sandbox]."),
+]
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(sandbox_app, name="sandbox")
+
+
+def _data_dir(value: Path | None) -> Path:
+    from sochi_cli.store import paths
+
+    return value if value is not None else paths.data_dir() / "sandbox"
+
+
+def _check_seed(seed: str | None) -> str | None:
+    from sochi_cli.errors import UsageError
+
+    if seed not in (None, "demo", "empty"):
+        raise UsageError(f"unknown seed {seed!r}", hint="use --seed demo or --seed empty")
+    return None if seed == "empty" else seed
+
+
+@sandbox_app.command("serve")
+def serve(
+    ctx: typer.Context,
+    host: Annotated[
+        str, typer.Option(help="Address to listen on (loopback only by default).")
+    ] = "127.0.0.1",
+    port: Annotated[
+        int | None, typer.Option(help="Port; 0 picks a free one [default: 8788].")
+    ] = None,
+    data_dir: DataDir = None,
+    seed: Annotated[str | None, typer.Option(help="Seed an empty database: demo or empty.")] = None,
+    bulk_clients: Annotated[
+        int | None, typer.Option(help="Generated clients in the demo seed [default: 1000].", min=0)
+    ] = None,
+    allow_remote: Annotated[bool, typer.Option(help="Allow a non-loopback --host.")] = False,
+) -> None:
+    """Serve the operator API until Ctrl-C / SIGTERM; prints the base URL when ready."""
+    import os
+
+    from sochi_cli.sandbox.server import serve as run
+    from sochi_cli.store.config import SANDBOX_DEFAULT_PORT
+
+    app = app_context(ctx)
+    directory = _data_dir(data_dir)
+
+    def ready(url: str) -> None:
+        data = {
+            "url": url,
+            "api_url": f"{url}/api/v1",
+            "pid": os.getpid(),
+            "data_dir": str(directory),
+        }
+        if app.out.json_mode:
+            app.out.json(data)
+        else:
+            app.out.line(f"{url}/api/v1")
+            app.out.stdout.flush()
+            app.out.info(f"sandbox operator ready (data: {directory}); Ctrl-C stops it")
+
+    run(
+        directory,
+        host=host,
+        port=SANDBOX_DEFAULT_PORT if port is None else port,
+        seed=_check_seed(seed),
+        bulk_clients=bulk_clients,
+        allow_remote=allow_remote,
+        on_ready=ready,
+    )
+
+
+@sandbox_app.command("reset")
+def reset(
+    ctx: typer.Context,
+    data_dir: DataDir = None,
+    seed: Annotated[str, typer.Option(help="Seed after wiping: demo or empty.")] = "demo",
+    bulk_clients: Annotated[int | None, typer.Option(min=0, help="Generated demo clients.")] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Wipe the sandbox database (the PKI stays) and seed it again."""
+    from sochi_cli.commands._prompts import confirm
+    from sochi_cli.errors import Interrupted
+    from sochi_cli.sandbox.seed import DEFAULT_BULK_CLIENTS, seed_demo
+    from sochi_cli.sandbox.state import Sandbox
+
+    app = app_context(ctx)
+    directory = _data_dir(data_dir)
+    chosen = _check_seed(seed)
+    if not confirm(f"Wipe the sandbox data in {directory}?", assume_yes=yes):
+        raise Interrupted("reset cancelled")
+    sandbox = Sandbox(directory)
+    try:
+        sandbox.db.wipe()
+        if chosen == "demo":
+            seed_demo(
+                sandbox, bulk_clients=DEFAULT_BULK_CLIENTS if bulk_clients is None else bulk_clients
+            )
+    finally:
+        sandbox.close()
+    app.out.result(
+        {"data_dir": str(directory), "seed": chosen or "empty"},
+        lambda: app.out.info(f"sandbox reset ({chosen or 'empty'}) in {directory}"),
+    )
+
+
+@sandbox_app.command("seed")
+def seed_cmd(
+    ctx: typer.Context,
+    data_dir: DataDir = None,
+    bulk_clients: Annotated[int | None, typer.Option(min=0, help="Generated demo clients.")] = None,
+) -> None:
+    """Load the demo data set into an empty sandbox database."""
+    from sochi_cli.errors import UsageError
+    from sochi_cli.sandbox.seed import DEFAULT_BULK_CLIENTS, demo_facts, seed_demo
+    from sochi_cli.sandbox.state import Sandbox
+
+    app = app_context(ctx)
+    directory = _data_dir(data_dir)
+    sandbox = Sandbox(directory)
+    try:
+        with sandbox.db.read() as conn:
+            accounts = conn.execute("SELECT COUNT(*) FROM accounts").fetchone()[0]
+        if accounts:
+            raise UsageError(
+                f"the sandbox in {directory} already holds data",
+                hint="use `sochi sandbox reset` to start over",
+            )
+        seed_demo(
+            sandbox, bulk_clients=DEFAULT_BULK_CLIENTS if bulk_clients is None else bulk_clients
+        )
+    finally:
+        sandbox.close()
+    facts = demo_facts(directory) or {}
+    app.out.result(facts, lambda: app.out.line((directory / "demo" / "README.txt").read_text()))
+
+
+@sandbox_app.command("sample-reports")
+def sample_reports(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option("--out", help="Directory to write the XML files to.")],
+    clients: Annotated[
+        int, typer.Option(min=1, max=100_000, help="Reports (one per demo client).")
+    ] = 10,
+    invalid: Annotated[int, typer.Option(min=0, help="How many of them to break on purpose.")] = 0,
+    form: Annotated[str, typer.Option(help="Form code.")] = "STI-077",
+    period: Annotated[
+        str | None, typer.Option(help="Period [default: the last one ended].")
+    ] = None,
+) -> None:
+    """Write realistic report XML for the demo's generated clients (+ samples.json manifest)."""
+    from sochi_cli.errors import UsageError
+    from sochi_cli.sandbox.catalogue import FORMS_BY_CODE
+    from sochi_cli.sandbox.samples import write_samples
+
+    app = app_context(ctx)
+    if form.upper() not in FORMS_BY_CODE:
+        raise UsageError(f"unknown form {form!r}", hint="one of " + ", ".join(FORMS_BY_CODE))
+    if invalid > clients:
+        raise UsageError("--invalid cannot exceed --clients")
+    if period is not None:
+        from sochi_cli.sandbox.reports import period_bounds
+
+        periodicity = FORMS_BY_CODE[form.upper()]["periodicity"]
+        if period_bounds(period, periodicity) is None:
+            raise UsageError(
+                f"--period {period!r} does not fit a {periodicity} form",
+                hint="YYYY-MM, YYYY-Qn or YYYY",
+            )
+    try:
+        samples = write_samples(
+            out, clients=clients, invalid=invalid, form_code=form.upper(), period=period
+        )
+    except OSError as exc:
+        raise UsageError(f"cannot write to {out}: {exc.strerror}") from None
+    data = {
+        "out": str(out),
+        "files": len(samples),
+        "invalid": sum(1 for s in samples if s.broken),
+        "manifest": str(out / "samples.json"),
+    }
+    app.out.result(
+        data,
+        lambda: app.out.info(
+            f"wrote {len(samples)} reports ({data['invalid']} broken on purpose) to {out}"
+        ),
+    )

@@ -1,0 +1,299 @@
+"""`sochi submit PATH... | --manifest FILE` — file reports exactly once (the batch engine)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from sochi_cli.commands._context import AppContext, app_context
+from sochi_cli.commands.sign_cmd import (
+    CertFileOpt,
+    CredentialOpt,
+    InnOpt,
+    KeyFileOpt,
+    KeyOpt,
+    LibOpt,
+    PinFileOpt,
+    SignerOpt,
+    TokenOpt,
+)
+
+if TYPE_CHECKING:
+    from sochi_cli.services.submit_model import (
+        ProgressCallback,
+        ProgressEvent,
+        SignerFactory,
+        SubmitResult,
+    )
+    from sochi_cli.token.base import Signer
+
+EXIT_CODES = (
+    "Exit codes: 0 all accepted (received with --no-wait); 4 validation failed, nothing sent; "
+    "5 key/PIN/session problem; 6 refused (balance, POA), nothing sent; 7 operator unavailable "
+    "or maintenance (rerun resumes); 8 partial: some refused/rejected/invalid; 130 interrupted "
+    "(rerun resumes)."
+)
+
+TTY_ROWS = 30  # on a terminal, longer outcomes list only the items that need attention
+
+ConcurrencyOpt = Annotated[
+    int | None,
+    typer.Option("--concurrency", min=1, max=64, help="Parallel sends [default: profile]."),
+]
+WaitOpt = Annotated[
+    bool, typer.Option("--wait/--no-wait", help="Follow agency verdicts until final.")
+]
+WaitTimeoutOpt = Annotated[
+    float, typer.Option("--wait-timeout", min=1, help="Stop following verdicts after N seconds.")
+]
+NoWaitMaintenanceOpt = Annotated[
+    bool,
+    typer.Option(
+        "--no-wait-maintenance",
+        help="During a maintenance window stop (exit 7) instead of waiting for its end.",
+    ),
+]
+
+
+def register(app: typer.Typer) -> None:
+    app.command(
+        "submit",
+        epilog="Examples:\n\n  sochi submit report.xml\n\n"
+        "  sochi submit reports/ --concurrency 16 --no-wait\n\n"
+        "  sochi submit --manifest october.csv --dry-run\n\n"
+        "  sochi --json submit --manifest october.csv > outcome.json\n\n" + EXIT_CODES,
+    )(submit)
+
+
+def submit(
+    ctx: typer.Context,
+    paths: Annotated[
+        list[str] | None,
+        typer.Argument(help="Report files, directories or globs.", show_default=False),
+    ] = None,
+    manifest: Annotated[
+        Path | None, typer.Option("--manifest", help="CSV or JSON manifest of the batch.")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Plan, validate and price; sign and send nothing.")
+    ] = False,
+    concurrency: ConcurrencyOpt = None,
+    wait: WaitOpt = True,
+    wait_timeout: WaitTimeoutOpt = 1800.0,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Stop at the first invalid item.")
+    ] = False,
+    no_wait_maintenance: NoWaitMaintenanceOpt = False,
+    signer: SignerOpt = None,
+    key_file: KeyFileOpt = None,
+    cert_file: CertFileOpt = None,
+    pin_file: PinFileOpt = None,
+    pkcs11_lib: LibOpt = None,
+    token: TokenOpt = None,
+    key: KeyOpt = None,
+    credential: CredentialOpt = None,
+    inn: InnOpt = None,
+) -> None:
+    """Validate, sign (one token session), send and follow reports; rerun to resume.
+
+    Each report gets an idempotency key (profile, client, form, period, correction, file
+    digest): a rerun after any crash never files it twice and says `already_filed`.
+    """
+    import sys
+
+    from sochi_cli.services.submit import submit as run
+    from sochi_cli.services.submit_model import SubmitOptions
+
+    app = app_context(ctx)
+    options = SubmitOptions(
+        inputs=tuple(paths or ()),
+        manifest=manifest,
+        dry_run=dry_run,
+        concurrency=concurrency or int(app.config.get("concurrency")),
+        wait=wait,
+        strict=strict,
+        wait_maintenance=not no_wait_maintenance,
+        wait_timeout=wait_timeout,
+        command=" ".join(["sochi", *sys.argv[1:]]) if sys.argv else "sochi submit",
+    )
+    factory = make_signer_factory(
+        app,
+        signer=signer,
+        key_file=key_file,
+        cert_file=cert_file,
+        pin_file=pin_file,
+        pkcs11_lib=pkcs11_lib,
+        token=token,
+        key=key,
+        credential=credential,
+        inn=inn,
+    )
+    with progress_display(app) as progress:
+        result = run(app.config, options, signer_factory=factory, progress=progress)
+    show_result(app, result)
+
+
+def make_signer_factory(
+    app: AppContext,
+    *,
+    signer: str | None,
+    key_file: Path | None,
+    cert_file: Path | None,
+    pin_file: Path | None,
+    pkcs11_lib: str | None,
+    token: str | None,
+    key: str | None,
+    credential: str | None,
+    inn: str | None,
+) -> SignerFactory:
+    """The signer is built (and its secrets read) only if something still needs signing."""
+    from sochi_cli.commands.sign_cmd import signer_options
+
+    def factory() -> Signer:
+        from sochi_cli.services.signers import build_signer
+
+        options = signer_options(
+            app,
+            signer=signer,
+            key_file=key_file,
+            cert_file=cert_file,
+            pin_file=pin_file,
+            pkcs11_lib=pkcs11_lib,
+            token=token,
+            key=key,
+            credential=credential,
+            inn=inn,
+        )
+        built = build_signer(options, app.config)
+        if built.kind == "file":
+            app.out.warn("signing with a key file: development use only, not for real filings")
+        return built
+
+    return factory
+
+
+class _Progress:
+    """A rich progress bar on stderr: the phase, counts per state, ETA; countdown in maintenance."""
+
+    def __init__(self, app: AppContext) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
+        self.bar = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[counts]}"),
+            console=app.out.err_console,
+            transient=True,
+        )
+        self.task = self.bar.add_task("plan", total=None, counts="")
+
+    def __call__(self, event: ProgressEvent) -> None:
+        from sochi_cli.services.status import format_duration
+
+        counts = " ".join(f"{k}:{v}" for k, v in sorted(event.counts.items()) if v)
+        description = event.phase
+        if event.phase == "maintenance":
+            left = event.seconds_left
+            description = "maintenance, resuming in " + (
+                format_duration(left) if left is not None else "?"
+            )
+        self.bar.update(
+            self.task,
+            description=description,
+            total=event.total or None,
+            completed=event.done,
+            counts=counts,
+        )
+
+
+class progress_display:
+    """Context manager yielding the progress callback (None when stderr is not a TTY)."""
+
+    def __init__(self, app: AppContext) -> None:
+        self.app = app
+        self.display: _Progress | None = None
+
+    def __enter__(self) -> ProgressCallback | None:
+        if not self.app.out.show_progress or self.app.out.json_mode:
+            return None
+        self.display = _Progress(self.app)
+        self.display.bar.start()
+        return self.display
+
+    def __exit__(self, *exc: object) -> None:
+        if self.display is not None:
+            self.display.bar.stop()
+
+
+def show_result(app: AppContext, result: SubmitResult) -> None:
+    """The summary (JSON with --json, else a table), then exit with the batch's code."""
+
+    def render() -> None:
+        out = app.out
+        if result.dry_run:
+            out.info(f"dry run: {result.total} report(s), nothing signed or sent")
+        elif result.batch_id is not None:
+            how = "resumed" if result.resumed else "batch"
+            out.info(f"{how} {result.batch_id}: {result.status} in {result.seconds:.1f}s")
+        rows = [
+            (
+                row.get("seq", n),
+                row["client_inn"],
+                row["form"],
+                row["period"],
+                "already_filed" if row.get("already_filed") else row["state"],
+                row.get("submission_id"),
+                row.get("receipt_id"),
+                row.get("error_code"),
+                row.get("error"),
+            )
+            for n, row in enumerate(result.items, start=1)
+        ]
+        if out.stdout_tty and len(rows) > TTY_ROWS:
+            fine = ("accepted", "received", "delivered")
+            shown = [r for r in rows if r[4] not in fine]
+            hidden = len(rows) - len(shown)
+            out.info(
+                f"{hidden} filed item(s) not listed; `sochi batch show {result.batch_id}` "
+                "lists every item"
+            )
+            rows = shown
+        out.table(
+            rows,
+            ["#", "client", "form", "period", "state", "submission", "receipt", "code", "error"],
+            title="Outcome",
+        )
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(result.counts.items()))
+        out.info(f"counts: {counts or 'none'}; already filed: {result.already_filed}")
+        if result.cost is not None:
+            from sochi_cli.services.account import som
+
+            cost = result.cost
+            out.info(
+                f"cost: {som(cost.required)} {cost.currency} for {cost.items} report(s)"
+                + (f", balance {som(cost.balance)}" if cost.balance is not None else "")
+            )
+        for problem in result.problems:
+            out.warn(f"{problem['where']}: {problem['message']}")
+        if result.interrupted:
+            out.info(
+                f"stopped ({result.stopped_by}) with {result.remaining} item(s) left: "
+                f"rerun the same command or `sochi batch resume {result.batch_id}`"
+            )
+
+    app.out.result(result.to_json(), render)
+    if result.exit_code != 0:
+        raise typer.Exit(int(result.exit_code))
+
+
+__all__ = ["make_signer_factory", "progress_display", "register", "show_result"]

@@ -1,0 +1,211 @@
+"""Realistic sample report XML (valid and deliberately broken) for the demo clients."""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+from sochi_cli.sandbox.catalogue import FORMS_BY_CODE
+from sochi_cli.sandbox.reports import NAMESPACE
+from sochi_cli.sandbox.seed import REPRESENTATIVE_INN, bulk_client_inn, bulk_client_name
+from sochi_cli.store.files import atomic_write_text
+
+BROKEN_KINDS = ("totals", "missing_field")
+
+
+@dataclass(frozen=True)
+class Sample:
+    path: Path
+    client_inn: str
+    form: str
+    period: str
+    correction: int
+    expected: str  # "accepted" | "rejected" (totals) | "invalid" (schema)
+    broken: str | None
+
+
+def previous_period(form: dict[str, Any], today: date) -> str:
+    first = today.replace(day=1)
+    last_month = first - timedelta(days=1)
+    if form["periodicity"] == "monthly":
+        return last_month.strftime("%Y-%m")
+    if form["periodicity"] == "quarterly":
+        quarter = (today.month - 1) // 3  # the quarter before the current one
+        return f"{today.year - 1}-Q4" if quarter == 0 else f"{today.year}-Q{quarter}"
+    return str(today.year - 1)
+
+
+def _money(rng: random.Random, low: int, high: int) -> Decimal:
+    return Decimal(rng.randint(low * 100, high * 100)) / 100
+
+
+def body_values(form_code: str, rng: random.Random) -> dict[str, str]:
+    """Values that satisfy the form's schema and totals rules."""
+    if form_code == "STI-077":
+        turnover = _money(rng, 10_000, 2_000_000)
+        charged = (turnover * Decimal("0.12")).quantize(Decimal("0.01"))
+        credit = (charged * Decimal(rng.randint(0, 80)) / 100).quantize(Decimal("0.01"))
+        return {
+            "turnover": str(turnover),
+            "vat_charged": str(charged),
+            "vat_credit": str(credit),
+            "vat_payable": str(charged - credit),
+        }
+    if form_code == "STI-081":
+        goods, services = _money(rng, 0, 500_000), _money(rng, 0, 500_000)
+        return {
+            "revenue_goods": str(goods),
+            "revenue_services": str(services),
+            "revenue_total": str(goods + services),
+            "sales_tax": str(((goods + services) * Decimal("0.02")).quantize(Decimal("0.01"))),
+            "activity_code": "47.11",
+        }
+    if form_code == "STI-100":
+        payroll = _money(rng, 50_000, 900_000)
+        deductions = _money(rng, 0, 20_000)
+        taxable = payroll - deductions
+        return {
+            "employees": str(rng.randint(1, 80)),
+            "payroll": str(payroll),
+            "deductions": str(deductions),
+            "taxable_income": str(taxable),
+            "tax_withheld": str((taxable * Decimal("0.10")).quantize(Decimal("0.01"))),
+        }
+    if form_code == "STI-001":
+        income, expenses = _money(rng, 100_000, 9_000_000), _money(rng, 50_000, 5_000_000)
+        return {
+            "income_total": str(income),
+            "expenses_total": str(expenses),
+            "profit": str(income - expenses),
+            "tax_due": str(
+                (max(income - expenses, Decimal(0)) * Decimal("0.10")).quantize(Decimal("0.01"))
+            ),
+        }
+    if form_code == "SF-001":
+        base = _money(rng, 50_000, 900_000)
+        employer = (base * Decimal("0.1725")).quantize(Decimal("0.01"))
+        employee = (base * Decimal("0.10")).quantize(Decimal("0.01"))
+        return {
+            "insured_persons": str(rng.randint(1, 80)),
+            "contribution_base": str(base),
+            "contributions_employer": str(employer),
+            "contributions_employee": str(employee),
+            "contributions_total": str(employer + employee),
+        }
+    start, hired, dismissed = rng.randint(5, 200), rng.randint(0, 10), rng.randint(0, 5)
+    return {
+        "headcount_start": str(start),
+        "hired": str(hired),
+        "dismissed": str(dismissed),
+        "headcount_end": str(start + hired - dismissed),
+        "ownership": "private",
+    }
+
+
+def report_xml(
+    *,
+    form_code: str,
+    client_inn: str,
+    client_name: str,
+    period: str,
+    correction: int,
+    values: dict[str, str],
+    filer_inn: str | None = None,
+    composed_on: date | None = None,
+) -> str:
+    lines = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        f'<report xmlns="{NAMESPACE}" form="{form_code}" version="1">',
+        "  <header>",
+        f"    <inn>{client_inn}</inn>",
+        f"    <name>{escape(client_name)}</name>",
+        f"    <period>{period}</period>",
+        f"    <correction>{correction}</correction>",
+    ]
+    if filer_inn:
+        lines.append(f"    <filer-inn>{filer_inn}</filer-inn>")
+    if composed_on:
+        lines.append(f"    <composed-on>{composed_on.isoformat()}</composed-on>")
+    lines += ["  </header>", "  <body>"]
+    lines += [f"    <{name}>{escape(value)}</{name}>" for name, value in values.items()]
+    lines += ["  </body>", "</report>", ""]
+    return "\n".join(lines)
+
+
+def write_samples(
+    out: Path,
+    *,
+    clients: int,
+    invalid: int = 0,
+    form_code: str = "STI-077",
+    period: str | None = None,
+    today: date | None = None,
+    seed: int = 1,
+) -> list[Sample]:
+    """`clients` reports (one per generated demo client) of which `invalid` are broken.
+
+    Broken ones alternate: a totals-rule breaker (passes the schema, the agency rejects it)
+    and a report missing a required field (refused with validation_failed). A manifest
+    `samples.json` lists every file with its client, form, period and expected outcome.
+    """
+    form = FORMS_BY_CODE[form_code]
+    today = today or date.today()
+    period = period or previous_period(form, today)
+    rng = random.Random(seed)
+    out.mkdir(parents=True, exist_ok=True)
+    broken_at = set(rng.sample(range(clients), min(invalid, clients)))
+    samples = []
+    broken_count = 0
+    for index in range(clients):
+        inn = bulk_client_inn(index)
+        values = body_values(form_code, rng)
+        broken = None
+        expected = "accepted"
+        if index in broken_at:
+            broken = BROKEN_KINDS[broken_count % 2]
+            broken_count += 1
+            total = form["totals"][0]["total"]
+            if broken == "totals":
+                values[total] = str(Decimal(values[total]) + 1)
+                expected = "rejected"
+            else:
+                values.pop(form["fields"][0]["name"])
+                expected = "invalid"
+        path = out / f"{form_code}_{inn}_{period}_0.xml"
+        atomic_write_text(
+            path,
+            report_xml(
+                form_code=form_code,
+                client_inn=inn,
+                client_name=bulk_client_name(index),
+                period=period,
+                correction=0,
+                values=values,
+                filer_inn=REPRESENTATIVE_INN,
+                composed_on=today,
+            ),
+        )
+        samples.append(Sample(path, inn, form_code, period, 0, expected, broken))
+    manifest = [
+        {
+            "file": s.path.name,
+            "client_inn": s.client_inn,
+            "form": s.form,
+            "period": s.period,
+            "correction": s.correction,
+            "expected": s.expected,
+            "broken": s.broken,
+        }
+        for s in samples
+    ]
+    atomic_write_text(out / "samples.json", json.dumps(manifest, indent=2) + "\n")
+    return samples
+
+
+__all__ = ["Sample", "body_values", "previous_period", "report_xml", "write_samples"]

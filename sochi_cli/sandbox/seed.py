@@ -1,0 +1,480 @@
+"""Seeding: accounts, certificates (with exported demo key files), clients, notices, inbox."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.serialization import pkcs12
+
+from sochi_cli.sandbox.pki import new_ec_key, new_rsa_key, serial_hex
+from sochi_cli.sandbox.state import month_of
+from sochi_cli.sandbox.util import iso_now, new_id
+from sochi_cli.store.files import atomic_write_bytes, atomic_write_text
+
+if TYPE_CHECKING:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
+
+    from sochi_cli.sandbox.state import Sandbox
+
+DEMO_PASSPHRASE = "sandbox"  # noqa: S105 - documented demo passphrase
+DEMO_PIN = "271828"
+DEMO_CREDENTIAL = "ecl-alatoo-1"
+REPRESENTATIVE_INN = "00203202010077"
+SELF_FILER_INN = "00105201510033"
+PENDING_INN = "21503198800123"
+DEFAULT_BULK_CLIENTS = 1000
+
+_REQUISITES = {
+    "legal_name": "",
+    "locality": "Bishkek",
+    "legal_address": "",
+    "actual_address": "",
+    "head_name": "",
+    "head_position": "",
+    "head_passport_series": "ID",
+    "head_passport_number": "",
+    "email": "",
+    "phone": "",
+}
+
+# (inn, name, poa kind) — poa kind: valid | expired | natural | detached
+NAMED_CLIENTS: list[tuple[str, str, str]] = [
+    ("02010201910123", "Ak-Suu Trade LLC", "valid"),
+    ("01503201810045", "Bishkek Bakery LLC", "valid"),
+    ("00712201610078", "Issyk-Kul Tour LLC", "valid"),
+    ("02201202010011", "Naryn Agro LLC", "expired"),
+    ("01108201710099", "Osh Textile LLC", "detached"),
+    ("12505199000042", "Gulnara Toktogulova", "natural"),
+    ("22011198500017", "Ermek Sadykov", "natural"),
+]
+
+
+def bulk_client_inn(index: int) -> str:
+    """INN of generated client `index` (0-based): legal entities registered 01.01.2020."""
+    return f"001012020{index:05d}"
+
+
+def bulk_client_name(index: int) -> str:
+    return f"Client {index:05d} LLC"
+
+
+def hash_pin(pin: str) -> str:
+    return hashlib.sha256(("sochi-sandbox:" + pin).encode()).hexdigest()
+
+
+def add_account(
+    sandbox: Sandbox,
+    conn: sqlite3.Connection,
+    *,
+    inn: str,
+    name: str,
+    kind: str,
+    head: str,
+    position: str,
+    email: str,
+    balance: int,
+    state: str = "active",
+    ecloud: bool = False,
+    channel: str = "office",
+) -> None:
+    now = sandbox.now()
+    requisites = {
+        **_REQUISITES,
+        "legal_name": name,
+        "legal_address": "Bishkek, Chuy Ave 100",
+        "actual_address": "Bishkek, Chuy Ave 100",
+        "head_name": head,
+        "head_position": position,
+        "head_passport_number": "1234567",
+        "email": email,
+        "phone": "+996 312 000000",
+    }
+    conn.execute(
+        "INSERT INTO accounts (inn, name, kind, reg_state, reg_channel, requested_at, activated_at,"
+        " requisites, ecloud_subscribed, monthly_fee, balance, created_at, billed_month)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (
+            inn,
+            name,
+            kind,
+            state,
+            channel,
+            iso_now(now if state == "pending" else now - timedelta(days=30)),
+            iso_now(now - timedelta(days=29)) if state == "active" else None,
+            json.dumps(requisites),
+            int(ecloud),
+            50000 if ecloud else 0,
+            0,
+            iso_now(now),
+            _prev_month(month_of(now)),
+        ),
+    )
+    if balance:
+        sandbox.charge(conn, inn, "topup", balance, "opening balance")
+
+
+def _prev_month(month: str) -> str:
+    year, mon = int(month[:4]), int(month[5:7])
+    return f"{year - 1}-12" if mon == 1 else f"{year}-{mon - 1:02d}"
+
+
+def issue_certificate(
+    sandbox: Sandbox,
+    conn: sqlite3.Connection,
+    key: PrivateKeyTypes,
+    *,
+    inn: str,
+    owner_name: str,
+    position: str,
+    org_name: str,
+    key_kind: str,
+    credential_id: str | None = None,
+    not_before: datetime | None = None,
+    not_after: datetime | None = None,
+    digital_signature: bool = True,
+    non_repudiation: bool = True,
+) -> x509.Certificate:
+    now = sandbox.now()
+    not_before = not_before or now - timedelta(days=30)
+    not_after = not_after or not_before + timedelta(days=365)
+    cert = sandbox.pki.issue(
+        key.public_key(),  # type: ignore[arg-type]
+        inn=inn,
+        owner_name=owner_name,
+        position=position,
+        org_name=org_name,
+        not_before=not_before,
+        not_after=not_after,
+        digital_signature=digital_signature,
+        non_repudiation=non_repudiation,
+    )
+    conn.execute(
+        "INSERT INTO certificates (serial, inn, owner_name, position, org_name, not_before,"
+        " not_after, der, key_kind, credential_id) VALUES (?,?,?,?,?,?,?,?,?,?)",
+        (
+            serial_hex(cert),
+            inn,
+            owner_name,
+            position,
+            org_name,
+            iso_now(cert.not_valid_before_utc),
+            iso_now(cert.not_valid_after_utc),
+            cert.public_bytes(serialization.Encoding.DER),
+            key_kind,
+            credential_id,
+        ),
+    )
+    return cert
+
+
+def pkcs12_bytes(
+    sandbox: Sandbox, key: PrivateKeyTypes, cert: x509.Certificate, passphrase: str
+) -> bytes:
+    return pkcs12.serialize_key_and_certificates(
+        cert.subject.rfc4514_string().encode()[:64],
+        key,  # type: ignore[arg-type]
+        cert,
+        sandbox.pki.chain(),
+        serialization.BestAvailableEncryption(passphrase.encode()),
+    )
+
+
+def _export(
+    sandbox: Sandbox, stem: str, key: PrivateKeyTypes, cert: x509.Certificate
+) -> dict[str, str]:
+    demo = sandbox.data_dir / "demo"
+    demo.mkdir(exist_ok=True)
+    p12 = demo / f"{stem}.p12"
+    atomic_write_bytes(p12, pkcs12_bytes(sandbox, key, cert, DEMO_PASSPHRASE), mode=0o600)
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    atomic_write_bytes(demo / f"{stem}-key.pem", key_pem, mode=0o600)
+    chain_pem = b"".join(
+        c.public_bytes(serialization.Encoding.PEM) for c in [cert, *sandbox.pki.chain()]
+    )
+    atomic_write_bytes(demo / f"{stem}-cert.pem", chain_pem)
+    atomic_write_bytes(demo / f"{stem}-cert.der", cert.public_bytes(serialization.Encoding.DER))
+    return {
+        "pkcs12": str(p12),
+        "key_pem": str(demo / f"{stem}-key.pem"),
+        "cert_pem": str(demo / f"{stem}-cert.pem"),
+        "cert_der": str(demo / f"{stem}-cert.der"),
+    }
+
+
+def _poa(kind: str, today: Any, number: int) -> dict[str, Any]:
+    if kind == "expired":
+        issued, until = today - timedelta(days=500), today - timedelta(days=30)
+    else:
+        issued, until = today - timedelta(days=200), today + timedelta(days=365)
+    return {
+        "number": f"POA-{number:04d}",
+        "issued_on": issued.isoformat(),
+        "valid_until": until.isoformat(),
+        "notarised": kind == "natural",
+        "scan_sha256": hashlib.sha256(f"poa scan {number}".encode()).hexdigest(),
+        "period_from": None,
+        "period_to": None,
+    }
+
+
+def seed_demo(sandbox: Sandbox, *, bulk_clients: int = DEFAULT_BULK_CLIENTS) -> dict[str, Any]:
+    """Write the demo data set (see docs/api.md "Demo seed"); returns the demo facts."""
+    rep_key, self_key, pending_key = new_rsa_key(), new_rsa_key(), new_rsa_key()
+    cloud_key = new_ec_key()
+    today = sandbox.today()
+    now = sandbox.now()
+    with sandbox.db.tx() as conn:
+        add_account(
+            sandbox,
+            conn,
+            inn=REPRESENTATIVE_INN,
+            name="Salyk Kenesh LLC",
+            kind="tax_representative",
+            head="Aida Beishenova",
+            position="Chief accountant",
+            email="office@salyk-kenesh.kg",
+            balance=5_000_000,
+        )
+        add_account(
+            sandbox,
+            conn,
+            inn=SELF_FILER_INN,
+            name="Ala-Too Soft LLC",
+            kind="self_filer",
+            head="Nurlan Abdyldaev",
+            position="Director",
+            email="info@alatoo-soft.kg",
+            balance=300_000,
+            ecloud=True,
+        )
+        add_account(
+            sandbox,
+            conn,
+            inn=PENDING_INN,
+            name="Bakyt Asanov",
+            kind="self_filer",
+            head="Bakyt Asanov",
+            position="Sole trader",
+            email="bakyt.asanov@mail.kg",
+            balance=50_000,
+            state="pending",
+            channel="remote",
+        )
+        rep_cert = issue_certificate(
+            sandbox,
+            conn,
+            rep_key,
+            inn=REPRESENTATIVE_INN,
+            owner_name="Aida Beishenova",
+            position="Chief accountant",
+            org_name="Salyk Kenesh LLC",
+            key_kind="file",
+        )
+        self_cert = issue_certificate(
+            sandbox,
+            conn,
+            self_key,
+            inn=SELF_FILER_INN,
+            owner_name="Nurlan Abdyldaev",
+            position="Director",
+            org_name="Ala-Too Soft LLC",
+            key_kind="file",
+        )
+        cloud_cert = issue_certificate(
+            sandbox,
+            conn,
+            cloud_key,
+            inn=SELF_FILER_INN,
+            owner_name="Nurlan Abdyldaev",
+            position="Director",
+            org_name="Ala-Too Soft LLC",
+            key_kind="cloud",
+            credential_id=DEMO_CREDENTIAL,
+        )
+        pending_cert = issue_certificate(
+            sandbox,
+            conn,
+            pending_key,
+            inn=PENDING_INN,
+            owner_name="Bakyt Asanov",
+            position="Sole trader",
+            org_name="Bakyt Asanov",
+            key_kind="file",
+        )
+        conn.execute(
+            "INSERT INTO credentials (id, inn, serial, key_pem, pin_hash) VALUES (?,?,?,?,?)",
+            (
+                DEMO_CREDENTIAL,
+                SELF_FILER_INN,
+                serial_hex(cloud_cert),
+                cloud_key.private_bytes(
+                    serialization.Encoding.PEM,
+                    serialization.PrivateFormat.PKCS8,
+                    serialization.NoEncryption(),
+                ),
+                hash_pin(DEMO_PIN),
+            ),
+        )
+        seq = 0
+        for number, (inn, name, kind) in enumerate(NAMED_CLIENTS, start=1):
+            seq += 1
+            detached = kind == "detached"
+            conn.execute(
+                "INSERT INTO clients (rep_inn, inn, seq, name, kind, status, added_at,"
+                " detached_at, detach_reason, poa) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (
+                    REPRESENTATIVE_INN,
+                    inn,
+                    seq,
+                    name,
+                    "natural" if inn[0] in "12" else "legal",
+                    "detached" if detached else "active",
+                    iso_now(now - timedelta(days=200)),
+                    iso_now(now - timedelta(days=10)) if detached else None,
+                    "contract ended" if detached else None,
+                    json.dumps(_poa(kind, today, number)),
+                ),
+            )
+        for index in range(bulk_clients):
+            seq += 1
+            conn.execute(
+                "INSERT INTO clients (rep_inn, inn, seq, name, kind, status, added_at, poa)"
+                " VALUES (?,?,?,?,?,?,?,?)",
+                (
+                    REPRESENTATIVE_INN,
+                    bulk_client_inn(index),
+                    seq,
+                    bulk_client_name(index),
+                    "legal",
+                    "active",
+                    iso_now(now - timedelta(days=100)),
+                    json.dumps(_poa("valid", today, 100 + index)),
+                ),
+            )
+        conn.execute(
+            "INSERT INTO notices (id, kind, title, body, published_at) VALUES (?,?,?,?,?)",
+            (
+                new_id("ntc"),
+                "info",
+                "Welcome to the СОчИ sandbox",
+                "This is a sandbox operator: nothing filed here reaches a state body.",
+                iso_now(now),
+            ),
+        )
+        sandbox.add_inbox_item(
+            conn,
+            inn=REPRESENTATIVE_INN,
+            agency="STS",
+            kind="request",
+            subject="Request for explanations on STI-077",
+            body="Please confirm the VAT credit declared for the previous month.",
+        )
+        sandbox.add_inbox_item(
+            conn,
+            inn=SELF_FILER_INN,
+            agency="SF",
+            kind="notice",
+            subject="New contribution rates",
+            body="Contribution rates change from next month.",
+        )
+        conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('seed', 'demo')")
+    facts = {
+        "passphrase": DEMO_PASSPHRASE,
+        "representative": {
+            "inn": REPRESENTATIVE_INN,
+            "name": "Salyk Kenesh LLC",
+            "person": "Aida Beishenova",
+            "serial": serial_hex(rep_cert),
+            **_export(sandbox, "representative", rep_key, rep_cert),
+        },
+        "self_filer": {
+            "inn": SELF_FILER_INN,
+            "name": "Ala-Too Soft LLC",
+            "serial": serial_hex(self_cert),
+            **_export(sandbox, "self-filer", self_key, self_cert),
+            "credential_id": DEMO_CREDENTIAL,
+            "pin": DEMO_PIN,
+            "cloud_serial": serial_hex(cloud_cert),
+        },
+        "pending": {
+            "inn": PENDING_INN,
+            "name": "Bakyt Asanov",
+            "serial": serial_hex(pending_cert),
+            **_export(sandbox, "pending", pending_key, pending_cert),
+        },
+        "clients": {
+            "valid": [c[0] for c in NAMED_CLIENTS if c[2] == "valid"],
+            "expired_poa": [c[0] for c in NAMED_CLIENTS if c[2] == "expired"],
+            "detached": [c[0] for c in NAMED_CLIENTS if c[2] == "detached"],
+            "natural": [c[0] for c in NAMED_CLIENTS if c[2] == "natural"],
+            "bulk": {
+                "count": bulk_clients,
+                "first": bulk_client_inn(0) if bulk_clients else None,
+                "inn_pattern": "001012020NNNNN",
+            },
+        },
+    }
+    _write_readme(sandbox.data_dir / "demo", facts)
+    return facts
+
+
+def _write_readme(demo: Path, facts: dict[str, Any]) -> None:
+    atomic_write_text(demo / "demo.json", json.dumps(facts, indent=2) + "\n")
+    rep = facts["representative"]
+    text = f"""СОчИ sandbox — demo data (nothing here is real)
+
+Tax representative: {rep["name"]} (INN {rep["inn"]}), signer {rep["person"]}
+  PKCS#12 for the file signer: {rep["pkcs12"]}  (passphrase: {facts["passphrase"]})
+  sochi config set key_file {rep["pkcs12"]} --profile sandbox
+  Load into a SoftHSM token (no script needed):
+    softhsm2-util --init-token --free --label sochi --so-pin 0000 --pin 1234
+    softhsm2-util --import {rep["key_pem"]} --token sochi --label demo --id 01 --pin 1234
+    pkcs11-tool --module /usr/lib/softhsm/libsofthsm2.so --login --pin 1234 \\
+      --write-object {rep["cert_der"]} --type cert --id 01 --label demo
+Self-filer: {facts["self_filer"]["name"]} (INN {facts["self_filer"]["inn"]})
+  PKCS#12: {facts["self_filer"]["pkcs12"]}
+  E-Cloud credential {facts["self_filer"]["credential_id"]}, PIN {facts["self_filer"]["pin"]}
+  (the one-time code arrives in GET /api/v1/sandbox/otp?credential=...)
+Pending registration: {facts["pending"]["name"]} (INN {facts["pending"]["inn"]})
+Clients of the representative: see GET /api/v1/clients; generated clients have INNs
+  001012020NNNNN (NNNNN = 00000 … {facts["clients"]["bulk"]["count"] - 1:05d}).
+"""
+    atomic_write_text(demo / "README.txt", text)
+
+
+def demo_facts(data_dir: Path) -> dict[str, Any] | None:
+    path = data_dir / "demo" / "demo.json"
+    if not path.exists():
+        return None
+    data: dict[str, Any] = json.loads(path.read_text())
+    return data
+
+
+__all__ = [
+    "DEFAULT_BULK_CLIENTS",
+    "DEMO_CREDENTIAL",
+    "DEMO_PASSPHRASE",
+    "DEMO_PIN",
+    "PENDING_INN",
+    "REPRESENTATIVE_INN",
+    "SELF_FILER_INN",
+    "add_account",
+    "bulk_client_inn",
+    "bulk_client_name",
+    "demo_facts",
+    "hash_pin",
+    "issue_certificate",
+    "pkcs12_bytes",
+    "seed_demo",
+]

@@ -1,0 +1,75 @@
+"""Resume rules of the batch engine: the next stage of each journaled item, a batch's verdict.
+
+Pure functions over journal records, so the engine, `sochi batch show` and the tests agree
+on what a crash left behind and what a rerun will do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from sochi_cli.errors import ExitCode
+from sochi_cli.store.journal import BatchStatus, Item, ItemState, Stage
+
+_NEXT_AFTER_STATE: dict[str, Stage | None] = {
+    ItemState.PLANNED: Stage.VALIDATE,
+    ItemState.VALIDATED: Stage.SIGN,  # the batch-wide preflight runs before any signing
+    ItemState.SIGNED: Stage.SEND,
+    ItemState.RECEIVED: Stage.FOLLOW,
+    ItemState.DELIVERED: Stage.FOLLOW,
+    ItemState.ACCEPTED: None,
+    ItemState.REJECTED: None,
+    ItemState.INVALID: None,
+    ItemState.FAILED: None,
+}
+
+
+def next_stage(item: Item, *, wait: bool = True) -> Stage | None:
+    """The stage to run next for `item`, or None when there is nothing left to do.
+
+    An item left in flight repeats the stage it was in: a send is repeated with the same
+    idempotency key and the archived signature (the operator answers with the original
+    submission if the first one arrived); a sign without a recorded signature signs again
+    (nothing was sent). A refused item (`failed`) stays final: rerunning does not retry it
+    unless the engine is asked to (`retry_failed`), since the cause usually needs a fix.
+    """
+    if item.in_flight:
+        stage = Stage(item.stage)
+        if stage is Stage.SEND and item.signature_sha256 is None:
+            return Stage.SIGN  # cannot happen through the engine; be safe, never send unsigned
+        return stage
+    following = _NEXT_AFTER_STATE.get(item.state)
+    if following is Stage.FOLLOW and not wait:
+        return None
+    return following
+
+
+def retry_failed(item: Item) -> Stage | None:
+    """For a refused item the user chose to retry (e.g. after a top-up): send it again."""
+    if item.state != ItemState.FAILED:
+        return next_stage(item)
+    return Stage.SEND if item.signature_sha256 else Stage.VALIDATE
+
+
+def batch_verdict(counts: Mapping[str, int], *, wait: bool = True) -> tuple[BatchStatus, ExitCode]:
+    """Status and exit code of a finished batch from its counts per item state.
+
+    All accepted (or, with --no-wait, all filed) → completed, 0; nothing filed → failed with
+    the validation code when everything was invalid locally, else the refusal code; a mix →
+    partial, 8.
+    """
+    total = sum(counts.values())
+    accepted = counts.get(ItemState.ACCEPTED, 0)
+    pending_verdict = counts.get(ItemState.RECEIVED, 0) + counts.get(ItemState.DELIVERED, 0)
+    filed = accepted + pending_verdict + counts.get(ItemState.REJECTED, 0)
+    good = accepted + (0 if wait else pending_verdict)
+    if total and good == total:
+        return BatchStatus.COMPLETED, ExitCode.OK
+    if filed == 0:
+        if total and counts.get(ItemState.INVALID, 0) == total:
+            return BatchStatus.FAILED, ExitCode.VALIDATION
+        return BatchStatus.FAILED, ExitCode.REFUSED
+    return BatchStatus.PARTIAL, ExitCode.PARTIAL
+
+
+__all__ = ["batch_verdict", "next_stage", "retry_failed"]

@@ -1,0 +1,549 @@
+"""Certificates, CRLs and trust anchors: the pre-sign gate (clause 1.5), CRL cache, renewal status.
+
+Nothing here prints: functions return values and raise typed errors.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sochi_cli.errors import AuthError, UsageError
+from sochi_cli.store import paths
+from sochi_cli.timeutil import as_utc, utcnow
+
+if TYPE_CHECKING:
+    from cryptography import x509
+
+CRL_FILE = "operator.crl"
+CHAIN_FILE = "chain.pem"
+
+
+# -- loading -----------------------------------------------------------------------------
+
+
+def parse_certificates(data: bytes, *, source: str = "input") -> list[x509.Certificate]:
+    """Certificates from a PEM bundle, one DER certificate or JSON {"certificates": [b64…]}."""
+    from cryptography import x509
+
+    try:
+        stripped = data.lstrip()
+        if stripped.startswith(b"{") or stripped.startswith(b"["):
+            doc = json.loads(data)
+            items = doc.get("certificates", doc.get("chain")) if isinstance(doc, dict) else doc
+            certs = []
+            for item in items or []:
+                value = item
+                if isinstance(item, dict):  # {"role": …, "certificate": b64 DER}
+                    value = item.get("certificate") or item.get("der") or item.get("pem") or ""
+                text = str(value).encode()
+                certs.extend(
+                    x509.load_pem_x509_certificates(text)
+                    if b"-----BEGIN" in text
+                    else [x509.load_der_x509_certificate(base64.b64decode(text))]
+                )
+            return certs
+        if b"-----BEGIN CERTIFICATE" in data:
+            return x509.load_pem_x509_certificates(data)
+        return [x509.load_der_x509_certificate(data)]
+    except (ValueError, TypeError, AttributeError):
+        raise UsageError(f"{source}: not an X.509 certificate (PEM, DER or JSON)") from None
+
+
+def load_certificate_files(files: Iterable[Path]) -> list[x509.Certificate]:
+    certs: list[x509.Certificate] = []
+    for path in files:
+        try:
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
+        certs.extend(parse_certificates(data, source=str(path)))
+    return certs
+
+
+def parse_crl(data: bytes, *, source: str = "input") -> x509.CertificateRevocationList:
+    from cryptography import x509
+
+    try:
+        if b"-----BEGIN X509 CRL" in data:
+            return x509.load_pem_x509_crl(data)
+        return x509.load_der_x509_crl(data)
+    except ValueError:
+        raise UsageError(f"{source}: not a CRL (DER or PEM)") from None
+
+
+def load_crl_files(files: Iterable[Path]) -> list[x509.CertificateRevocationList]:
+    crls = []
+    for path in files:
+        try:
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
+        crls.append(parse_crl(data, source=str(path)))
+    return crls
+
+
+# -- cache -------------------------------------------------------------------------------
+
+
+def pki_cache_dir(profile: str) -> Path:
+    return paths.profile_cache_dir(profile) / "pki"
+
+
+def cached_crl(profile: str) -> x509.CertificateRevocationList | None:
+    path = pki_cache_dir(profile) / CRL_FILE
+    if not path.is_file():
+        return None
+    return parse_crl(path.read_bytes(), source=str(path))
+
+
+def store_crl(profile: str, data: bytes) -> x509.CertificateRevocationList:
+    from sochi_cli.store.files import atomic_write_bytes
+
+    crl = parse_crl(data, source="downloaded CRL")
+    atomic_write_bytes(pki_cache_dir(profile) / CRL_FILE, data)
+    return crl
+
+
+def cached_chain(profile: str) -> list[x509.Certificate]:
+    path = pki_cache_dir(profile) / CHAIN_FILE
+    if not path.is_file():
+        return []
+    return parse_certificates(path.read_bytes(), source=str(path))
+
+
+def store_chain(profile: str, data: bytes) -> list[x509.Certificate]:
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from sochi_cli.store.files import atomic_write_bytes
+
+    certs = parse_certificates(data, source="downloaded chain")
+    pem = b"".join(c.public_bytes(Encoding.PEM) for c in certs)
+    atomic_write_bytes(pki_cache_dir(profile) / CHAIN_FILE, pem)
+    return certs
+
+
+def _get(url: str, timeout: float) -> bytes:
+    import httpx
+
+    from sochi_cli.errors import Unavailable
+
+    try:
+        response = httpx.get(url, timeout=timeout, follow_redirects=True)
+    except httpx.HTTPError as exc:
+        raise Unavailable(f"cannot reach {url} ({type(exc).__name__})") from None
+    if response.status_code >= 500 or response.status_code == 429:
+        raise Unavailable(f"{url}: operator answered {response.status_code}")
+    if response.status_code >= 400:
+        from sochi_cli.errors import OperatorRefused
+
+        raise OperatorRefused(f"{url}: operator answered {response.status_code}")
+    return response.content
+
+
+def fetch_crl(
+    profile: str, api_url: str, *, timeout: float = 30.0
+) -> x509.CertificateRevocationList:
+    """GET {api_url}/pki/crl (DER, no auth) and cache it (`crl fetch`)."""
+    return store_crl(profile, _get(api_url.rstrip("/") + "/pki/crl", timeout))
+
+
+def fetch_chain(profile: str, api_url: str, *, timeout: float = 30.0) -> list[x509.Certificate]:
+    """GET {api_url}/pki/chain (operator CA + Main CA) and cache it."""
+    return store_chain(profile, _get(api_url.rstrip("/") + "/pki/chain", timeout))
+
+
+def self_signed(cert: x509.Certificate) -> bool:
+    return cert.issuer == cert.subject
+
+
+# -- descriptions ------------------------------------------------------------------------
+
+
+def certificate_summary(cert: x509.Certificate) -> dict[str, Any]:
+    """Plain JSON-able facts about a certificate (for `cert show` and reports)."""
+    from cryptography import x509 as cx
+    from cryptography.hazmat.primitives import hashes
+
+    usages: list[str] = []
+    try:
+        ku = cert.extensions.get_extension_for_class(cx.KeyUsage).value
+        for name in (
+            "digital_signature",
+            "content_commitment",
+            "key_encipherment",
+            "key_cert_sign",
+            "crl_sign",
+        ):
+            if getattr(ku, name):
+                usages.append("non_repudiation" if name == "content_commitment" else name)
+    except cx.ExtensionNotFound:
+        pass
+    return {
+        "subject": cert.subject.rfc4514_string(),
+        "issuer": cert.issuer.rfc4514_string(),
+        "serial": format(cert.serial_number, "x"),
+        "not_before": as_utc(cert.not_valid_before_utc).isoformat(),
+        "not_after": as_utc(cert.not_valid_after_utc).isoformat(),
+        "key_usage": usages,
+        "public_key": cert.public_key_algorithm_oid._name,
+        "sha256": cert.fingerprint(hashes.SHA256()).hex(),
+    }
+
+
+def crl_summary(crl: x509.CertificateRevocationList) -> dict[str, Any]:
+    next_update = crl.next_update_utc
+    return {
+        "issuer": crl.issuer.rfc4514_string(),
+        "this_update": as_utc(crl.last_update_utc).isoformat(),
+        "next_update": as_utc(next_update).isoformat() if next_update else None,
+        "stale": bool(next_update and next_update < utcnow()),
+        "revoked": [
+            {
+                "serial": format(r.serial_number, "x"),
+                "revoked_at": as_utc(r.revocation_date_utc).isoformat(),
+                "reason": _reason(r),
+            }
+            for r in crl
+        ],
+    }
+
+
+def _reason(entry: x509.RevokedCertificate) -> str | None:
+    from cryptography import x509 as cx
+
+    try:
+        return str(entry.extensions.get_extension_for_class(cx.CRLReason).value.reason.name)
+    except cx.ExtensionNotFound:
+        return None
+
+
+# -- CRL lookup --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Revocation:
+    revoked_at: datetime
+    reason: str | None
+
+
+def crl_for(
+    cert: x509.Certificate,
+    issuer: x509.Certificate | None,
+    crls: Sequence[x509.CertificateRevocationList],
+) -> x509.CertificateRevocationList | None:
+    """The newest CRL issued by `cert`'s issuer whose signature verifies with the issuer key."""
+    candidates = []
+    for crl in crls:
+        if crl.issuer != cert.issuer:
+            continue
+        if issuer is not None:
+            try:
+                if not crl.is_signature_valid(issuer.public_key()):  # type: ignore[arg-type]
+                    continue
+            except TypeError:
+                continue
+        candidates.append(crl)
+    return max(candidates, key=lambda c: c.last_update_utc, default=None)
+
+
+def revocation_of(cert: x509.Certificate, crl: x509.CertificateRevocationList) -> Revocation | None:
+    entry = crl.get_revoked_certificate_by_serial_number(cert.serial_number)
+    if entry is None:
+        return None
+    return Revocation(as_utc(entry.revocation_date_utc), _reason(entry))
+
+
+# -- the clause 1.5 gate -----------------------------------------------------------------
+
+
+@dataclass
+class GateResult:
+    """The certificate may sign; warnings say what could not be checked."""
+
+    certificate: x509.Certificate
+    path: list[x509.Certificate] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _refuse(reason: str, code: str, hint: str | None = None) -> AuthError:
+    return AuthError(f"refusing to sign: {reason}", hint=hint, code=code)
+
+
+def has_signing_usage(cert: x509.Certificate) -> bool:
+    from cryptography import x509 as cx
+
+    try:
+        ku = cert.extensions.get_extension_for_class(cx.KeyUsage).value
+    except cx.ExtensionNotFound:
+        return False
+    return bool(ku.digital_signature or ku.content_commitment)
+
+
+def build_path(
+    cert: x509.Certificate,
+    roots: Sequence[x509.Certificate],
+    intermediates: Sequence[x509.Certificate],
+) -> list[x509.Certificate] | None:
+    """Issuer-by-issuer path from `cert` to one of `roots`, each signature checked; None if none."""
+    path = [cert]
+    current = cert
+    pool = [c for c in intermediates if not self_signed(c)]
+    for _ in range(10):
+        for root in roots:
+            if current.issuer == root.subject and _issued_by(current, root):
+                if current != root:
+                    path.append(root)
+                return path
+        if self_signed(current):
+            return None
+        issuer = next(
+            (
+                c
+                for c in pool
+                if c.subject == current.issuer and c not in path and _issued_by(current, c)
+            ),
+            None,
+        )
+        if issuer is None:
+            return None
+        path.append(issuer)
+        current = issuer
+    return None
+
+
+def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    try:
+        cert.verify_directly_issued_by(issuer)
+    except (ValueError, TypeError):
+        return False
+    except Exception:  # cryptography raises InvalidSignature
+        return False
+    return True
+
+
+def check_can_sign(
+    certificate: x509.Certificate,
+    *,
+    chain: Sequence[x509.Certificate] = (),
+    trust_roots: Sequence[x509.Certificate],
+    crls: Sequence[x509.CertificateRevocationList] = (),
+    at: datetime | None = None,
+) -> GateResult:
+    """Clause 1.5: refuse (AuthError, with the reason) an unusable signing certificate.
+
+    Refused: expired, not yet valid, revoked on a CRL the caller supplied (fresh or not:
+    a listed revocation stays a revocation), no digitalSignature/nonRepudiation, or no
+    chain to a trusted root. There is no override.
+    """
+    moment = as_utc(at or utcnow())
+    result = GateResult(certificate)
+    if moment < certificate.not_valid_before_utc:
+        raise _refuse(
+            "the certificate is not valid until "
+            f"{certificate.not_valid_before_utc:%Y-%m-%d %H:%M} UTC",
+            "certificate_not_yet_valid",
+        )
+    if moment > certificate.not_valid_after_utc:
+        raise _refuse(
+            f"the certificate expired on {certificate.not_valid_after_utc:%Y-%m-%d %H:%M} UTC",
+            "certificate_expired",
+            hint="renew it (sochi cert status)",
+        )
+    if not has_signing_usage(certificate):
+        raise _refuse(
+            "the certificate's key usage allows neither digitalSignature nor nonRepudiation",
+            "certificate_key_usage",
+        )
+    if not trust_roots:
+        raise _refuse(
+            "no trusted root (Main CA) is known to check the chain",
+            "trust_anchor_missing",
+            hint="run `sochi crl fetch` or pass --trust FILE",
+        )
+    path = build_path(certificate, trust_roots, chain)
+    if path is None:
+        raise _refuse(
+            "the certificate does not chain to a trusted root "
+            f"(issuer {certificate.issuer.rfc4514_string()})",
+            "certificate_untrusted",
+        )
+    result.path = path
+    for ca in path[1:]:
+        if not ca.not_valid_before_utc <= moment <= ca.not_valid_after_utc:
+            raise _refuse(
+                f"CA certificate {ca.subject.rfc4514_string()} is outside its validity period",
+                "certificate_untrusted",
+            )
+    if not crls:
+        result.warnings.append("no CRL available: revocation not checked (sochi crl fetch)")
+        return result
+    for cert, issuer in itertools.pairwise(path):
+        crl = crl_for(cert, issuer, crls)
+        if crl is None:
+            if cert is certificate:
+                result.warnings.append(
+                    f"no CRL from {cert.issuer.rfc4514_string()}: revocation not checked"
+                )
+            continue
+        revoked = revocation_of(cert, crl)
+        if revoked is not None and revoked.revoked_at <= moment + timedelta(seconds=1):
+            who = (
+                "the certificate" if cert is certificate else f"CA {cert.subject.rfc4514_string()}"
+            )
+            raise _refuse(
+                f"{who} was revoked on {revoked.revoked_at:%Y-%m-%d %H:%M} UTC"
+                + (f" ({revoked.reason})" if revoked.reason else ""),
+                "certificate_revoked",
+            )
+        next_update = crl.next_update_utc
+        if next_update is not None and next_update < moment:
+            result.warnings.append(
+                f"the CRL of {cert.issuer.rfc4514_string()} is stale (next update "
+                f"{next_update:%Y-%m-%d %H:%M} UTC): sochi crl fetch"
+            )
+    return result
+
+
+# -- clause 18: renewal ------------------------------------------------------------------
+
+RENEWAL_REQUISITES = (
+    "inn",
+    "company_name",
+    "locality",
+    "owner_name",
+    "position",
+    "passport_series",
+    "email",
+)
+
+
+@dataclass(frozen=True)
+class RenewalStatus:
+    days_left: int
+    expires: datetime
+    signer_kind: str
+    path: str  # "e-cloud-auto" | "office-visit" | "development"
+    summary: str
+    actions: list[str]
+    requisites_drift: list[str]
+
+
+def requisites_drift(
+    certificate_requisites: dict[str, str | None], account_requisites: dict[str, str | None]
+) -> list[str]:
+    """Names of clause-18 requisites that differ between certificate and account.
+
+    The account side comes from the operator API (`GET /account`); the caller wires it.
+    """
+    drift = []
+    for name in RENEWAL_REQUISITES:
+        a = (certificate_requisites.get(name) or "").strip().casefold()
+        b = (account_requisites.get(name) or "").strip().casefold()
+        if a and b and a != b:
+            drift.append(name)
+    return drift
+
+
+def certificate_requisites(cert: x509.Certificate) -> dict[str, str | None]:
+    """Clause-18 requisites as far as the certificate subject carries them."""
+    from cryptography.x509.oid import NameOID
+
+    def first(oid: Any) -> str | None:
+        values = cert.subject.get_attributes_for_oid(oid)
+        return str(values[0].value) if values else None
+
+    return {
+        "inn": first(NameOID.SERIAL_NUMBER) or first(NameOID.USER_ID),
+        "company_name": first(NameOID.ORGANIZATION_NAME),
+        "locality": first(NameOID.LOCALITY_NAME),
+        "owner_name": first(NameOID.COMMON_NAME),
+        "position": first(NameOID.TITLE),
+        "passport_series": None,
+        "email": first(NameOID.EMAIL_ADDRESS),
+    }
+
+
+def renewal_status(
+    cert: x509.Certificate,
+    signer_kind: str,
+    *,
+    at: datetime | None = None,
+    account_requisites: dict[str, str | None] | None = None,
+) -> RenewalStatus:
+    """Days to expiry and the clause-18 renewal path for this kind of key."""
+    moment = as_utc(at or utcnow())
+    expires = as_utc(cert.not_valid_after_utc)
+    days = (expires - moment).days
+    drift = (
+        requisites_drift(certificate_requisites(cert), account_requisites)
+        if account_requisites
+        else []
+    )
+    actions: list[str] = []
+    if signer_kind == "cloud":
+        path = "e-cloud-auto"
+        cancel_by = expires - timedelta(days=30)
+        summary = (
+            "E-Cloud key: renews automatically after the year unless cancelled by "
+            f"{cancel_by:%Y-%m-%d} (30 days before expiry), and only if the requisites "
+            "(INN, company name, locality, owner's name, position, passport series, e-mail) "
+            "are unchanged (clause 18.2)"
+        )
+        actions.append("keep the next year paid before expiry (clause 18.3)")
+        if drift:
+            actions.append(
+                "requisites changed (" + ", ".join(drift) + "): automatic renewal will not "
+                "happen; apply for a new certificate"
+            )
+    elif signer_kind == "pkcs11":
+        path = "office-visit"
+        summary = (
+            "RuToken key: renewal only with a visit to the operator's office with the token "
+            "(clause 18.2)"
+        )
+        actions.append("book an office visit before expiry and bring the token")
+        actions.append("keep the next year paid before expiry (clause 18.3)")
+    else:
+        path = "development"
+        summary = "key file: development only, no renewal path"
+    if days < 0:
+        summary = f"EXPIRED {-days} days ago. " + summary
+    elif days <= 30:
+        actions.insert(0, f"expires in {days} days: act now")
+    return RenewalStatus(days, expires, signer_kind, path, summary, actions, drift)
+
+
+__all__ = [
+    "RENEWAL_REQUISITES",
+    "GateResult",
+    "RenewalStatus",
+    "Revocation",
+    "build_path",
+    "cached_chain",
+    "cached_crl",
+    "certificate_requisites",
+    "certificate_summary",
+    "check_can_sign",
+    "crl_for",
+    "crl_summary",
+    "fetch_chain",
+    "fetch_crl",
+    "has_signing_usage",
+    "load_certificate_files",
+    "load_crl_files",
+    "parse_certificates",
+    "parse_crl",
+    "renewal_status",
+    "requisites_drift",
+    "revocation_of",
+    "self_signed",
+    "store_chain",
+    "store_crl",
+]

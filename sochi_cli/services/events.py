@@ -1,0 +1,124 @@
+"""The operator's event feed (`GET /events`, long poll) and the cursor remembered per profile.
+
+The cursor lives in `<profile data dir>/events-cursor.json` with the API URL it belongs to,
+so `sochi events` continues where the last run (or a Ctrl-C'd `--follow`) stopped.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sochi_cli.errors import UsageError
+from sochi_cli.store import paths
+
+if TYPE_CHECKING:
+    from sochi_cli.api.client import OperatorClient
+    from sochi_cli.api.models import Event
+
+CURSOR_FILE = "events-cursor.json"
+MAX_WAIT = 60
+PAGE = 500
+
+
+def cursor_path(profile: str) -> Path:
+    return paths.profile_data_dir(profile) / CURSOR_FILE
+
+
+def saved_cursor(profile: str, api_url: str) -> str | None:
+    """The cursor the last run stopped at, for this API URL only."""
+    try:
+        data = json.loads(cursor_path(profile).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("api_url") != api_url:
+        return None
+    cursor = data.get("cursor")
+    return cursor if isinstance(cursor, str) and cursor else None
+
+
+def save_cursor(profile: str, api_url: str, cursor: str | None) -> None:
+    from sochi_cli.store.files import atomic_write_text
+
+    if not cursor:
+        return
+    path = cursor_path(profile)
+    paths.ensure_private_dir(path.parent)
+    atomic_write_text(path, json.dumps({"api_url": api_url, "cursor": cursor}), mode=0o600)
+
+
+def forget_cursor(profile: str) -> None:
+    cursor_path(profile).unlink(missing_ok=True)
+
+
+def check_wait(wait: int) -> int:
+    if not 0 <= wait <= MAX_WAIT:
+        raise UsageError(f"--wait {wait}: must be 0–{MAX_WAIT} seconds")
+    return wait
+
+
+@dataclass
+class EventsRead:
+    events: list[Event]
+    next_cursor: str | None
+
+
+def read_events(client: OperatorClient, after: str | None, wait: int = 0) -> EventsRead:
+    """Every event after `after` (waiting up to `wait` s for the first), all pages drained."""
+    from sochi_cli.api import resources
+
+    batch = client.call(resources.events.poll(after=after, wait=check_wait(wait), limit=PAGE))
+    events = list(batch.events)
+    cursor = batch.next_cursor or after
+    while len(batch.events) == PAGE:
+        batch = client.call(resources.events.poll(after=cursor, wait=0, limit=PAGE))
+        events.extend(batch.events)
+        cursor = batch.next_cursor or cursor
+    return EventsRead(events, cursor)
+
+
+def follow_events(
+    client: OperatorClient,
+    after: str | None,
+    wait: int,
+    on_events: Callable[[list[Event], str | None], None],
+    *,
+    rounds: int | None = None,
+) -> str | None:
+    """Long-poll forever (or `rounds` polls), handing each non-empty batch and its cursor over.
+
+    Stops only by an exception (Ctrl-C is KeyboardInterrupt); returns the last cursor.
+    """
+    from sochi_cli.api import resources
+
+    check_wait(wait)
+    cursor = after
+    done = 0
+    while rounds is None or done < rounds:
+        batch = client.call(resources.events.poll(after=cursor, wait=wait, limit=PAGE))
+        cursor = batch.next_cursor or cursor
+        if batch.events:
+            on_events(list(batch.events), cursor)
+        done += 1
+    return cursor
+
+
+def event_subject(event: Event) -> str:
+    return event.submission_id or event.inbox_id or ""
+
+
+__all__ = [
+    "CURSOR_FILE",
+    "EventsRead",
+    "check_wait",
+    "cursor_path",
+    "event_subject",
+    "follow_events",
+    "forget_cursor",
+    "read_events",
+    "save_cursor",
+    "saved_cursor",
+]

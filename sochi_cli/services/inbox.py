@@ -1,0 +1,121 @@
+"""Documents from agencies (`/inbox`): list, read with the agency's signature checked, and
+acknowledge with the subscriber's signed receipt (contract: CMS over the document bytes)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sochi_cli.errors import SignatureError, UsageError
+from sochi_cli.services.receipts import SignatureCheck, check_receipt, check_signature
+
+if TYPE_CHECKING:
+    from sochi_cli.api.client import OperatorClient
+    from sochi_cli.api.models import InboxItem, Receipt
+    from sochi_cli.services.signing import TrustMaterial
+    from sochi_cli.token.base import Signer
+
+
+def _check_id(item_id: str) -> str:
+    value = item_id.strip()
+    if not re.fullmatch(r"[A-Za-z0-9_.:-]{1,128}", value):
+        raise UsageError(f"'{item_id}' is not an inbox item id", hint="ids look like inb_…")
+    return value
+
+
+def list_items(client: OperatorClient, *, unread: bool = False) -> list[InboxItem]:
+    from sochi_cli.api import resources
+
+    return list(client.iterate(resources.inbox.list(unacknowledged=unread or None, limit=200)))
+
+
+def document_bytes(item: InboxItem) -> bytes:
+    try:
+        return base64.b64decode(item.document, validate=True)
+    except (binascii.Error, ValueError):
+        raise SignatureError(
+            f"inbox item {item.id}: the document is not base64", code="malformed_document"
+        ) from None
+
+
+@dataclass(frozen=True)
+class ShownItem:
+    item: InboxItem
+    document: bytes
+    signature: SignatureCheck | None  # the agency's signature over the document
+
+    def to_json(self) -> dict[str, Any]:
+        data = self.item.to_json()
+        data.pop("document", None)
+        data.pop("signature", None)
+        data["document_text"] = self.document.decode("utf-8", "replace")
+        data["agency_signature"] = self.signature.to_json() if self.signature else None
+        return data
+
+
+def show_item(client: OperatorClient, item_id: str, trust: TrustMaterial | None) -> ShownItem:
+    from sochi_cli.api import resources
+
+    item = client.call(resources.inbox.get(_check_id(item_id)))
+    document = document_bytes(item)
+    check = None
+    if item.signature:
+        check = check_signature(base64.b64decode(item.signature), document, trust)
+    return ShownItem(item, document, check)
+
+
+@dataclass(frozen=True)
+class AckResult:
+    item: InboxItem
+    receipt: Receipt
+    receipt_signature: SignatureCheck
+    already: bool  # acknowledged before: nothing was signed this time
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "inbox_id": self.item.id,
+            "acknowledged_at": self.item.to_json()["acknowledged_at"],
+            "already_acknowledged": self.already,
+            "receipt_id": self.receipt.id,
+            "receipt_kind": self.receipt.kind,
+            "receipt_signature": self.receipt_signature.to_json(),
+        }
+
+
+def acknowledge(
+    client: OperatorClient,
+    item_id: str,
+    signer: Signer,
+    *,
+    trust: TrustMaterial,
+    on_warning: Callable[[str], None] | None = None,
+) -> AckResult:
+    """Sign the item's document (clause-1.5 gate first) and send the acknowledgement.
+
+    An item acknowledged before is answered from the operator without signing again.
+    """
+    from sochi_cli.api import resources
+    from sochi_cli.services.signing import sign_with_gate
+
+    item = client.call(resources.inbox.get(_check_id(item_id)))
+    if item.ack_receipt_id:
+        receipt = client.call(resources.receipts.get(item.ack_receipt_id))
+        return AckResult(item, receipt, check_receipt(receipt, trust), already=True)
+    document = document_bytes(item)
+    signatures, _gate = sign_with_gate([document], signer, trust=trust, on_warning=on_warning)
+    answer = client.call(resources.inbox.ack(item.id, signatures[0]))
+    check = check_receipt(answer.receipt, trust)
+    if not check.verified:
+        raise SignatureError(
+            f"the operator's acknowledgement receipt {answer.receipt.id} does not verify: "
+            f"{check.problem}",
+            code="receipt_signature_invalid",
+        )
+    return AckResult(answer.item, answer.receipt, check, already=False)
+
+
+__all__ = ["AckResult", "ShownItem", "acknowledge", "document_bytes", "list_items", "show_item"]

@@ -1,0 +1,109 @@
+"""Build a Signer (file, pkcs11 or cloud) from command options and the active profile.
+
+Secrets are not read here: the front-end passes callables that fetch the PIN, passphrase
+or one-time code (from a file, the environment or a prompt) only when the key needs them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sochi_cli.errors import UsageError
+
+if TYPE_CHECKING:
+    from sochi_cli.store.config import Config
+    from sochi_cli.token.base import Signer
+
+SecretSource = Callable[[], str]
+
+
+@dataclass
+class SignerOptions:
+    """What the user chose on the command line (None = take it from the profile)."""
+
+    kind: str | None = None  # "file" | "pkcs11" | "cloud"
+    key_file: Path | None = None  # file: .p12/.pfx or PEM key
+    cert_file: Path | None = None  # file: certificate when key_file is PEM
+    pkcs11_lib: str | None = None
+    token: str | None = None
+    key_id: str | None = None
+    credential: str | None = None  # cloud credential id
+    user_id: str | None = None  # cloud: the subscriber's INN
+    passphrase: SecretSource | None = None
+    pin: SecretSource | None = None
+    otp: SecretSource | None = None
+
+
+def signer_kind(options: SignerOptions, config: Config) -> str:
+    kind = options.kind or config.get("signer") or "file"
+    if kind not in ("file", "pkcs11", "cloud"):
+        raise UsageError(f"unknown signer '{kind}'", hint="use file, pkcs11 or cloud")
+    return str(kind)
+
+
+def build_signer(options: SignerOptions, config: Config) -> Signer:
+    """The Signer the options and profile describe; not opened yet (use `with signer:`)."""
+    kind = signer_kind(options, config)
+    if kind == "file":
+        return _file_signer(options, config)
+    if kind == "pkcs11":
+        from sochi_cli.token.pkcs11 import PKCS11Signer
+
+        if options.pin is None:
+            raise UsageError("the PKCS#11 signer needs a PIN source")
+        pin_source = options.pin
+        return PKCS11Signer(
+            pin=lambda _info: pin_source(),
+            library=options.pkcs11_lib,
+            configured_library=config.get("pkcs11_lib"),
+            token=options.token or config.get("token_label"),
+            key=options.key_id or config.get("key_id"),
+        )
+    from sochi_cli.token.cloud import CloudSigner
+
+    user_id = options.user_id
+    if not user_id:
+        raise UsageError(
+            "the cloud signer needs the subscriber's INN", hint="pass --inn or set SOCHI_INN"
+        )
+    if options.pin is None or options.otp is None:
+        raise UsageError("the cloud signer needs a PIN and a one-time code source")
+    pin_source, otp_source = options.pin, options.otp
+    cloud_kwargs: dict[str, Any] = {
+        "api_url": config.get("api_url"),
+        "user_id": user_id,
+        "pin": lambda _info: pin_source(),
+        "otp": lambda _info: otp_source(),
+        "credential_id": options.credential or config.get("cloud_credential"),
+        "timeout": float(config.get("timeout")),
+    }
+    return CloudSigner(**cloud_kwargs)
+
+
+def _file_signer(options: SignerOptions, config: Config) -> Signer:
+    from sochi_cli.token.file import KeySigner
+
+    raw = options.key_file or config.get("key_file")
+    if not raw:
+        raise UsageError(
+            "the file signer needs a key file", hint="pass --key-file or set SOCHI_KEY_FILE"
+        )
+    path = Path(raw).expanduser()
+    if not path.is_file():
+        raise UsageError(f"{path}: key file not found")
+
+    def passphrase() -> bytes | None:
+        return options.passphrase().encode() if options.passphrase else None
+
+    if path.suffix.lower() in (".p12", ".pfx"):
+        return KeySigner.from_pkcs12(path, passphrase())
+    cert = options.cert_file
+    if cert is None:
+        raise UsageError(f"{path}: a PEM key needs its certificate", hint="pass --cert-file")
+    return KeySigner.from_pem(path, cert, passphrase())
+
+
+__all__ = ["SecretSource", "SignerOptions", "build_signer", "signer_kind"]

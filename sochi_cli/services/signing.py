@@ -1,0 +1,176 @@
+"""Sign files into detached `.p7s` signatures: trust material, the clause-1.5 gate, atomic write."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sochi_cli.errors import SochiError, UsageError
+from sochi_cli.services import certificates as certs
+
+if TYPE_CHECKING:
+    from cryptography import x509
+
+    from sochi_cli.cms.digest import Content
+    from sochi_cli.token.base import Signer
+
+SIGNATURE_SUFFIX = ".p7s"
+
+
+@dataclass
+class TrustMaterial:
+    """Trusted roots, known intermediates and CRLs a check may use."""
+
+    roots: list[x509.Certificate] = field(default_factory=list)
+    intermediates: list[x509.Certificate] = field(default_factory=list)
+    crls: list[x509.CertificateRevocationList] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+
+
+def trust_material(
+    profile: str,
+    *,
+    trust_files: Sequence[Path] = (),
+    crl_files: Sequence[Path] = (),
+    api_url: str | None = None,
+    fetch_missing: bool = False,
+) -> TrustMaterial:
+    """`--trust`/`--crl` files first, then the profile's cache (`crl fetch`), optionally fetched.
+
+    Self-signed certificates are trust anchors; the others serve as intermediates.
+    """
+    material = TrustMaterial()
+    given = certs.load_certificate_files(trust_files)
+    if given:
+        material.sources.append("--trust")
+    else:
+        given = certs.cached_chain(profile)
+        if not given and fetch_missing and api_url:
+            try:
+                given = certs.fetch_chain(profile, api_url)
+                material.sources.append(f"{api_url}/pki/chain")
+            except SochiError:
+                given = []
+        elif given:
+            material.sources.append("cache")
+    material.roots = [c for c in given if certs.self_signed(c)]
+    material.intermediates = [c for c in given if not certs.self_signed(c)]
+    material.crls = certs.load_crl_files(crl_files)
+    if not crl_files:
+        cached = certs.cached_crl(profile)
+        if cached is None and fetch_missing and api_url:
+            try:
+                cached = certs.fetch_crl(profile, api_url)
+            except SochiError:
+                cached = None
+        if cached is not None:
+            material.crls.append(cached)
+    return material
+
+
+def signature_path(source: Path, out_dir: Path | None = None) -> Path:
+    """`FILE.p7s` next to the file, or in `out_dir`."""
+    target = (out_dir or source.parent) / (source.name + SIGNATURE_SUFFIX)
+    return target
+
+
+@dataclass
+class SignedFile:
+    source: Path
+    signature: Path
+    bytes: int
+
+
+@dataclass
+class SignResult:
+    files: list[SignedFile]
+    signer_kind: str
+    certificate: x509.Certificate
+    warnings: list[str]
+
+
+def check_inputs(files: Sequence[Path], out_dir: Path | None) -> list[Path]:
+    """Every input exists and is a regular file, before any token is touched."""
+    if not files:
+        raise UsageError("no file to sign")
+    missing = [str(f) for f in files if not Path(f).is_file()]
+    if missing:
+        raise UsageError(f"not a readable file: {', '.join(missing)}")
+    if out_dir is not None and out_dir.exists() and not out_dir.is_dir():
+        raise UsageError(f"{out_dir}: --out-dir is not a directory")
+    targets = [signature_path(Path(f), out_dir) for f in files]
+    if len(set(targets)) != len(targets):
+        raise UsageError("two inputs would write the same .p7s (same file name in --out-dir)")
+    return targets
+
+
+def sign_with_gate(
+    contents: Sequence[Content],
+    signer: Signer,
+    *,
+    trust: TrustMaterial,
+    signing_time: datetime | None = None,
+    on_warning: Callable[[str], None] | None = None,
+) -> tuple[list[bytes], certs.GateResult]:
+    """Open the signer once, pass the clause-1.5 gate, sign every content (one token session).
+
+    For the batch engine and anything else that signs: never sign without this gate.
+    """
+    from sochi_cli.cms import sign_detached_many
+
+    with signer:
+        gate = certs.check_can_sign(
+            signer.certificate,
+            chain=[*signer.chain, *trust.intermediates],
+            trust_roots=trust.roots,
+            crls=trust.crls,
+            at=signing_time,
+        )
+        for warning in gate.warnings:
+            if on_warning:
+                on_warning(warning)
+        signatures = sign_detached_many(contents, signer, signing_time=signing_time)
+    return signatures, gate
+
+
+def sign_files(
+    files: Sequence[Path],
+    signer: Signer,
+    *,
+    trust: TrustMaterial,
+    out_dir: Path | None = None,
+    signing_time: datetime | None = None,
+    on_warning: Callable[[str], None] | None = None,
+) -> SignResult:
+    """Sign all files (gate first), then write each `.p7s` atomically.
+
+    Nothing is written unless every signature was produced: a failure leaves no `.p7s`.
+    """
+    from sochi_cli.store.files import atomic_write_bytes
+
+    paths = [Path(f) for f in files]
+    targets = check_inputs(paths, out_dir)
+    signatures, gate = sign_with_gate(
+        paths, signer, trust=trust, signing_time=signing_time, on_warning=on_warning
+    )
+    written = []
+    for source, target, der in zip(paths, targets, signatures, strict=True):
+        atomic_write_bytes(target, der)
+        written.append(SignedFile(source, target, len(der)))
+    return SignResult(written, signer.kind, gate.certificate, gate.warnings)
+
+
+__all__ = [
+    "SIGNATURE_SUFFIX",
+    "SignResult",
+    "SignedFile",
+    "TrustMaterial",
+    "check_inputs",
+    "sign_files",
+    "sign_with_gate",
+    "signature_path",
+    "trust_material",
+]

@@ -1,0 +1,773 @@
+"""The batch engine (`sochi submit`, `sochi batch resume`): plan → validate → preflight → sign →
+send → receipts → verdicts → archive, every step journaled so a rerun resumes exactly once.
+
+No printing: progress goes through a callback, the outcome is a `SubmitResult`; see
+docs/batch.md for the stages, resume semantics and exit codes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import hashlib
+import signal
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+from sochi_cli.errors import ExitCode, Unavailable, ValidationFailed
+from sochi_cli.services.batch_report import outcome_row
+from sochi_cli.services.batch_state import batch_verdict, next_stage
+from sochi_cli.services.submit_model import (
+    Cost,
+    ProgressCallback,
+    ProgressEvent,
+    SignerFactory,
+    SubmitOptions,
+    SubmitResult,
+)
+from sochi_cli.services.submit_send import MAINTENANCE_POLL_SECONDS
+from sochi_cli.store.journal import (
+    FILED_STATES,
+    BatchStatus,
+    Item,
+    ItemState,
+    Journal,
+    Outcome,
+    PlannedItem,
+    Stage,
+)
+
+if TYPE_CHECKING:
+    from sochi_cli.api.client import OperatorClient
+    from sochi_cli.api.models import Status
+    from sochi_cli.services.submit_checks import BatchContext
+    from sochi_cli.store.archive import Archive
+    from sochi_cli.store.audit import Actor, AuditLog
+    from sochi_cli.store.config import Config
+    from sochi_cli.token.base import Signer
+
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class _StopFlag:
+    """Set by SIGINT/SIGTERM: finish what is in flight, record it, start nothing new."""
+
+    def __init__(self) -> None:
+        self.raised = False
+        self.event: asyncio.Event | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    def set(self, *_: object) -> None:
+        self.raised = True
+        if self.event is not None and self.loop is not None:
+            self.loop.call_soon_threadsafe(self.event.set)
+
+
+@contextlib.contextmanager
+def _signals(flag: _StopFlag) -> Iterator[None]:
+    """Turn SIGINT/SIGTERM into the stop flag while the engine runs (main thread only)."""
+    previous: dict[signal.Signals, Any] = {}
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        flag.set()
+
+    try:
+        for sig in _STOP_SIGNALS:
+            previous[sig] = signal.signal(sig, handler)
+    except ValueError:  # not the main thread: the caller handles interruption
+        previous.clear()
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def submit(
+    config: Config,
+    options: SubmitOptions,
+    *,
+    signer_factory: SignerFactory | None,
+    progress: ProgressCallback | None = None,
+) -> SubmitResult:
+    """Plan the inputs and run the batch (or check it with `dry_run`)."""
+    from sochi_cli.services.plan import make_plan
+
+    emit = progress or (lambda _event: None)
+    profile, api_url = config.profile, str(config.get("api_url"))
+    emit(ProgressEvent("plan", 0))
+    plan = make_plan(
+        options.inputs,
+        manifest=options.manifest,
+        profile=profile,
+        api_url=api_url,
+        strict=options.strict,
+        progress=lambda n: emit(ProgressEvent("plan", 0, n)),
+    )
+    if not plan.items:
+        raise plan.error() if plan.problems else ValidationFailed("nothing to file")
+    problems = [p.to_json() for p in plan.problems]
+    return _Run(config, options, signer_factory, emit).run(plan.items, problems)
+
+
+def resume(
+    config: Config,
+    batch_id: int,
+    options: SubmitOptions,
+    *,
+    signer_factory: SignerFactory | None,
+    progress: ProgressCallback | None = None,
+) -> SubmitResult:
+    """Continue batch `batch_id` from the journal alone (same items, keys and signatures)."""
+    from sochi_cli.errors import NotFound
+
+    journal = Journal.existing(config.profile)
+    if journal is None:
+        raise NotFound("no batches yet in this profile", hint="file reports with `sochi submit`")
+    with journal:
+        batch = journal.batch(batch_id)
+        items = [_plan_item(i) for i in journal.batch_items(batch.id)]
+    emit = progress or (lambda _event: None)
+    return _Run(config, options, signer_factory, emit).run(items, [])
+
+
+@dataclass(frozen=True)
+class _JournalFile:
+    path: Path
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True)
+class _JournalPlanItem:
+    file: _JournalFile
+    client_inn: str
+    form: str
+    period: str
+    correction: int
+    attachments: tuple[_JournalFile, ...]
+    idempotency_key: str
+
+
+def _plan_item(item: Item) -> _JournalPlanItem:
+    return _JournalPlanItem(
+        file=_JournalFile(Path(item.source_path), item.file_sha256, item.file_size),
+        client_inn=item.client_inn,
+        form=item.form,
+        period=item.period,
+        correction=item.correction,
+        attachments=tuple(
+            _JournalFile(Path(str(a["path"])), str(a["sha256"]), int(a["size"]))
+            for a in item.attachments
+        ),
+        idempotency_key=item.idempotency_key,
+    )
+
+
+@dataclasses.dataclass
+class _SignJob:
+    """Signing to run in a worker thread: `run(on_signed)` returns how many were signed."""
+
+    run: Callable[[Callable[[list[Item]], None]], int]
+    count: int
+    signed: int = 0
+
+
+class _Run:
+    """One execution of the pipeline over planned items."""
+
+    def __init__(
+        self,
+        config: Config,
+        options: SubmitOptions,
+        signer_factory: SignerFactory | None,
+        emit: ProgressCallback,
+    ) -> None:
+        self.config = config
+        self.options = options
+        self.signer_factory = signer_factory
+        self.emit = emit
+        self.profile = config.profile
+        self.api_url = str(config.get("api_url"))
+        self.stop = _StopFlag()
+        self.abort_signing = False
+        self.started = time.monotonic()
+
+    # entry ---------------------------------------------------------------------------
+    def run(self, items: Sequence[PlannedItem], problems: list[dict[str, Any]]) -> SubmitResult:
+        from sochi_cli.services.session import open_client
+        from sochi_cli.services.submit_checks import BatchContext
+        from sochi_cli.timeutil import to_bishkek
+
+        with _signals(self.stop), open_client(self.config) as client:
+            status = self._outside_maintenance(client)
+            context = BatchContext.fetch(
+                client, self.profile, to_bishkek(status.server_time).date()
+            )
+            if self.options.dry_run:
+                return self._dry_run(client, context, items, problems)
+            with Journal.for_profile(self.profile) as journal, journal.writer_lock():
+                return self._journaled(journal, client, context, status, items, problems)
+
+    def _outside_maintenance(self, client: OperatorClient) -> Status:
+        """The operator's status once no maintenance window is active (waiting if allowed)."""
+        from sochi_cli.errors import Interrupted
+
+        while True:
+            status = _operator_status(client)
+            window = status.maintenance.current
+            if not status.maintenance.active or self.options.dry_run:
+                return status
+            if not self.options.wait_maintenance:
+                raise _maintenance_error(status)
+            left = (window.ends_at - status.server_time).total_seconds() if window else None
+            self.emit(
+                ProgressEvent("maintenance", 0, message="operator maintenance", seconds_left=left)
+            )
+            deadline = time.monotonic() + min(MAINTENANCE_POLL_SECONDS, max(left or 0, 0.2))
+            while time.monotonic() < deadline:
+                if self.stop.raised:
+                    raise Interrupted(
+                        "stopped while waiting for the maintenance window to end; nothing was sent",
+                        hint="rerun the same command to file the reports",
+                    )
+                time.sleep(0.1)
+
+    # dry run -------------------------------------------------------------------------
+    def _dry_run(
+        self,
+        client: OperatorClient,
+        context: BatchContext,
+        items: Sequence[PlannedItem],
+        problems: list[dict[str, Any]],
+    ) -> SubmitResult:
+        from sochi_cli.services.submit_checks import batch_cost, check_item
+
+        rows: list[dict[str, Any]] = []
+        valid_forms: list[str] = []
+        for done, item in enumerate(items, start=1):
+            problem = check_item(context, item.file.path, item.client_inn, item.form, item.period)
+            rows.append(
+                {
+                    "client_inn": item.client_inn,
+                    "form": item.form,
+                    "period": item.period,
+                    "correction": item.correction,
+                    "file": str(item.file.path),
+                    "state": ItemState.INVALID if problem else ItemState.VALIDATED,
+                    "error_code": problem.code if problem else None,
+                    "error": problem.message if problem else None,
+                    "idempotency_key": item.idempotency_key,
+                }
+            )
+            if problem is None:
+                valid_forms.append(item.form)
+            self.emit(ProgressEvent("validate", len(items), done))
+        cost = batch_cost(client, valid_forms)
+        invalid = len(items) - len(valid_forms)
+        code = ExitCode.OK
+        if invalid or problems:
+            code = ExitCode.VALIDATION
+        elif cost.shortfall:
+            code = ExitCode.REFUSED
+        counts = {ItemState.VALIDATED.value: len(valid_forms), ItemState.INVALID.value: invalid}
+        return SubmitResult(
+            batch_id=None,
+            status="dry_run",
+            exit_code=code,
+            dry_run=True,
+            total=len(items),
+            counts={k: v for k, v in counts.items() if v},
+            cost=cost,
+            problems=problems,
+            items=rows,
+            seconds=time.monotonic() - self.started,
+        )
+
+    # the journaled pipeline ----------------------------------------------------------
+    def _journaled(
+        self,
+        journal: Journal,
+        client: OperatorClient,
+        context: BatchContext,
+        status: Status,
+        items: Sequence[PlannedItem],
+        problems: list[dict[str, Any]],
+    ) -> SubmitResult:
+        from sochi_cli.store.archive import Archive
+        from sochi_cli.store.audit import Actor, AuditLog
+
+        archive, audit = Archive(journal), AuditLog(journal)
+        actor = Actor(inn=context.own_inn)
+        start = journal.start_batch(
+            items, profile=self.profile, api_url=self.api_url, command=self.options.command
+        )
+        batch = start.batch
+        journal.set_batch_status(batch.id, BatchStatus.RUNNING)
+        members = journal.batch_items(batch.id)
+        already = {
+            i.id for i in members if i.id in start.known_item_ids and i.state in FILED_STATES
+        }
+        audit.append(
+            "batch.resume" if start.resumed else "batch.start",
+            {"batch": batch.id, "items": len(members), "command": self.options.command},
+            actor=actor,
+        )
+        states = {i.id: i.state for i in members}
+        stopped_by: str | None = None
+        sent = 0
+
+        def finish() -> SubmitResult:
+            return self._finish(
+                journal,
+                audit,
+                actor,
+                batch.id,
+                start.resumed,
+                problems,
+                already,
+                stopped_by,
+                sent,
+                cost,
+            )
+
+        cost: Cost | None = None
+        # validate (local, clause 6.3 + POA) ------------------------------------------
+        to_validate = [
+            i for i in members if next_stage(i, wait=self.options.wait) is Stage.VALIDATE
+        ]
+        group = max(1, self.options.sign_chunk)  # one commit per group of local outcomes
+        for first in range(0, len(to_validate), group):
+            if self.stop.raised:
+                stopped_by = "signal"
+                return finish()
+            with journal.transaction():
+                for item in to_validate[first : first + group]:
+                    self._validate(journal, context, item, states)
+            done = min(first + group, len(to_validate))
+            self.emit(ProgressEvent("validate", len(to_validate), done, _counts(states)))
+        if self.options.strict and any(s == ItemState.INVALID for s in states.values()):
+            bad = next(i for i in journal.batch_items(batch.id) if i.state == ItemState.INVALID)
+            journal.set_batch_status(batch.id, BatchStatus.FAILED)
+            raise ValidationFailed(
+                f"{bad.source_path}: {bad.error_message}",
+                hint="--strict stops at the first invalid report; nothing was signed or sent",
+                code=bad.error_code or "validation_failed",
+            )
+        # preflight: the whole batch's cost against the balance --------------------------
+        members = journal.batch_items(batch.id)
+        to_sign = [i for i in members if next_stage(i, wait=self.options.wait) is Stage.SIGN]
+        to_pay = [
+            i
+            for i in members
+            if next_stage(i, wait=self.options.wait) in (Stage.SIGN, Stage.SEND) and not i.in_flight
+        ]
+        if to_pay:
+            from sochi_cli.services.submit_checks import batch_cost, require_affordable
+
+            cost = batch_cost(client, [i.form for i in to_pay])
+            self.emit(ProgressEvent("preflight", len(to_pay), len(to_pay), _counts(states)))
+            audit.append("batch.preflight", {"batch": batch.id, **cost.to_json()}, actor=actor)
+            if cost.shortfall:
+                journal.set_batch_status(batch.id, BatchStatus.INTERRUPTED)
+            require_affordable(cost)
+        sending = to_sign or any(next_stage(i) is Stage.SEND for i in members)
+        if sending and status.maintenance.active and not self.options.wait_maintenance:
+            journal.set_batch_status(batch.id, BatchStatus.INTERRUPTED)
+            raise _maintenance_error(status)
+        # sign (one signer session, in a thread) while sending what is signed ---------------
+        members = journal.batch_items(batch.id)
+        to_sign = [i for i in members if next_stage(i, wait=self.options.wait) is Stage.SIGN]
+        to_send = [i for i in members if next_stage(i, wait=self.options.wait) is Stage.SEND]
+        to_follow = [i for i in members if i.state in (ItemState.RECEIVED, ItemState.DELIVERED)]
+        del members, to_validate, to_pay  # keep memory flat in batch size
+        if self.stop.raised:
+            stopped_by = "signal"
+            return finish()
+        with contextlib.ExitStack() as session:
+            job: _SignJob | None = None
+            if to_sign:
+                if self.signer_factory is None:
+                    from sochi_cli.errors import UsageError
+
+                    raise UsageError("signing is needed but no signer was given")
+                self._ensure_chain(client)
+                signer = self.signer_factory()
+                session.enter_context(signer)
+                actor = self._gate(signer, context)
+                job = _SignJob(
+                    lambda on_signed: self._sign_chunks(
+                        journal, archive, signer, to_sign, on_signed
+                    ),
+                    len(to_sign),
+                )
+            if to_send or job is not None or (self.options.wait and to_follow):
+                report = asyncio.run(
+                    self._remote(
+                        journal, archive, audit, actor, states, to_send, to_follow, job, batch.id
+                    )
+                )
+                already |= report.already_filed
+                stopped_by = report.stopped_by
+                sent = report.sent
+            if job is not None:
+                audit.append(
+                    "batch.sign",
+                    {"batch": batch.id, "signed": job.signed, "signer": signer.kind},
+                    actor=actor,
+                )
+        if self.stop.raised and stopped_by is None:
+            stopped_by = "signal"
+        return finish()
+
+    def _ensure_chain(self, client: OperatorClient) -> None:
+        """Cache the operator's CA chain (with the client's retries) for the signing gate."""
+        import base64
+
+        from cryptography import x509
+        from cryptography.hazmat.primitives.serialization import Encoding
+
+        from sochi_cli.api import resources
+        from sochi_cli.services import certificates as certs
+
+        if certs.cached_chain(self.profile):
+            return
+        chain = client.call(resources.pki.chain())
+        pem = b"".join(
+            x509.load_der_x509_certificate(base64.b64decode(c.certificate)).public_bytes(
+                Encoding.PEM
+            )
+            for c in chain.certificates
+        )
+        certs.store_chain(self.profile, pem)
+
+    def _validate(
+        self, journal: Journal, context: BatchContext, item: Item, states: dict[int, str]
+    ) -> None:
+        from sochi_cli.services.submit_checks import check_item
+
+        problem = check_item(
+            context, Path(item.source_path), item.client_inn, item.form, item.period
+        )
+        if problem is None:
+            outcome = Outcome(ItemState.VALIDATED)
+        else:
+            outcome = Outcome(
+                ItemState.INVALID, error_code=problem.code, error_message=problem.message
+            )
+        journal.record_after(item.id, Stage.VALIDATE, outcome)
+        states[item.id] = outcome.state
+
+    def _gate(self, signer: Signer, context: BatchContext) -> Actor:
+        """Clause 1.5 on the opened signer's certificate: refuse before signing anything."""
+        from sochi_cli.services import certificates as certs
+        from sochi_cli.services.signing import trust_material
+        from sochi_cli.store.audit import Actor
+
+        trust = trust_material(self.profile, api_url=self.api_url, fetch_missing=True)
+        certs.check_can_sign(
+            signer.certificate,
+            chain=[*signer.chain, *trust.intermediates],
+            trust_roots=trust.roots,
+            crls=trust.crls,
+        )
+        return Actor.from_certificate(signer.certificate, inn=context.own_inn)
+
+    def _sign_chunks(
+        self,
+        journal: Journal,
+        archive: Archive,
+        signer: Signer,
+        items: list[Item],
+        on_signed: Callable[[list[Item]], None],
+    ) -> int:
+        """Sign chunk after chunk in the open session; each chunk archived, journaled, handed on.
+
+        Runs in a worker thread while the first chunks are already being sent.
+        """
+        from sochi_cli.cms import sign_detached_many
+
+        chunk = max(1, self.options.sign_chunk)
+        if signer.kind == "cloud":
+            chunk = len(items)  # one E-Cloud authorisation for the whole batch
+        done = 0
+        for first in range(0, len(items), chunk):
+            if self.stop.raised or self.abort_signing:
+                break
+            part = items[first : first + chunk]
+            contents: list[bytes | Path] = []
+            for item in part:
+                contents.append(Path(item.source_path))
+                contents.extend(Path(str(a["path"])) for a in item.attachments)
+            signatures = iter(sign_detached_many(contents, signer))
+            signed = self._archive_signed(journal, archive, part, signatures)
+            done += len(signed)
+            on_signed(signed)
+        return done
+
+    def _archive_signed(
+        self,
+        journal: Journal,
+        archive: Archive,
+        part: list[Item],
+        signatures: Iterator[bytes],
+    ) -> list[Item]:
+        """Archive each report, signature and attachment (one sync), record them signed."""
+        from sochi_cli.errors import NotFound
+        from sochi_cli.store.archive import ObjectKind
+
+        entries: list[tuple[Item, ObjectKind, bytes, str]] = []
+        for item in part:
+            try:
+                report = Path(item.source_path).read_bytes()
+            except OSError as exc:
+                raise NotFound(f"cannot read {item.source_path}: {exc.strerror}") from None
+            if hashlib.sha256(report).hexdigest() != item.file_sha256:
+                raise ValidationFailed(
+                    f"{item.source_path} changed after it was planned",
+                    hint="rerun `sochi submit` to plan it again",
+                    code="file_changed",
+                )
+            name = Path(item.source_path).name
+            entries.append((item, ObjectKind.REPORT, report, name))
+            entries.append((item, ObjectKind.SIGNATURE, next(signatures), name + ".p7s"))
+            for att in item.attachments:
+                att_path = Path(str(att["path"]))
+                try:
+                    content = att_path.read_bytes()
+                except OSError as exc:
+                    raise NotFound(f"cannot read {att_path}: {exc.strerror}") from None
+                entries.append((item, ObjectKind.ATTACHMENT, content, att_path.name))
+                entries.append(
+                    (
+                        item,
+                        ObjectKind.ATTACHMENT_SIGNATURE,
+                        next(signatures),
+                        att_path.name + ".p7s",
+                    )
+                )
+        # files first (synced, no journal lock held), then one commit for the whole chunk
+        shas = archive.store_many([data for _item, _kind, data, _name in entries])
+        with journal.transaction():
+            return self._record_signed(journal, archive, part, entries, shas)
+
+    def _record_signed(
+        self,
+        journal: Journal,
+        archive: Archive,
+        part: list[Item],
+        entries: list[tuple[Item, Any, bytes, str]],
+        shas: list[str],
+    ) -> list[Item]:
+        from sochi_cli.store.archive import ObjectKind, Target
+
+        signed: dict[int, dict[str, Any]] = {}
+        for (item, kind, data, name), sha in zip(entries, shas, strict=True):
+            target = Target(
+                item_id=item.id,
+                client_inn=item.client_inn,
+                form=item.form,
+                period=item.period,
+                correction=item.correction,
+            )
+            archive.index(sha, len(data), kind, target, filename=name)
+            record = signed.setdefault(item.id, {"signature": None, "attachments": []})
+            if kind is ObjectKind.SIGNATURE:
+                record["signature"] = sha
+            elif kind is ObjectKind.ATTACHMENT_SIGNATURE:
+                record["attachments"].append(sha)
+        result = []
+        for item in part:
+            record = signed[item.id]
+            journal.record_after(
+                item.id,
+                Stage.SIGN,
+                Outcome(
+                    ItemState.SIGNED,
+                    signature_sha256=record["signature"],
+                    attachment_signatures=record["attachments"],
+                ),
+            )
+            result.append(
+                dataclasses.replace(
+                    item,
+                    state=ItemState.SIGNED,
+                    stage=Stage.SIGN,
+                    signature_sha256=record["signature"],
+                    attachment_signatures=list(record["attachments"]),
+                )
+            )
+        return result
+
+    async def _remote(
+        self,
+        journal: Journal,
+        archive: Archive,
+        audit: AuditLog,
+        actor: Actor,
+        states: dict[int, str],
+        to_send: list[Item],
+        to_follow: list[Item],
+        job: _SignJob | None,
+        batch_id: int,
+    ) -> Any:
+        from sochi_cli.services.session import open_async_client
+        from sochi_cli.services.submit_send import Remote
+
+        loop = asyncio.get_running_loop()
+        self.stop.event = asyncio.Event()
+        self.stop.loop = loop
+        if self.stop.raised:
+            self.stop.event.set()
+        installed = []
+        for sig in _STOP_SIGNALS:
+            with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
+                loop.add_signal_handler(sig, self.stop.set)
+                installed.append(sig)
+        concurrency = max(1, self.options.concurrency)
+        try:
+            async with open_async_client(self.config, max_connections=concurrency) as client:
+                remote = Remote(
+                    journal=journal,
+                    archive=archive,
+                    audit=audit,
+                    actor=actor,
+                    client=client,
+                    options=self.options,
+                    states=states,
+                    emit=self.emit,
+                    stop=self.stop.event,
+                )
+                feed: asyncio.Queue[Item | None] | None = None
+                producer: asyncio.Future[int] | None = None
+                if job is not None:
+                    feed = asyncio.Queue()
+                    queue = feed
+
+                    def on_signed(items: list[Item]) -> None:
+                        loop.call_soon_threadsafe(remote.signed, items, queue)
+
+                    async def produce() -> int:
+                        try:
+                            return await asyncio.to_thread(job.run, on_signed)
+                        finally:
+                            queue.put_nowait(None)
+
+                    producer = asyncio.ensure_future(produce())
+                try:
+                    report = await remote.send_all(to_send, feed)
+                except BaseException:
+                    self.abort_signing = True  # a send failed hard: sign no further
+                    if producer is not None:
+                        await asyncio.gather(producer, return_exceptions=True)
+                    raise
+                if producer is not None and job is not None:
+                    self.abort_signing = True  # stopped early (signal, maintenance): stop too
+                    job.signed = await producer
+                sent_ids = {i.id for i in to_send} | remote.fed
+                to_send.clear()
+                if self.options.wait and report.stopped_by is None:
+                    received = journal.batch_items(batch_id, states=[ItemState.RECEIVED])
+                    fresh = [i for i in received if i.id in sent_ids]
+                    await remote.follow(fresh, check_first=False)
+                    await remote.follow(to_follow, check_first=True)
+                    if self.stop.event.is_set():
+                        report.stopped_by = "signal"
+                return report
+        finally:
+            for sig in installed:
+                loop.remove_signal_handler(sig)
+                signal.signal(sig, self.stop.set)  # still ours until the run ends
+            self.stop.event = None
+            self.stop.loop = None
+
+    # the end -------------------------------------------------------------------------
+    def _finish(
+        self,
+        journal: Journal,
+        audit: AuditLog,
+        actor: Actor,
+        batch_id: int,
+        resumed: bool,
+        problems: list[dict[str, Any]],
+        already: set[int],
+        stopped_by: str | None,
+        sent: int,
+        cost: Cost | None,
+    ) -> SubmitResult:
+        members = journal.batch_items(batch_id)
+        counts = dict(Counter(i.state for i in members))
+        status, code = batch_verdict(counts, wait=self.options.wait)
+        remaining = sum(1 for i in members if next_stage(i, wait=self.options.wait) is not None)
+        if stopped_by == "signal":
+            status, code = BatchStatus.INTERRUPTED, ExitCode.INTERRUPTED
+        elif stopped_by in ("maintenance", "unavailable"):
+            status, code = BatchStatus.INTERRUPTED, ExitCode.UNAVAILABLE
+        elif remaining:  # verdicts still pending after --wait-timeout: resumable
+            status = BatchStatus.INTERRUPTED
+            bad = sum(counts.get(s, 0) for s in (ItemState.INVALID, ItemState.FAILED, "rejected"))
+            code = ExitCode.PARTIAL if bad else ExitCode.UNAVAILABLE
+        if problems and code == ExitCode.OK:
+            real = [p for p in problems if not str(p.get("message", "")).startswith("duplicate")]
+            if real:
+                code = ExitCode.PARTIAL
+        journal.set_batch_status(batch_id, status)
+        audit.append(
+            "batch.finish",
+            {"batch": batch_id, "status": status, "counts": counts, "stopped_by": stopped_by},
+            actor=actor,
+        )
+        rows = []
+        for item in members:
+            row = outcome_row(item).to_json()
+            row["already_filed"] = item.id in already
+            row["idempotency_key"] = item.idempotency_key
+            rows.append(row)
+        return SubmitResult(
+            batch_id=batch_id,
+            status=str(status),
+            exit_code=code,
+            resumed=resumed,
+            interrupted=stopped_by is not None,
+            stopped_by=stopped_by,
+            total=len(members),
+            counts=counts,
+            already_filed=len(already),
+            sent=sent,
+            remaining=remaining,
+            cost=cost,
+            problems=problems,
+            items=rows,
+            seconds=time.monotonic() - self.started,
+        )
+
+
+def _counts(states: dict[int, str]) -> dict[str, int]:
+    return dict(Counter(states.values()))
+
+
+def _operator_status(client: OperatorClient) -> Status:
+    from sochi_cli.api import resources
+
+    return client.call(resources.status.get())
+
+
+def _maintenance_error(status: Status) -> Unavailable:
+    from sochi_cli.timeutil import format_local
+
+    window = status.maintenance.current
+    until = f" until {format_local(window.ends_at)}" if window else ""
+    return Unavailable(
+        f"the operator is in maintenance{until}; nothing was sent",
+        hint="rerun after the window (or without --no-wait-maintenance to wait)",
+        code="maintenance",
+    )
+
+
+__all__ = ["resume", "submit"]

@@ -1,0 +1,130 @@
+"""Data of the batch engine: its options, the progress events it emits and the result it returns.
+
+No I/O here; `services.submit` runs the pipeline, front-ends render `SubmitResult`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sochi_cli.errors import ExitCode
+
+if TYPE_CHECKING:
+    from sochi_cli.token.base import Signer
+
+SignerFactory = Callable[[], "Signer"]
+
+
+@dataclass(frozen=True)
+class SubmitOptions:
+    """What to file and how (the command line of `sochi submit`, as data)."""
+
+    inputs: Sequence[str] = ()
+    manifest: Path | None = None
+    dry_run: bool = False
+    concurrency: int = 8
+    wait: bool = True
+    strict: bool = False
+    wait_maintenance: bool = True
+    wait_timeout: float = 1800.0  # give up following verdicts after this many seconds
+    command: str = "sochi submit"  # recorded in the journal (secrets redacted there)
+    sign_chunk: int = 256  # signatures produced per token call (one session for all chunks)
+    send_rounds: int = 3  # how often a transiently failing send is retried by the engine
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """One progress notification: the phase, counts per item state and an optional note.
+
+    phases: plan, validate, preflight, sign, send, follow, maintenance, done.
+    """
+
+    phase: str
+    total: int
+    done: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+    message: str | None = None
+    seconds_left: float | None = None  # maintenance countdown
+
+
+ProgressCallback = Callable[[ProgressEvent], None]
+
+
+@dataclass(frozen=True)
+class Cost:
+    """The batch's price against the balance (tyiyn; 100 tyiyn = 1 som)."""
+
+    currency: str
+    required: int
+    balance: int | None
+    items: int
+
+    @property
+    def shortfall(self) -> int:
+        return max(0, self.required - (self.balance or 0)) if self.balance is not None else 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "currency": self.currency,
+            "required": self.required,
+            "balance": self.balance,
+            "items": self.items,
+            "shortfall": self.shortfall,
+        }
+
+
+@dataclass
+class SubmitResult:
+    """What a run did; `exit_code` follows docs/batch.md."""
+
+    batch_id: int | None
+    status: str
+    exit_code: ExitCode
+    dry_run: bool = False
+    resumed: bool = False
+    interrupted: bool = False
+    stopped_by: str | None = None  # "signal" | "maintenance" | "unavailable" | None
+    total: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+    already_filed: int = 0
+    sent: int = 0
+    remaining: int = 0
+    cost: Cost | None = None
+    problems: list[dict[str, Any]] = field(default_factory=list)
+    items: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "batch_id": self.batch_id,
+            "status": self.status,
+            "exit_code": int(self.exit_code),
+            "dry_run": self.dry_run,
+            "resumed": self.resumed,
+            "interrupted": self.interrupted,
+            "stopped_by": self.stopped_by,
+            "total": self.total,
+            "counts": self.counts,
+            "already_filed": self.already_filed,
+            "sent": self.sent,
+            "remaining": self.remaining,
+            "cost": self.cost.to_json() if self.cost else None,
+            "problems": self.problems,
+            "items": self.items,
+            "warnings": self.warnings,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+__all__ = [
+    "Cost",
+    "ProgressCallback",
+    "ProgressEvent",
+    "SignerFactory",
+    "SubmitOptions",
+    "SubmitResult",
+]

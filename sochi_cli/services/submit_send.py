@@ -1,0 +1,458 @@
+"""The remote half of the batch engine: bounded concurrent sends, maintenance waits, verdicts.
+
+Every send is journaled before (`record_before(SEND)`) and after (`record_after`) and reuses
+the archived signature, so a repeat after a crash or a lost answer carries the same bytes
+and the same Idempotency-Key: the operator answers with the original submission.
+Journal and archive writes run in a worker thread so the event loop keeps other requests
+moving while SQLite fsyncs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import Counter, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from sochi_cli.errors import AuthError, Unavailable
+from sochi_cli.services.submit_model import ProgressEvent, SubmitOptions
+from sochi_cli.store.archive import Archive, ObjectKind, Target
+from sochi_cli.store.audit import Actor, AuditLog
+from sochi_cli.store.journal import Item, ItemState, Journal, Outcome, Stage
+
+if TYPE_CHECKING:
+    from sochi_cli.api.client import AsyncOperatorClient
+    from sochi_cli.api.models import Receipt, Submission, SubmissionCreated
+
+MAINTENANCE_POLL_SECONDS = 2.0
+EVENTS_WAIT_SECONDS = 10
+_CURSOR_KEY = "events.cursor"
+_FINAL_VERDICTS = {"accepted": ItemState.ACCEPTED, "rejected": ItemState.REJECTED}
+
+
+@dataclass
+class SendReport:
+    """What the remote phase did."""
+
+    sent: int = 0
+    already_filed: set[int] = field(default_factory=set)
+    stopped_by: str | None = None  # "signal" | "maintenance" | "unavailable"
+    unsent: int = 0
+    last_error: str | None = None
+
+
+class Remote:
+    """Sends signed items and follows their verdicts for one batch run."""
+
+    def __init__(
+        self,
+        *,
+        journal: Journal,
+        archive: Archive,
+        audit: AuditLog,
+        actor: Actor,
+        client: AsyncOperatorClient,
+        options: SubmitOptions,
+        states: dict[int, str],
+        emit: Callable[[ProgressEvent], None],
+        stop: asyncio.Event,
+    ) -> None:
+        self.journal = journal
+        self.archive = archive
+        self.audit = audit
+        self.actor = actor
+        self.client = client
+        self.options = options
+        self.states = states
+        self.counts: Counter[str] = Counter(states.values())
+        self.total = len(states)
+        self.emit = emit
+        self.stop = stop
+        self.report = SendReport()
+        self.fed: set[int] = set()  # ids of items signed during this run, handed to send
+        self._feed: asyncio.Queue[Item | None] | None = None
+        self._feed_open = False
+        self._done = 0
+
+    # bookkeeping ---------------------------------------------------------------------
+    def _moved(self, item_id: int, new: str, phase: str, *, step: bool = True) -> None:
+        old = self.states.get(item_id)
+        if old is not None:
+            self.counts[old] -= 1
+        self.states[item_id] = new
+        self.counts[new] += 1
+        self._done += int(step)
+        self.emit(ProgressEvent(phase, self.total, self._done, self.count_map()))
+
+    def count_map(self) -> dict[str, int]:
+        return {state: n for state, n in self.counts.items() if n}
+
+    async def _record(self, item_id: int, stage: Stage, outcome: Outcome) -> None:
+        await asyncio.to_thread(self.journal.record_after, item_id, stage, outcome)
+
+    # maintenance ---------------------------------------------------------------------
+    async def maintenance_over(self) -> bool:
+        """Wait for the operator's maintenance window to end (True), or stop (False)."""
+        from sochi_cli.api import resources
+        from sochi_cli.api.errors import Maintenance
+
+        while not self.stop.is_set():
+            try:
+                status = await self.client.call(resources.status.get())
+            except Maintenance:
+                left: float | None = None
+            else:
+                window = status.maintenance.current
+                if not status.maintenance.active or window is None:
+                    return True
+                left = max(0.0, (window.ends_at - status.server_time).total_seconds())
+            if not self.options.wait_maintenance:
+                return False
+            self.emit(
+                ProgressEvent(
+                    "maintenance",
+                    self.total,
+                    self._done,
+                    self.count_map(),
+                    message="operator maintenance: waiting",
+                    seconds_left=left,
+                )
+            )
+            pause = (
+                MAINTENANCE_POLL_SECONDS if left is None else min(MAINTENANCE_POLL_SECONDS, left)
+            )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stop.wait(), timeout=max(pause, 0.2))
+        return False
+
+    # sending -------------------------------------------------------------------------
+    async def send_all(
+        self, items: list[Item], feed: asyncio.Queue[Item | None] | None = None
+    ) -> SendReport:
+        """Send `items` and whatever arrives on `feed` (signed meanwhile; None ends it).
+
+        Pauses on maintenance, stops on a signal, retries transient failures a few rounds.
+        """
+        queue: deque[Item] = deque(items)
+        self._feed = feed
+        self._feed_open = feed is not None
+        rounds: Counter[int] = Counter()
+        while queue or self._feed_open:
+            if self.stop.is_set():
+                self.report.stopped_by = "signal"
+                break
+            if not await self.maintenance_over():
+                self.report.stopped_by = "signal" if self.stop.is_set() else "maintenance"
+                break
+            pause = asyncio.Event()
+            workers = [
+                asyncio.create_task(self._worker(queue, rounds, pause))
+                for _ in range(max(1, self.options.concurrency))
+            ]
+            results = await asyncio.gather(*workers, return_exceptions=True)
+            for outcome in results:
+                if isinstance(outcome, BaseException):
+                    raise outcome
+            if self.report.stopped_by == "unavailable":
+                break
+        waiting = feed.qsize() if feed is not None else 0
+        self.report.unsent = len(queue) + waiting
+        return self.report
+
+    def signed(self, items: list[Item], feed: asyncio.Queue[Item | None]) -> None:
+        """Called on the loop when the signing thread finished a chunk: queue it for sending."""
+        for item in items:
+            self.fed.add(item.id)
+            self._moved(item.id, ItemState.SIGNED, "sign", step=False)
+            feed.put_nowait(item)
+
+    async def _next(self, queue: deque[Item]) -> Item | None:
+        if queue:
+            return queue.popleft()
+        if not self._feed_open or self._feed is None:
+            return None
+        item = await self._feed.get()
+        if item is None:
+            self._feed_open = False
+            self._feed.put_nowait(None)  # wake the other workers too
+            return queue.popleft() if queue else None
+        return item
+
+    async def _worker(self, queue: deque[Item], rounds: Counter[int], pause: asyncio.Event) -> None:
+        while not self.stop.is_set() and not pause.is_set():
+            item = await self._next(queue)
+            if item is None:
+                return
+            verdict = await self._send_one(item)
+            if verdict == "maintenance":
+                queue.appendleft(item)
+                pause.set()
+            elif verdict == "retry":
+                rounds[item.id] += 1
+                if rounds[item.id] >= self.options.send_rounds:
+                    queue.appendleft(item)
+                    self.report.stopped_by = "unavailable"
+                    pause.set()
+                else:
+                    queue.append(item)
+                    await asyncio.sleep(0.2 * rounds[item.id])
+
+    async def _send_one(self, item: Item) -> str:
+        from sochi_cli.api import resources
+        from sochi_cli.api.errors import ApiProblem, Maintenance
+
+        await asyncio.to_thread(self.journal.record_before, item.id, Stage.SEND)
+        report, signature, attachments = await asyncio.to_thread(self._payload, item)
+        call = resources.submissions.create(
+            idempotency_key=item.idempotency_key,
+            client_inn=item.client_inn,
+            form=item.form,
+            period=item.period,
+            correction=item.correction,
+            report=report,
+            signature=signature,
+            report_filename=_name(item.source_path),
+            attachments=attachments,
+        )
+        try:
+            created = await self.client.call(call)
+        except Maintenance:
+            # answered before the endpoint ran: not filed; back to "signed", not in flight
+            await self._record(item.id, Stage.SEND, Outcome(ItemState.SIGNED))
+            return "maintenance"
+        except AuthError:
+            await self._record(item.id, Stage.SEND, Outcome(ItemState.SIGNED))
+            raise
+        except Unavailable as exc:
+            # maybe filed, maybe not: stays "signed"; the resend carries the same key and bytes
+            self.report.last_error = exc.one_line()
+            await self._record(
+                item.id,
+                Stage.SEND,
+                Outcome(ItemState.SIGNED, error_code=exc.code, error_message=exc.message),
+            )
+            return "retry"
+        except ApiProblem as exc:
+            await self._record(
+                item.id,
+                Stage.SEND,
+                Outcome(ItemState.FAILED, error_code=exc.code, error_message=exc.message),
+            )
+            await asyncio.to_thread(
+                self.audit.append,
+                "submission.refused",
+                {"item": item.idempotency_key, "client": item.client_inn, "code": exc.code},
+                actor=self.actor,
+            )
+            self._moved(item.id, ItemState.FAILED, "send")
+            return "failed"
+        state = await asyncio.to_thread(self._received, item, created)
+        if created.replayed:
+            self.report.already_filed.add(item.id)
+        self.report.sent += 1
+        self._moved(item.id, state, "send")
+        return "sent"
+
+    def _payload(self, item: Item) -> tuple[bytes, bytes, list[tuple[str, bytes, bytes]]]:
+        """Report, signature and attachments exactly as archived when the item was signed."""
+        assert item.signature_sha256 is not None
+        report = self.archive.read(item.file_sha256)
+        signature = self.archive.read(item.signature_sha256)
+        attachments = [
+            (_name(str(att["path"])), self.archive.read(str(att["sha256"])), self.archive.read(sig))
+            for att, sig in zip(item.attachments, item.attachment_signatures, strict=True)
+        ]
+        return report, signature, attachments
+
+    def _target(self, item: Item, submission_id: str | None) -> Target:
+        return Target(
+            item_id=item.id,
+            submission_id=submission_id,
+            client_inn=item.client_inn,
+            form=item.form,
+            period=item.period,
+            correction=item.correction,
+        )
+
+    def _store_receipt(self, receipt: Receipt) -> Callable[[Item, str], None]:
+        """Write a receipt's files now (no lock held); the returned step indexes them."""
+        document, signature = receipt.document_bytes(), receipt.signature_bytes()
+        doc_sha = self.archive.store_bytes(document)
+        sig_sha = self.archive.store_bytes(signature)
+        protocol = receipt.kind == "protocol"
+        kind = ObjectKind.PROTOCOL if protocol else ObjectKind.RECEIPT
+        sig_kind = ObjectKind.PROTOCOL_SIGNATURE if protocol else ObjectKind.RECEIPT_SIGNATURE
+        name = f"{receipt.kind}-{receipt.id}.json"
+
+        def index(item: Item, submission_id: str) -> None:
+            target = self._target(item, submission_id)
+            self.archive.index(doc_sha, len(document), kind, target, filename=name)
+            self.archive.index(sig_sha, len(signature), sig_kind, target, filename=name + ".p7s")
+
+        return index
+
+    def _received(self, item: Item, created: SubmissionCreated) -> ItemState:
+        """Archive the receipt, record the outcome and audit it: files, then one commit."""
+        submission, receipt = created.submission, created.receipt
+        index_receipt = self._store_receipt(receipt)
+        state = _state_of(submission.status)
+        with self.journal.transaction():
+            index_receipt(item, submission.id)
+            self.archive.link_submission(item.id, submission.id)
+            self._record_received(item, created, state)
+        return state
+
+    def _record_received(self, item: Item, created: SubmissionCreated, state: ItemState) -> None:
+        submission, receipt = created.submission, created.receipt
+        self.journal.record_after(
+            item.id,
+            Stage.SEND,
+            Outcome(
+                state,
+                submission_id=submission.id,
+                operator_status=submission.status,
+                receipt_ids=[receipt.id],
+                fee=submission.fee,
+            ),
+        )
+        self.audit.append(
+            "submission.sent",
+            {
+                "item": item.idempotency_key,
+                "client": item.client_inn,
+                "form": item.form,
+                "period": item.period,
+                "correction": item.correction,
+                "report_sha256": item.file_sha256,
+                "signature_sha256": item.signature_sha256,
+                "submission": submission.id,
+                "receipt": receipt.id,
+                "replayed": created.replayed,
+            },
+            actor=self.actor,
+        )
+
+    # verdicts ------------------------------------------------------------------------
+    async def follow(self, items: list[Item], *, check_first: bool) -> None:
+        """Follow `/events` until every item has an agency verdict, a stop, or the timeout."""
+        from sochi_cli.api import resources
+
+        pending = {i.submission_id: i for i in items if i.submission_id}
+        if not pending:
+            return
+        if check_first:  # verdicts that came while nobody was following (resumed batch)
+            for sub_id in list(pending):
+                submission = await self.client.call(resources.submissions.get(sub_id))
+                await self._update(pending, submission)
+        deadline = time.monotonic() + self.options.wait_timeout
+        cursor = await asyncio.to_thread(self.journal.get_value, self._cursor_key())
+        while pending and not self.stop.is_set() and time.monotonic() < deadline:
+            wait = int(max(1, min(EVENTS_WAIT_SECONDS, deadline - time.monotonic())))
+            poll = asyncio.create_task(
+                self.client.call(resources.events.poll(after=cursor, wait=wait, limit=500))
+            )
+            stopper = asyncio.create_task(self.stop.wait())
+            done, _ = await asyncio.wait({poll, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            if poll not in done:
+                poll.cancel()
+                await asyncio.gather(poll, return_exceptions=True)
+                break
+            stopper.cancel()
+            batch = poll.result()
+            for event in batch.events:
+                if event.submission_id in pending and event.status:
+                    if event.status in _FINAL_VERDICTS:
+                        sub = await self.client.call(resources.submissions.get(event.submission_id))
+                        await self._update(pending, sub)
+                    elif event.status == "delivered":
+                        await self._delivered(pending[event.submission_id])
+            if batch.next_cursor and batch.next_cursor != cursor:
+                cursor = batch.next_cursor
+                await asyncio.to_thread(self.journal.set_value, self._cursor_key(), cursor)
+
+    def _cursor_key(self) -> str:
+        return f"{_CURSOR_KEY}:{self.client.base_url}"
+
+    async def _delivered(self, item: Item) -> None:
+        if self.states.get(item.id) == ItemState.RECEIVED:
+            await self._record(
+                item.id, Stage.FOLLOW, Outcome(ItemState.DELIVERED, operator_status="delivered")
+            )
+            self._moved(item.id, ItemState.DELIVERED, "follow", step=False)
+
+    async def _update(self, pending: dict[str, Item], submission: Submission) -> None:
+        from sochi_cli.api import resources
+
+        item = pending.get(submission.id)
+        if item is None:
+            return
+        if submission.status == "delivered":
+            await self._delivered(item)
+            return
+        state = _FINAL_VERDICTS.get(submission.status)
+        if state is None:
+            return
+        receipts = await self.client.call(resources.submissions.receipts(submission.id))
+        await asyncio.to_thread(self._verdict, item, submission, receipts.items, state)
+        pending.pop(submission.id, None)
+        self._moved(item.id, state, "follow", step=False)
+
+    def _verdict(
+        self, item: Item, submission: Submission, receipts: list[Receipt], state: ItemState
+    ) -> None:
+        known = set(self.journal.item(item.id).receipt_ids)
+        steps = [self._store_receipt(r) for r in receipts if r.id not in known]
+        with self.journal.transaction():
+            for index_receipt in steps:
+                index_receipt(item, submission.id)
+            self._record_verdict(item, submission, receipts, state)
+
+    def _record_verdict(
+        self, item: Item, submission: Submission, receipts: list[Receipt], state: ItemState
+    ) -> None:
+        protocol = submission.protocol
+        error: str | None = None
+        if state == ItemState.REJECTED and protocol is not None and protocol.errors:
+            first = protocol.errors[0]
+            error = f"{first.path}: {first.message}" if first.path else first.message
+        self.journal.record_after(
+            item.id,
+            Stage.FOLLOW,
+            Outcome(
+                state,
+                operator_status=submission.status,
+                receipt_ids=[r.id for r in receipts],
+                error_code="rejected" if state == ItemState.REJECTED else None,
+                error_message=error,
+            ),
+        )
+        self.audit.append(
+            "submission.verdict",
+            {
+                "item": item.idempotency_key,
+                "submission": submission.id,
+                "verdict": submission.status,
+                "protocol": protocol.receipt_id if protocol else None,
+            },
+            actor=self.actor,
+        )
+
+
+def _state_of(status: str) -> ItemState:
+    try:
+        state = ItemState(status)
+    except ValueError:
+        return ItemState.RECEIVED
+    if state in (ItemState.DELIVERED, ItemState.ACCEPTED, ItemState.REJECTED):
+        return state
+    return ItemState.RECEIVED
+
+
+def _name(path: str) -> str:
+    return path.replace("\\", "/").rsplit("/", 1)[-1] or "report.xml"
+
+
+__all__ = ["MAINTENANCE_POLL_SECONDS", "Remote", "SendReport"]

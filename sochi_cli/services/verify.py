@@ -1,0 +1,484 @@
+"""The clause-8 dispute procedure: a step-by-step verdict on a detached signature, as evidence.
+
+Steps 8.2.1–8.2.7, 8.3 and 8.4 of the offer agreement, each with a status and the facts it
+rests on. Path validation with CRLs at the signing moment uses pyhanko-certvalidator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sochi_cli.cms.digest import digest_content_multi
+from sochi_cli.cms.parse import ParsedSigner, parse_signature
+from sochi_cli.errors import SignatureError
+from sochi_cli.services.certificates import (
+    build_path,
+    certificate_summary,
+    crl_for,
+    crl_summary,
+    has_signing_usage,
+    revocation_of,
+)
+from sochi_cli.timeutil import as_utc, format_local, utcnow
+
+if TYPE_CHECKING:
+    from cryptography import x509
+
+PASSED, FAILED, WARNING, INFO, INDETERMINATE, SKIPPED = (
+    "passed",
+    "failed",
+    "warning",
+    "info",
+    "indeterminate",
+    "skipped",
+)
+STANDING, NOT_STANDING, UNDETERMINED = "standing", "not_standing", "indeterminate"
+
+TITLES = {
+    "8.2.1": "Identify the signer's certificate",
+    "8.2.2": "Verify the signature with the certificate's public key",
+    "8.2.3": "Determine the signing time",
+    "8.2.4": "Build and verify the chain up to the Main CA",
+    "8.2.5": "Certificate validity now",
+    "8.2.6": "Certificate validity and permitted use at signing time",
+    "8.2.7": "Check the certificate revocation list (CRL)",
+    "8.3": "Compare revocation time with signing time",
+    "8.4": "Verdict",
+}
+
+
+@dataclass
+class Step:
+    step: str
+    title: str
+    status: str
+    summary: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class SignerReport:
+    signer: str
+    steps: list[Step]
+    verdict: str
+    reason: str
+
+
+@dataclass
+class DisputeReport:
+    """Everything the commission reads; `to_json()` is the `--json` output."""
+
+    document: dict[str, Any]
+    signature: dict[str, Any]
+    checked_at: str
+    trust_roots: list[str]
+    crls: list[dict[str, Any]]
+    signers: list[SignerReport]
+    verdict: str
+    stands: bool
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _step(step: str, status: str, summary: str, **details: Any) -> Step:
+    return Step(step, TITLES[step], status, summary, details)
+
+
+def _when(moment: datetime) -> str:
+    return f"{as_utc(moment):%Y-%m-%d %H:%M:%S} UTC ({format_local(moment)})"
+
+
+def _run_sync(coroutine: Any) -> Any:
+    """Run a coroutine to completion, also when called from inside a running event loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+def _validate_with_pyhanko(
+    cert: x509.Certificate,
+    others: Sequence[x509.Certificate],
+    roots: Sequence[x509.Certificate],
+    crls: Sequence[bytes],
+    moment: datetime,
+) -> tuple[str, str, dict[str, Any]]:
+    """RFC 5280 validation with CRLs at `moment` (hard-fail). Returns (status, summary, details)."""
+    from asn1crypto import x509 as ax
+    from cryptography.hazmat.primitives.serialization import Encoding
+    from pyhanko_certvalidator import CertificateValidator, ValidationContext, errors
+
+    def a(c: x509.Certificate) -> Any:
+        return ax.Certificate.load(c.public_bytes(Encoding.DER))
+
+    context = ValidationContext(
+        trust_roots=[a(r) for r in roots],
+        other_certs=[a(c) for c in others],
+        crls=list(crls),
+        moment=moment,
+        allow_fetching=False,
+        revocation_mode="hard-fail",
+        retroactive_revinfo=True,
+    )
+    validator = CertificateValidator(a(cert), validation_context=context)
+    try:
+        _run_sync(validator.async_validate_path())
+    except errors.RevokedError as exc:
+        return FAILED, str(exc), {"revoked_at": as_utc(exc.revocation_dt).isoformat()}
+    except errors.InsufficientRevinfoError as exc:
+        return INDETERMINATE, f"no usable revocation information: {exc}", {}
+    except (errors.PathValidationError, errors.PathBuildingError) as exc:
+        return FAILED, str(exc), {}
+    except errors.ValidationError as exc:
+        return FAILED, str(exc), {}
+    return PASSED, "path valid at the signing time with the supplied CRLs (RFC 5280)", {}
+
+
+def _dates_ok(path: Sequence[x509.Certificate], moment: datetime) -> list[str]:
+    problems = []
+    for cert in path:
+        name = cert.subject.rfc4514_string()
+        if moment < cert.not_valid_before_utc:
+            problems.append(f"{name} not valid before {_when(cert.not_valid_before_utc)}")
+        elif moment > cert.not_valid_after_utc:
+            problems.append(f"{name} expired {_when(cert.not_valid_after_utc)}")
+    return problems
+
+
+def check_signer(
+    signer: ParsedSigner,
+    *,
+    certificates: Sequence[x509.Certificate],
+    content_digests: dict[str, bytes],
+    trust_roots: Sequence[x509.Certificate],
+    crls: Sequence[x509.CertificateRevocationList],
+    crl_der: Sequence[bytes],
+    now: datetime,
+) -> SignerReport:
+    """Run 8.2.1 … 8.4 for one SignerInfo."""
+    from sochi_cli.cms.verify import verify_signer
+
+    steps: list[Step] = []
+    cert = signer.signer_certificate
+
+    def finish(verdict: str, reason: str) -> SignerReport:
+        status = {STANDING: PASSED, NOT_STANDING: FAILED}.get(verdict, INDETERMINATE)
+        steps.append(_step("8.4", status, reason, verdict=verdict))
+        who = cert.subject.rfc4514_string() if cert is not None else signer.signer_id
+        return SignerReport(who, steps, verdict, reason)
+
+    # 8.2.1
+    if cert is None:
+        steps.append(
+            _step("8.2.1", FAILED, f"the certificate {signer.signer_id} is not in the signature")
+        )
+        return finish(UNDETERMINED, "the signer's certificate could not be identified")
+    steps.append(
+        _step(
+            "8.2.1",
+            PASSED,
+            f"{cert.subject.rfc4514_string()}, serial {cert.serial_number:x}, "
+            f"issued by {cert.issuer.rfc4514_string()}",
+            certificate=certificate_summary(cert),
+            embedded=[c.subject.rfc4514_string() for c in certificates],
+        )
+    )
+    # 8.2.2
+    try:
+        verify_signer(signer, content_digests)
+    except SignatureError as exc:
+        if exc.code == "algorithm_unsupported":
+            steps.append(_step("8.2.2", INDETERMINATE, exc.one_line(), code=exc.code))
+            return finish(UNDETERMINED, "sochi cannot verify this algorithm: " + exc.message)
+        steps.append(_step("8.2.2", FAILED, exc.one_line(), code=exc.code))
+        return finish(NOT_STANDING, "the signature does not verify: " + exc.message)
+    steps.append(
+        _step(
+            "8.2.2",
+            PASSED,
+            "the document's digest matches and the signature verifies "
+            f"({signer.signature_algorithm}, {signer.digest_algorithm})",
+            digest_algorithm=signer.digest_algorithm,
+            signature_algorithm=signer.signature_algorithm,
+            message_digest=(signer.message_digest or b"").hex() or None,
+        )
+    )
+    # 8.2.3
+    signing_time = signer.signing_time
+    if signing_time is None:
+        moment = now
+        steps.append(
+            _step(
+                "8.2.3",
+                WARNING,
+                "the signature carries no signingTime; the checks below use the time of "
+                f"verification, {_when(now)}",
+                signing_time=None,
+            )
+        )
+    else:
+        moment = signing_time
+        steps.append(
+            _step(
+                "8.2.3",
+                PASSED,
+                f"signed at {_when(signing_time)} (signingTime attribute, as declared by the "
+                "signer's computer; not a trusted timestamp)",
+                signing_time=signing_time.isoformat(),
+            )
+        )
+    # 8.2.4
+    if not trust_roots:
+        steps.append(_step("8.2.4", INDETERMINATE, "no trusted root (Main CA) given", path=[]))
+        return finish(UNDETERMINED, "the chain cannot be checked without the Main CA certificate")
+    path = build_path(cert, trust_roots, certificates)
+    if path is None:
+        steps.append(
+            _step(
+                "8.2.4",
+                FAILED,
+                "no chain of verifying certificate signatures leads from the signer's "
+                "certificate to a trusted root (unknown root, missing or forged intermediate)",
+                trusted_roots=[r.subject.rfc4514_string() for r in trust_roots],
+            )
+        )
+        return finish(NOT_STANDING, "the certificate does not chain to the Main CA")
+    steps.append(
+        _step(
+            "8.2.4",
+            PASSED,
+            "chain verified: " + " → ".join(c.subject.rfc4514_string() for c in path),
+            path=[certificate_summary(c) for c in path],
+        )
+    )
+    # 8.2.5
+    problems_now = _dates_ok(path, now)
+    steps.append(
+        _step(
+            "8.2.5",
+            INFO if problems_now else PASSED,
+            ("not valid now: " + "; ".join(problems_now))
+            if problems_now
+            else f"all certificates in the chain are valid at {_when(now)}",
+            at=now.isoformat(),
+            note="validity now does not decide the dispute; validity at signing time does",
+        )
+    )
+    # 8.2.6
+    problems = _dates_ok(path, moment)
+    if not has_signing_usage(cert):
+        problems.append(
+            "the certificate's key usage allows neither digitalSignature nor nonRepudiation"
+        )
+    if problems:
+        steps.append(_step("8.2.6", FAILED, "; ".join(problems), at=moment.isoformat()))
+        return finish(NOT_STANDING, "the certificate was not usable for signing at signing time")
+    steps.append(
+        _step(
+            "8.2.6",
+            PASSED,
+            f"valid at {_when(moment)}; key usage permits signing",
+            at=moment.isoformat(),
+        )
+    )
+    # 8.2.7
+    issuer = path[1] if len(path) > 1 else None
+    crl = crl_for(cert, issuer, crls)
+    if crl is None:
+        steps.append(
+            _step(
+                "8.2.7",
+                INDETERMINATE,
+                f"no CRL from {cert.issuer.rfc4514_string()} with a valid signature was given "
+                "(sochi crl fetch, or --crl FILE)",
+            )
+        )
+        return finish(UNDETERMINED, "revocation cannot be checked without the issuer's CRL")
+    revocation = revocation_of(cert, crl)
+    crl_facts = crl_summary(crl)
+    crl_facts.pop("revoked")
+    status, summary, details = _validate_with_pyhanko(cert, path[1:], trust_roots, crl_der, moment)
+    if revocation is None:
+        if status == FAILED:
+            steps.append(_step("8.2.7", FAILED, summary, crl=crl_facts, **details))
+            return finish(NOT_STANDING, summary)
+        steps.append(
+            _step(
+                "8.2.7",
+                status,
+                f"not on the CRL of {_when(crl.last_update_utc)}"
+                + ("" if status == PASSED else f"; {summary}"),
+                crl=crl_facts,
+                listed=False,
+            )
+        )
+        steps.append(_step("8.3", SKIPPED, "not revoked: nothing to compare"))
+        if status != PASSED:
+            return finish(UNDETERMINED, summary)
+        return finish(
+            STANDING,
+            "the signature verifies, the chain to the Main CA verifies and the certificate "
+            "is not revoked: the signature stands (8.4)",
+        )
+    steps.append(
+        _step(
+            "8.2.7",
+            WARNING,
+            f"listed on the CRL: revoked at {_when(revocation.revoked_at)}"
+            + (f", reason {revocation.reason}" if revocation.reason else ""),
+            crl=crl_facts,
+            listed=True,
+            revoked_at=revocation.revoked_at.isoformat(),
+            reason=revocation.reason,
+        )
+    )
+    if signing_time is None:
+        steps.append(_step("8.3", INDETERMINATE, "revoked, and the signing time is unknown"))
+        return finish(UNDETERMINED, "revoked certificate and no signing time to compare")
+    if revocation.revoked_at <= signing_time:
+        steps.append(
+            _step(
+                "8.3",
+                FAILED,
+                f"revoked at {_when(revocation.revoked_at)}, BEFORE signing at "
+                f"{_when(signing_time)}",
+            )
+        )
+        return finish(NOT_STANDING, "the certificate was revoked before the signature was made")
+    steps.append(
+        _step(
+            "8.3",
+            PASSED,
+            f"revoked at {_when(revocation.revoked_at)}, AFTER signing at {_when(signing_time)}",
+            path_validation=summary,
+        )
+    )
+    if status == FAILED:
+        return finish(NOT_STANDING, summary)
+    return finish(
+        STANDING,
+        "the signature verifies, the chain verifies, and the certificate was revoked only "
+        "after signing: the signature stands (8.3, 8.4)",
+    )
+
+
+def verify_dispute(
+    content: Path | bytes,
+    signature: bytes,
+    *,
+    trust_roots: Sequence[x509.Certificate],
+    crls: Sequence[x509.CertificateRevocationList] = (),
+    extra_certificates: Sequence[x509.Certificate] = (),
+    at: datetime | None = None,
+    document_name: str | None = None,
+    signature_name: str | None = None,
+) -> DisputeReport:
+    """Run the clause-8 procedure. Malformed signatures raise SignatureError; else a report."""
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    now = as_utc(at or utcnow())
+    parsed = parse_signature(signature)
+    algorithms = [s.digest_algorithm for s in parsed.signers] + ["sha256"]
+    try:
+        digests = digest_content_multi(content, algorithms)
+    except SignatureError:
+        digests = digest_content_multi(content, ["sha256"])
+    crl_der = [c.public_bytes(Encoding.DER) for c in crls]
+    certs = list(parsed.certificates) + list(extra_certificates)
+    reports = []
+    for signer in parsed.signers:
+        reports.append(
+            check_signer(
+                signer,
+                certificates=certs,
+                content_digests=digests,
+                trust_roots=trust_roots,
+                crls=crls,
+                crl_der=crl_der,
+                now=now,
+            )
+        )
+    verdicts = {r.verdict for r in reports}
+    if verdicts == {STANDING}:
+        verdict = STANDING
+    elif NOT_STANDING in verdicts:
+        verdict = NOT_STANDING
+    else:
+        verdict = UNDETERMINED
+    reason = next((r.reason for r in reports if r.verdict == verdict), "")
+    return DisputeReport(
+        document={
+            "name": document_name,
+            "sha256": digests["sha256"].hex(),
+        },
+        signature={
+            "name": signature_name,
+            "sha256": hashlib.sha256(signature).hexdigest(),
+            "signers": len(parsed.signers),
+        },
+        checked_at=now.isoformat(),
+        trust_roots=[r.subject.rfc4514_string() for r in trust_roots],
+        crls=[{k: v for k, v in crl_summary(c).items() if k != "revoked"} for c in crls],
+        signers=reports,
+        verdict=verdict,
+        stands=verdict == STANDING,
+        reason=reason,
+    )
+
+
+def render_text(report: DisputeReport) -> list[str]:
+    """The numbered step report, one line per fact, for people and for the file."""
+    mark = {
+        PASSED: "OK  ",
+        FAILED: "FAIL",
+        WARNING: "WARN",
+        INFO: "INFO",
+        INDETERMINATE: "??  ",
+        SKIPPED: "--  ",
+    }
+    lines = [
+        "Signature verification per clause 8 of the offer agreement",
+        f"Document:  {report.document['name'] or '-'}  sha256 {report.document['sha256']}",
+        f"Signature: {report.signature['name'] or '-'}  sha256 {report.signature['sha256']}",
+        f"Checked:   {report.checked_at}",
+    ]
+    for index, signer in enumerate(report.signers, 1):
+        lines.append("")
+        if len(report.signers) > 1:
+            lines.append(f"Signer {index}: {signer.signer}")
+        for step in signer.steps:
+            lines.append(f"{step.step:<6} [{mark.get(step.status, step.status)}] {step.title}")
+            lines.append(f"{'':<14}{step.summary}")
+    lines.append("")
+    word = {
+        STANDING: "SIGNATURE STANDS",
+        NOT_STANDING: "SIGNATURE DOES NOT STAND",
+        UNDETERMINED: "VERDICT UNDETERMINED",
+    }[report.verdict]
+    lines.append(f"Verdict: {word} — {report.reason}")
+    return lines
+
+
+__all__ = [
+    "NOT_STANDING",
+    "STANDING",
+    "UNDETERMINED",
+    "DisputeReport",
+    "SignerReport",
+    "Step",
+    "check_signer",
+    "render_text",
+    "verify_dispute",
+]

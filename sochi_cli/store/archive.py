@@ -1,0 +1,489 @@
+"""The subscriber's own archive (clause 16.5): content-addressed files indexed in the journal.
+
+Objects live at `<profile data dir>/archive/objects/ab/cdef…` named by their SHA-256, are
+written atomically and once (deduplicated); the journal's `archive_entries` say what each
+object is (report, signature, receipt…), for which item/submission, client, form, period.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+import tempfile
+import zipfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from sochi_cli.errors import NotFound, UsageError
+from sochi_cli.store.files import atomic_write_bytes
+from sochi_cli.store.journal import Journal, now_text, storage_error
+
+_CHUNK = 1 << 20
+
+
+class ObjectKind(StrEnum):
+    REPORT = "report"
+    SIGNATURE = "signature"
+    ATTACHMENT = "attachment"
+    ATTACHMENT_SIGNATURE = "attachment_signature"
+    RECEIPT = "receipt"
+    RECEIPT_SIGNATURE = "receipt_signature"
+    PROTOCOL = "protocol"
+    PROTOCOL_SIGNATURE = "protocol_signature"
+
+
+@dataclass(frozen=True)
+class ArchiveEntry:
+    id: int
+    sha256: str
+    size: int
+    kind: str
+    item_id: int | None
+    submission_id: str | None
+    client_inn: str | None
+    form: str | None
+    period: str | None
+    correction: int | None
+    filename: str | None
+    created_at: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "sha256": self.sha256,
+            "size": self.size,
+            "kind": self.kind,
+            "item_id": self.item_id,
+            "submission_id": self.submission_id,
+            "client_inn": self.client_inn,
+            "form": self.form,
+            "period": self.period,
+            "correction": self.correction,
+            "filename": self.filename,
+            "created_at": self.created_at,
+        }
+
+
+@dataclass(frozen=True)
+class Target:
+    """What an object belongs to (all optional: an inbox receipt has no form)."""
+
+    item_id: int | None = None
+    submission_id: str | None = None
+    client_inn: str | None = None
+    form: str | None = None
+    period: str | None = None
+    correction: int | None = None
+
+
+@dataclass
+class ArchiveCheck:
+    checked: int = 0
+    missing: list[str] = field(default_factory=list)
+    corrupt: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.missing and not self.corrupt
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "checked": self.checked,
+            "missing": self.missing,
+            "corrupt": self.corrupt,
+        }
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    destination: Path
+    files: int
+    bytes: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"destination": str(self.destination), "files": self.files, "bytes": self.bytes}
+
+
+def file_sha256(path: Path) -> tuple[str, int]:
+    """(hex digest, size) of a file, streamed in constant memory."""
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+class Archive:
+    """Put, find, verify and export archived objects of one profile."""
+
+    def __init__(self, journal: Journal, root: Path | None = None) -> None:
+        self.journal = journal
+        self.root = root or journal.path.parent / "archive"
+
+    def object_path(self, sha256: str) -> Path:
+        return self.root / "objects" / sha256[:2] / sha256[2:]
+
+    # writing -------------------------------------------------------------------------
+    def put_bytes(
+        self,
+        data: bytes,
+        kind: ObjectKind | str,
+        target: Target = Target(),
+        *,
+        filename: str | None = None,
+    ) -> ArchiveEntry:
+        """Store `data` (once) and index it; returns the index entry."""
+        sha = self.store_bytes(data)
+        return self._index(sha, len(data), ObjectKind(kind), target, filename)
+
+    def store_bytes(self, data: bytes) -> str:
+        """Write the object file only (fsynced, outside any journal lock); its SHA-256.
+
+        Index it afterwards with `index` — e.g. several objects in one journal transaction.
+        """
+        sha = hashlib.sha256(data).hexdigest()
+        self._store(sha, data)
+        return sha
+
+    def store_many(self, blobs: Sequence[bytes]) -> list[str]:
+        """Write several objects, then make them durable with one file-system sync.
+
+        Much cheaper than one fsync per file for a chunk of signatures; a crash before the
+        sync can leave a damaged object, which is never indexed (the caller indexes after
+        this returns) and is rewritten the next time the same bytes are stored.
+        """
+        shas: list[str] = []
+        written: list[Path] = []
+        for data in blobs:
+            sha = hashlib.sha256(data).hexdigest()
+            shas.append(sha)
+            final = self.object_path(sha)
+            with contextlib.suppress(OSError):
+                if final.stat().st_size == len(data) and file_sha256(final)[0] == sha:
+                    continue
+            try:
+                final.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                fd, tmp = tempfile.mkstemp(prefix=".obj.", dir=final.parent)
+                try:
+                    os.fchmod(fd, 0o600)
+                    with os.fdopen(fd, "wb") as fh:
+                        fh.write(data)
+                    os.replace(tmp, final)
+                except BaseException:
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(tmp)
+                    raise
+            except OSError as exc:
+                raise storage_error(exc, final, "archive") from None
+            written.append(final)
+        if written:
+            _sync_files(self.root, written)
+        return shas
+
+    def index(
+        self,
+        sha256: str,
+        size: int,
+        kind: ObjectKind | str,
+        target: Target = Target(),
+        *,
+        filename: str | None = None,
+    ) -> ArchiveEntry:
+        """Index an object written by `store_bytes` (joins an open journal transaction)."""
+        return self._index(sha256, size, ObjectKind(kind), target, filename)
+
+    def put_file(
+        self,
+        path: Path,
+        kind: ObjectKind | str,
+        target: Target = Target(),
+        *,
+        filename: str | None = None,
+    ) -> ArchiveEntry:
+        """Store a file (reports are ≤ 10 MiB: read once, hashed and written from one copy)."""
+        try:
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            raise NotFound(f"cannot read {path}: {exc.strerror or exc}") from None
+        return self.put_bytes(data, kind, target, filename=filename or Path(path).name)
+
+    def _store(self, sha: str, data: bytes) -> None:
+        final = self.object_path(sha)
+        with contextlib.suppress(OSError):
+            if final.stat().st_size == len(data) and file_sha256(final)[0] == sha:
+                return  # already there and intact: deduplicated
+        try:
+            final.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            atomic_write_bytes(final, data, mode=0o600)
+        except OSError as exc:
+            raise storage_error(exc, final, "archive") from None
+
+    def _index(
+        self, sha: str, size: int, kind: ObjectKind, target: Target, filename: str | None
+    ) -> ArchiveEntry:
+        now = now_text()
+        with self.journal.transaction() as db:
+            db.execute(
+                "INSERT INTO objects (sha256, size, stored_at) VALUES (?, ?, ?) "
+                "ON CONFLICT(sha256) DO NOTHING",
+                (sha, size, now),
+            )
+            db.execute(
+                "INSERT INTO archive_entries (sha256, kind, item_id, submission_id, client_inn,"
+                " form, period, correction, filename, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (
+                    sha,
+                    kind,
+                    target.item_id,
+                    target.submission_id,
+                    target.client_inn,
+                    target.form,
+                    target.period,
+                    target.correction,
+                    filename,
+                    now,
+                ),
+            )
+            row = db.execute(
+                f"{_ENTRY_SELECT} WHERE e.sha256 = ? AND e.kind = ? AND IFNULL(e.item_id, 0) = ?"
+                " AND IFNULL(e.submission_id, '') = ?",
+                (sha, kind, target.item_id or 0, target.submission_id or ""),
+            ).fetchone()
+        return _entry(row)
+
+    def link_submission(self, item_id: int, submission_id: str) -> None:
+        """Attach a submission id to the entries of an item archived before it was sent."""
+        with self.journal.transaction() as db:
+            db.execute(
+                "UPDATE OR IGNORE archive_entries SET submission_id = ? "
+                "WHERE item_id = ? AND submission_id IS NULL",
+                (submission_id, item_id),
+            )
+
+    # reading -------------------------------------------------------------------------
+    def read(self, sha256: str) -> bytes:
+        try:
+            return self.object_path(sha256).read_bytes()
+        except FileNotFoundError:
+            raise NotFound(
+                f"archive object {sha256} is missing", hint="run `sochi archive verify`"
+            ) from None
+
+    def entries(
+        self,
+        *,
+        client: str | None = None,
+        period: str | None = None,
+        form: str | None = None,
+        kind: str | None = None,
+        item_id: int | None = None,
+        submission_id: str | None = None,
+    ) -> list[ArchiveEntry]:
+        sql, params = f"{_ENTRY_SELECT} WHERE 1 = 1", []
+        for column, value in (
+            ("client_inn", client),
+            ("period", period),
+            ("form", form.upper() if form else None),
+            ("kind", kind),
+            ("item_id", item_id),
+            ("submission_id", submission_id),
+        ):
+            if value is not None:
+                sql += f" AND e.{column} = ?"
+                params.append(value)
+        rows = self.journal.query(sql + " ORDER BY e.client_inn, e.period, e.form, e.id", params)
+        return [_entry(row) for row in rows]
+
+    # checking ------------------------------------------------------------------------
+    def verify(self) -> ArchiveCheck:
+        """Recompute the digest of every indexed object; list the missing and corrupt ones."""
+        check = ArchiveCheck()
+        for row in self.journal.query("SELECT sha256, size FROM objects ORDER BY sha256"):
+            sha = str(row["sha256"])
+            check.checked += 1
+            try:
+                digest, size = file_sha256(self.object_path(sha))
+            except FileNotFoundError:
+                check.missing.append(sha)
+                continue
+            except OSError:
+                check.corrupt.append(sha)
+                continue
+            if digest != sha or size != int(row["size"]):
+                check.corrupt.append(sha)
+        return check
+
+    # export --------------------------------------------------------------------------
+    def export(
+        self,
+        destination: Path,
+        *,
+        client: str | None = None,
+        period: str | None = None,
+        form: str | None = None,
+    ) -> ExportResult:
+        """Copy the selected objects to DIR or FILE.zip as CLIENT_INN/PERIOD/FORM/…, manifest."""
+        entries = self.entries(client=client, period=period, form=form)
+        if not entries:
+            raise NotFound("nothing archived matches", hint="see `sochi archive list`")
+        layout = list(_layout(entries))
+        for entry, _name in layout:
+            if not self.object_path(entry.sha256).is_file():
+                raise NotFound(
+                    f"archive object {entry.sha256} ({entry.kind}) is missing",
+                    hint="run `sochi archive verify`",
+                )
+        manifest = {
+            "generator": "sochi",
+            "exported_at": now_text(),
+            "filter": {"client": client, "period": period, "form": form},
+            "files": [{"path": name, **entry.to_json()} for entry, name in layout],
+        }
+        manifest_bytes = (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode()
+        total = sum(entry.size for entry, _ in layout) + len(manifest_bytes)
+        destination = Path(destination)
+        try:
+            if destination.suffix.lower() == ".zip":
+                self._export_zip(destination, layout, manifest_bytes)
+            else:
+                self._export_dir(destination, layout, manifest_bytes)
+        except OSError as exc:
+            raise storage_error(exc, destination, "export") from None
+        return ExportResult(destination, len(layout) + 1, total)
+
+    def _export_dir(
+        self, destination: Path, layout: Sequence[tuple[ArchiveEntry, str]], manifest: bytes
+    ) -> None:
+        if destination.exists() and not destination.is_dir():
+            raise UsageError(f"{destination} exists and is not a directory")
+        for entry, name in layout:
+            target = destination / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(self.object_path(entry.sha256), target)
+        atomic_write_bytes(destination / "manifest.json", manifest)
+
+    def _export_zip(
+        self, destination: Path, layout: Sequence[tuple[ArchiveEntry, str]], manifest: bytes
+    ) -> None:
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{destination.name}.", dir=destination.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh, zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as zf:
+                for entry, name in layout:
+                    zf.write(self.object_path(entry.sha256), name)
+                zf.writestr("manifest.json", manifest)
+            os.replace(tmp, destination)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+
+
+_ENTRY_SELECT = (
+    "SELECT e.*, o.size AS size FROM archive_entries e JOIN objects o ON o.sha256 = e.sha256"
+)
+_DEFAULT_NAMES = {
+    ObjectKind.REPORT: "report.xml",
+    ObjectKind.SIGNATURE: "report.xml.p7s",
+    ObjectKind.RECEIPT: "receipt.json",
+    ObjectKind.RECEIPT_SIGNATURE: "receipt.json.p7s",
+    ObjectKind.PROTOCOL: "protocol.json",
+    ObjectKind.PROTOCOL_SIGNATURE: "protocol.json.p7s",
+}
+
+
+def _sync_files(root: Path, paths: Sequence[Path]) -> None:
+    """Flush `paths` (and their renames) to disk: one syncfs(2) on Linux, else fsync each."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        syncfs = libc.syncfs
+    except (OSError, AttributeError):
+        syncfs = None
+    if syncfs is not None:
+        fd = os.open(root, os.O_RDONLY)
+        try:
+            if syncfs(fd) == 0:
+                return
+        finally:
+            os.close(fd)
+    for path in paths:
+        try:
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise storage_error(exc, path, "archive") from None
+
+
+def _safe(part: str | None, fallback: str) -> str:
+    text = "".join(c if c.isalnum() or c in "._-" else "_" for c in (part or ""))
+    return text.strip(".") or fallback
+
+
+def _layout(entries: Sequence[ArchiveEntry]) -> Iterator[tuple[ArchiveEntry, str]]:
+    """Browsable names: CLIENT_INN/PERIOD/FORM[-cN]/file; clashes get the digest's prefix."""
+    used: set[str] = set()
+    for entry in entries:
+        folder = "/".join(
+            (
+                _safe(entry.client_inn, "no-client"),
+                _safe(entry.period, "no-period"),
+                _safe(entry.form, "no-form")
+                + (f"-c{entry.correction}" if entry.correction else ""),
+            )
+        )
+        base = _safe(entry.filename, "") or _DEFAULT_NAMES.get(
+            ObjectKind(entry.kind), f"{entry.kind}.bin"
+        )
+        if entry.kind in (ObjectKind.ATTACHMENT, ObjectKind.ATTACHMENT_SIGNATURE):
+            folder += "/attachments"
+        name = f"{folder}/{base}"
+        if name in used:
+            stem, dot, ext = base.partition(".")
+            name = f"{folder}/{stem}-{entry.sha256[:8]}{dot}{ext}"
+        if name in used:
+            continue  # the very same object under the same name: one copy is enough
+        used.add(name)
+        yield entry, name
+
+
+def _entry(row: sqlite3.Row) -> ArchiveEntry:
+    return ArchiveEntry(
+        id=int(row["id"]),
+        sha256=row["sha256"],
+        size=int(row["size"]),
+        kind=row["kind"],
+        item_id=row["item_id"],
+        submission_id=row["submission_id"],
+        client_inn=row["client_inn"],
+        form=row["form"],
+        period=row["period"],
+        correction=row["correction"],
+        filename=row["filename"],
+        created_at=row["created_at"],
+    )
+
+
+__all__ = [
+    "Archive",
+    "ArchiveCheck",
+    "ArchiveEntry",
+    "ExportResult",
+    "ObjectKind",
+    "Target",
+    "file_sha256",
+]

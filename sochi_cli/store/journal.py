@@ -1,0 +1,811 @@
+"""The per-profile SQLite journal: batches, items and their stage transitions, key/value state.
+
+One file per profile (`<data dir>/profiles/<profile>/journal.sqlite3`), WAL mode,
+`synchronous=FULL`, schema versioned with `PRAGMA user_version`. Every remote step of the
+submission pipeline is written here *before* it runs (`record_before`: the item is
+"in flight" for that stage) and *after* (`record_after`: its outcome). A crash between the
+two leaves the item in flight; on resume the engine repeats the step with the same
+idempotency key and the operator de-duplicates it.
+
+Why FULL and not NORMAL: with WAL + NORMAL a commit survives a killed process but not a
+power cut or kernel crash. The journal holds the detached signature's digest recorded
+after signing; if that record were lost while the request had already reached the
+operator, a resume would sign again (a new signingTime, so different bytes), and the
+operator would answer 409 `idempotency_conflict` instead of the original submission.
+FULL fsyncs the WAL on every commit, which costs about one fsync per transition
+(measured in tests/bench, see the report in bench/). Archive objects are fsynced too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Protocol
+
+from sochi_cli.errors import NotFound, StorageError
+from sochi_cli.timeutil import utcnow
+
+JOURNAL_FILE = "journal.sqlite3"
+BUSY_TIMEOUT_MS = 10_000
+IDEMPOTENCY_SCHEME = "sochi-idempotency-v1"
+
+
+class Stage(StrEnum):
+    """Pipeline stages, in order; remote ones are journaled before and after they run."""
+
+    PLAN = "plan"
+    VALIDATE = "validate"
+    PREFLIGHT = "preflight"
+    SIGN = "sign"
+    SEND = "send"
+    RECEIPT = "receipt"
+    FOLLOW = "follow"
+    ARCHIVE = "archive"
+
+
+class ItemState(StrEnum):
+    """Where an item stands. Final: invalid, failed, accepted, rejected."""
+
+    PLANNED = "planned"
+    INVALID = "invalid"  # local validation failed; never signed or sent
+    VALIDATED = "validated"
+    SIGNED = "signed"  # signature archived and its digest recorded; resends reuse it
+    RECEIVED = "received"  # operator took it and issued a delivery receipt
+    DELIVERED = "delivered"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"  # agency protocol with errors
+    FAILED = "failed"  # operator refused (4xx): nothing stored or charged there
+
+
+FINAL_STATES = frozenset(
+    {ItemState.INVALID, ItemState.FAILED, ItemState.ACCEPTED, ItemState.REJECTED}
+)
+FILED_STATES = frozenset(
+    {ItemState.RECEIVED, ItemState.DELIVERED, ItemState.ACCEPTED, ItemState.REJECTED}
+)
+
+
+class BatchStatus(StrEnum):
+    OPEN = "open"  # planned, nothing remote done yet
+    RUNNING = "running"
+    INTERRUPTED = "interrupted"  # Ctrl-C, maintenance stop, crash detected on resume
+    COMPLETED = "completed"  # every item accepted (or filed with --no-wait)
+    PARTIAL = "partial"  # finished, some items invalid/failed/rejected
+    FAILED = "failed"  # finished, nothing filed
+
+
+def idempotency_key(
+    *,
+    profile: str,
+    api_url: str,
+    client_inn: str,
+    form: str,
+    period: str,
+    correction: int,
+    file_sha256: str,
+) -> str:
+    """The `Idempotency-Key` of one filing: 64 lowercase hex characters.
+
+    SHA-256 over the UTF-8 of the compact JSON array
+    `["sochi-idempotency-v1", profile, api_url, client_inn, form, period, correction,
+    file_sha256]` where api_url has no trailing slash, form is upper-case and the digest
+    lowercase hex. The same report filed for the same client/form/period/correction in the
+    same profile against the same operator always gets the same key; changing any input
+    changes it. Attachments are not part of the key: changing them for the same report is
+    an `idempotency_conflict` at the operator, which is the safe answer.
+    """
+    canonical = [
+        IDEMPOTENCY_SCHEME,
+        profile,
+        api_url.rstrip("/"),
+        client_inn,
+        form.upper(),
+        period,
+        int(correction),
+        file_sha256.lower(),
+    ]
+    encoded = json.dumps(canonical, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+
+
+class FileRefLike(Protocol):
+    @property
+    def path(self) -> Path: ...
+    @property
+    def sha256(self) -> str: ...
+    @property
+    def size(self) -> int: ...
+
+
+class PlannedItem(Protocol):
+    """What the journal needs from a plan item (services.plan.PlanItem fits)."""
+
+    @property
+    def idempotency_key(self) -> str: ...
+    @property
+    def file(self) -> FileRefLike: ...
+    @property
+    def client_inn(self) -> str: ...
+    @property
+    def form(self) -> str: ...
+    @property
+    def period(self) -> str: ...
+    @property
+    def correction(self) -> int: ...
+    @property
+    def attachments(self) -> Sequence[FileRefLike]: ...
+
+
+@dataclass(frozen=True)
+class Batch:
+    id: int
+    created_at: str
+    updated_at: str
+    command: str
+    profile: str
+    api_url: str
+    status: str
+    item_count: int = 0
+
+
+@dataclass(frozen=True)
+class Item:
+    id: int
+    batch_id: int
+    seq: int
+    idempotency_key: str
+    source_path: str
+    file_sha256: str
+    file_size: int
+    client_inn: str
+    form: str
+    period: str
+    correction: int
+    attachments: list[dict[str, Any]]
+    stage: str
+    state: str
+    in_flight: bool
+    attempts: int
+    signature_sha256: str | None
+    attachment_signatures: list[str]
+    submission_id: str | None
+    operator_status: str | None
+    receipt_ids: list[str]
+    fee: int | None
+    error_code: str | None
+    error_message: str | None
+    stage_times: dict[str, dict[str, str]]
+    created_at: str
+    updated_at: str
+
+    @property
+    def final(self) -> bool:
+        return self.state in FINAL_STATES
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What `record_after` writes: the new state plus whatever the step produced."""
+
+    state: str
+    error_code: str | None = None
+    error_message: str | None = None
+    submission_id: str | None = None
+    operator_status: str | None = None
+    receipt_ids: Sequence[str] = ()
+    signature_sha256: str | None = None
+    attachment_signatures: Sequence[str] | None = None
+    fee: int | None = None
+
+
+@dataclass(frozen=True)
+class BatchStart:
+    """Result of `start_batch`: the batch, whether it was resumed, items known from before."""
+
+    batch: Batch
+    resumed: bool
+    known_item_ids: frozenset[int] = field(default_factory=frozenset)
+
+
+_MIGRATIONS: tuple[str, ...] = (
+    # 1: batches, items, membership, key/value state, archive index, audit chain
+    """
+    CREATE TABLE batches (
+        id INTEGER PRIMARY KEY,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        command TEXT NOT NULL,
+        profile TEXT NOT NULL,
+        api_url TEXT NOT NULL,
+        status TEXT NOT NULL,
+        plan_digest TEXT NOT NULL
+    );
+    CREATE INDEX batches_plan_digest ON batches(plan_digest);
+    CREATE TABLE items (
+        id INTEGER PRIMARY KEY,
+        batch_id INTEGER NOT NULL REFERENCES batches(id),
+        seq INTEGER NOT NULL,
+        idempotency_key TEXT NOT NULL UNIQUE,
+        source_path TEXT NOT NULL,
+        file_sha256 TEXT NOT NULL,
+        file_size INTEGER NOT NULL,
+        client_inn TEXT NOT NULL,
+        form TEXT NOT NULL,
+        period TEXT NOT NULL,
+        correction INTEGER NOT NULL,
+        attachments TEXT NOT NULL DEFAULT '[]',
+        stage TEXT NOT NULL,
+        state TEXT NOT NULL,
+        in_flight INTEGER NOT NULL DEFAULT 0,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        signature_sha256 TEXT,
+        attachment_signatures TEXT NOT NULL DEFAULT '[]',
+        submission_id TEXT,
+        operator_status TEXT,
+        receipt_ids TEXT NOT NULL DEFAULT '[]',
+        fee INTEGER,
+        error_code TEXT,
+        error_message TEXT,
+        stage_times TEXT NOT NULL DEFAULT '{}',
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX items_state ON items(state);
+    CREATE INDEX items_submission ON items(submission_id);
+    CREATE INDEX items_target ON items(client_inn, period, form);
+    CREATE TABLE batch_items (
+        batch_id INTEGER NOT NULL REFERENCES batches(id),
+        seq INTEGER NOT NULL,
+        item_id INTEGER NOT NULL REFERENCES items(id),
+        PRIMARY KEY (batch_id, seq),
+        UNIQUE (batch_id, item_id)
+    );
+    CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE objects (
+        sha256 TEXT PRIMARY KEY,
+        size INTEGER NOT NULL,
+        stored_at TEXT NOT NULL
+    );
+    CREATE TABLE archive_entries (
+        id INTEGER PRIMARY KEY,
+        sha256 TEXT NOT NULL REFERENCES objects(sha256),
+        kind TEXT NOT NULL,
+        item_id INTEGER REFERENCES items(id),
+        submission_id TEXT,
+        client_inn TEXT,
+        form TEXT,
+        period TEXT,
+        correction INTEGER,
+        filename TEXT,
+        created_at TEXT NOT NULL
+    );
+    CREATE UNIQUE INDEX archive_entries_unique
+        ON archive_entries(sha256, kind, IFNULL(item_id, 0), IFNULL(submission_id, ''));
+    CREATE INDEX archive_entries_target ON archive_entries(client_inn, period, form);
+    CREATE TABLE audit (
+        seq INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        details TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+    );
+    CREATE INDEX audit_action ON audit(action);
+    """,
+)
+SCHEMA_VERSION = len(_MIGRATIONS)
+
+_OUTCOME_COLUMNS = (
+    "error_code",
+    "error_message",
+    "submission_id",
+    "operator_status",
+    "signature_sha256",
+    "fee",
+)
+
+
+def journal_path(profile: str) -> Path:
+    from sochi_cli.store import paths
+
+    return paths.profile_data_dir(profile) / JOURNAL_FILE
+
+
+def now_text() -> str:
+    return utcnow().isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def storage_error(exc: BaseException, path: Path, what: str = "journal") -> StorageError:
+    """A one-line StorageError for an sqlite3 or OS failure on `path`."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    errno = getattr(exc, "errno", None)
+    text = str(exc).lower()
+    hint = "nothing was lost"
+    if name.startswith("SQLITE_FULL") or errno == 28 or "disk is full" in text:
+        reason, hint = "disk full", "free space and rerun; nothing was lost"
+    elif errno == 27 or "file too large" in text:
+        reason, hint = "file size limit reached", "raise the limit or free space; nothing was lost"
+    elif name.startswith("SQLITE_READONLY") or errno == 30 or "read-only" in text:
+        reason, hint = "read-only", "make the data directory writable or set SOCHI_DATA_DIR"
+    elif name.startswith("SQLITE_BUSY") or name.startswith("SQLITE_LOCKED"):
+        reason, hint = "locked by another sochi process", "wait for it to finish and rerun"
+    elif name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
+        reason = "the file is damaged or not a sochi journal"
+        hint = "move it aside and rerun; `sochi archive verify` checks the archive"
+    elif name.startswith("SQLITE_IOERR"):
+        reason, hint = "disk I/O error (disk full?)", "free space and rerun; nothing was lost"
+    elif name.startswith("SQLITE_CANTOPEN") or errno in (2, 13, 20, 21):
+        detail = getattr(exc, "strerror", None) or "cannot open"
+        reason = f"{detail.lower()} (is the data directory writable?)"
+        hint = "set SOCHI_DATA_DIR to a writable directory"
+    else:
+        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    return StorageError(f"cannot write the {what} at {path}: {reason}", hint=hint)
+
+
+class Journal:
+    """The profile's journal. One instance per process; safe for many asyncio tasks and threads.
+
+    Every public write is one short `BEGIN IMMEDIATE … COMMIT` transaction under a lock.
+    """
+
+    def __init__(self, path: Path, *, synchronous: str = "FULL") -> None:
+        self.path = Path(path)
+        self._lock = threading.RLock()
+        self._depth = 0  # > 0 while this instance's lock holder is inside transaction()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            # Created owner-only; SQLite gives the -wal/-shm files the same mode.
+            os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
+            self._db = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False, timeout=0
+            )
+        except (OSError, sqlite3.Error) as exc:
+            raise storage_error(exc, self.path) from None
+        self._db.row_factory = sqlite3.Row
+        try:
+            self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            mode = self._db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise StorageError(
+                    f"cannot write the journal at {self.path}: WAL mode unavailable ({mode})",
+                    hint="put the data directory on a local file system",
+                )
+            self._db.execute(f"PRAGMA synchronous = {synchronous}")
+            self._db.execute("PRAGMA foreign_keys = ON")
+            self._migrate()
+        except sqlite3.Error as exc:
+            self._db.close()
+            raise storage_error(exc, self.path) from None
+        except BaseException:
+            self._db.close()
+            raise
+
+    @classmethod
+    def for_profile(cls, profile: str) -> Journal:
+        return cls(journal_path(profile))
+
+    @classmethod
+    def existing(cls, profile: str) -> Journal | None:
+        """The profile's journal if it was ever created (read commands create nothing)."""
+        path = journal_path(profile)
+        return cls(path) if path.exists() else None
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def writer_lock(self) -> Iterator[None]:
+        """Hold the profile's batch lock: one submitting process per journal at a time.
+
+        An advisory `flock` on `journal.lock` beside the database; the OS drops it when the
+        process dies, so a killed run never leaves a stale lock behind.
+        """
+        import fcntl
+
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        try:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise storage_error(exc, lock_path) from None
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+                raise StorageError(
+                    f"another sochi process (pid {holder}) is submitting with this profile",
+                    hint="wait for it to finish, then rerun to resume",
+                    code="journal_busy",
+                ) from None
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode(), 0)
+            yield
+        finally:
+            os.close(fd)  # closing releases the flock
+
+    # transactions --------------------------------------------------------------------
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; any sqlite/OS failure rolls back and becomes StorageError.
+
+        Nested use on the same thread joins the outer transaction (one commit, one fsync for
+        a group of writes, e.g. a receipt's archive entries + the item's outcome + its audit
+        record); a failure anywhere rolls the whole group back.
+        """
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield self._db
+                finally:
+                    self._depth -= 1
+                return
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise storage_error(exc, self.path) from None
+            self._depth = 1
+            try:
+                yield self._db
+                self._db.execute("COMMIT")
+            except (sqlite3.Error, OSError) as exc:
+                self._rollback()
+                raise storage_error(exc, self.path) from None
+            except BaseException:
+                self._rollback()
+                raise
+            finally:
+                self._depth = 0
+
+    def _rollback(self) -> None:
+        with contextlib.suppress(sqlite3.Error):
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            try:
+                return self._db.execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
+                raise storage_error(exc, self.path) from None
+
+    def _migrate(self) -> None:
+        version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
+        if version > SCHEMA_VERSION:
+            raise StorageError(
+                f"the journal at {self.path} has schema {version}, newer than this sochi "
+                f"understands ({SCHEMA_VERSION})",
+                hint="upgrade sochi",
+            )
+        for number in range(version + 1, SCHEMA_VERSION + 1):
+            script = _MIGRATIONS[number - 1]
+            try:
+                self._db.executescript(
+                    f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;"
+                )
+            except sqlite3.Error:
+                self._rollback()
+                raise
+
+    def integrity_check(self) -> str:
+        return str(self.query("PRAGMA integrity_check")[0][0])
+
+    # batches -------------------------------------------------------------------------
+    def start_batch(
+        self,
+        items: Sequence[PlannedItem],
+        *,
+        profile: str,
+        api_url: str,
+        command: str,
+    ) -> BatchStart:
+        """Resume the unfinished batch planned from exactly these items, or create one.
+
+        Items already journaled by an earlier batch (same idempotency key) are linked, not
+        copied: their state says whether they were filed (`known_item_ids`).
+        """
+        from sochi_cli.logs import redact
+
+        keys = [item.idempotency_key for item in items]
+        plan_digest = hashlib.sha256("\n".join(sorted(keys)).encode()).hexdigest()
+        now = now_text()
+        with self.transaction() as db:
+            row = db.execute(
+                "SELECT id FROM batches WHERE plan_digest = ? AND status NOT IN (?, ?, ?) "
+                "ORDER BY id DESC LIMIT 1",
+                (plan_digest, BatchStatus.COMPLETED, BatchStatus.PARTIAL, BatchStatus.FAILED),
+            ).fetchone()
+            if row is not None:
+                batch_id = int(row["id"])
+                db.execute(
+                    "UPDATE batches SET status = ?, updated_at = ? WHERE id = ?",
+                    (BatchStatus.RUNNING, now, batch_id),
+                )
+                return BatchStart(self._batch(db, batch_id), resumed=True)
+            cursor = db.execute(
+                "INSERT INTO batches (created_at, updated_at, command, profile, api_url, status,"
+                " plan_digest) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (now, now, redact(command), profile, api_url, BatchStatus.OPEN, plan_digest),
+            )
+            batch_id = int(cursor.lastrowid or 0)
+            known: set[int] = set()
+            seen: set[str] = set()
+            seq = 0
+            for item in items:
+                if item.idempotency_key in seen:  # the plan reports duplicates; link once
+                    continue
+                seen.add(item.idempotency_key)
+                seq += 1
+                existing = db.execute(
+                    "SELECT id FROM items WHERE idempotency_key = ?", (item.idempotency_key,)
+                ).fetchone()
+                if existing is not None:
+                    item_id = int(existing["id"])
+                    known.add(item_id)
+                else:
+                    item_id = int(
+                        db.execute(
+                            "INSERT INTO items (batch_id, seq, idempotency_key, source_path,"
+                            " file_sha256, file_size, client_inn, form, period, correction,"
+                            " attachments, stage, state, stage_times, created_at, updated_at)"
+                            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            (
+                                batch_id,
+                                seq,
+                                item.idempotency_key,
+                                str(item.file.path),
+                                item.file.sha256,
+                                item.file.size,
+                                item.client_inn,
+                                item.form,
+                                item.period,
+                                item.correction,
+                                json.dumps(
+                                    [
+                                        {"path": str(a.path), "sha256": a.sha256, "size": a.size}
+                                        for a in item.attachments
+                                    ]
+                                ),
+                                Stage.PLAN,
+                                ItemState.PLANNED,
+                                json.dumps({Stage.PLAN.value: {"finished": now}}),
+                                now,
+                                now,
+                            ),
+                        ).lastrowid
+                        or 0
+                    )
+                db.execute(
+                    "INSERT INTO batch_items (batch_id, seq, item_id) VALUES (?, ?, ?)",
+                    (batch_id, seq, item_id),
+                )
+            return BatchStart(
+                self._batch(db, batch_id), resumed=False, known_item_ids=frozenset(known)
+            )
+
+    def _batch(self, db: sqlite3.Connection, batch_id: int) -> Batch:
+        row = db.execute(
+            "SELECT b.*, (SELECT COUNT(*) FROM batch_items m WHERE m.batch_id = b.id) AS n "
+            "FROM batches b WHERE b.id = ?",
+            (batch_id,),
+        ).fetchone()
+        if row is None:
+            raise NotFound(
+                f"no batch {batch_id} in this profile's journal", hint="see `sochi batch list`"
+            )
+        return _batch_from_row(row)
+
+    def batch(self, batch_id: int) -> Batch:
+        with self._lock:
+            try:
+                return self._batch(self._db, batch_id)
+            except sqlite3.Error as exc:
+                raise storage_error(exc, self.path) from None
+
+    def batches(self, *, limit: int | None = None) -> list[Batch]:
+        rows = self.query(
+            "SELECT b.*, (SELECT COUNT(*) FROM batch_items m WHERE m.batch_id = b.id) AS n "
+            "FROM batches b ORDER BY b.id DESC LIMIT ?",
+            (-1 if limit is None else limit,),
+        )
+        return [_batch_from_row(row) for row in rows]
+
+    def latest_batch(self) -> Batch | None:
+        found = self.batches(limit=1)
+        return found[0] if found else None
+
+    def set_batch_status(self, batch_id: int, status: BatchStatus) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE batches SET status = ?, updated_at = ? WHERE id = ?",
+                (status, now_text(), batch_id),
+            )
+
+    def batch_items(self, batch_id: int, *, states: Sequence[str] | None = None) -> list[Item]:
+        sql = (
+            "SELECT i.*, m.seq AS member_seq FROM batch_items m JOIN items i ON i.id = m.item_id "
+            "WHERE m.batch_id = ?"
+        )
+        params: list[Any] = [batch_id]
+        if states:
+            sql += f" AND i.state IN ({','.join('?' * len(states))})"
+            params.extend(states)
+        return [_item_from_row(row) for row in self.query(sql + " ORDER BY m.seq", params)]
+
+    def state_counts(self, batch_id: int) -> dict[str, int]:
+        rows = self.query(
+            "SELECT i.state, COUNT(*) AS n FROM batch_items m JOIN items i ON i.id = m.item_id "
+            "WHERE m.batch_id = ? GROUP BY i.state",
+            (batch_id,),
+        )
+        return {str(row["state"]): int(row["n"]) for row in rows}
+
+    def in_flight(self, batch_id: int) -> list[Item]:
+        """Items whose last step started but never recorded an outcome (a crash, a kill)."""
+        return [item for item in self.batch_items(batch_id) if item.in_flight]
+
+    # items ---------------------------------------------------------------------------
+    def item(self, item_id: int) -> Item:
+        rows = self.query("SELECT i.*, i.seq AS member_seq FROM items i WHERE i.id = ?", (item_id,))
+        if not rows:
+            raise NotFound(f"no item {item_id} in this profile's journal")
+        return _item_from_row(rows[0])
+
+    def find_by_key(self, key: str) -> Item | None:
+        rows = self.query(
+            "SELECT i.*, i.seq AS member_seq FROM items i WHERE i.idempotency_key = ?", (key,)
+        )
+        return _item_from_row(rows[0]) if rows else None
+
+    def find_by_submission(self, submission_id: str) -> Item | None:
+        rows = self.query(
+            "SELECT i.*, i.seq AS member_seq FROM items i WHERE i.submission_id = ?",
+            (submission_id,),
+        )
+        return _item_from_row(rows[0]) if rows else None
+
+    def record_before(self, item_id: int, stage: Stage | str) -> None:
+        """Mark `item_id` in flight for `stage`, durably, before the step runs."""
+        stage = Stage(stage)
+        now = now_text()
+        with self.transaction() as db:
+            updated = db.execute(
+                "UPDATE items SET stage = ?, in_flight = 1, updated_at = ?,"
+                " attempts = attempts + (? = 'send'),"
+                " stage_times = json_set(stage_times, ?, ?) WHERE id = ?",
+                (stage, now, stage.value, f"$.{stage.value}.started", now, item_id),
+            ).rowcount
+            if updated != 1:
+                raise NotFound(f"no item {item_id} in this profile's journal")
+
+    def record_after(self, item_id: int, stage: Stage | str, outcome: Outcome) -> None:
+        """Record the outcome of `stage` and clear the in-flight mark, in one transaction."""
+        stage = Stage(stage)
+        state = ItemState(outcome.state)
+        now = now_text()
+        sets = ["stage = ?", "state = ?", "in_flight = 0", "updated_at = ?"]
+        params: list[Any] = [stage, state, now]
+        for column in _OUTCOME_COLUMNS:
+            value = getattr(outcome, column)
+            if value is not None:
+                sets.append(f"{column} = ?")
+                params.append(value)
+        if state not in (ItemState.INVALID, ItemState.FAILED) and outcome.error_code is None:
+            sets.append("error_code = NULL, error_message = NULL")
+        if outcome.attachment_signatures is not None:
+            sets.append("attachment_signatures = ?")
+            params.append(json.dumps(list(outcome.attachment_signatures)))
+        sets.append("stage_times = json_set(stage_times, ?, ?)")
+        params.extend([f"$.{stage.value}.finished", now])
+        with self.transaction() as db:
+            if outcome.receipt_ids:
+                row = db.execute(
+                    "SELECT receipt_ids FROM items WHERE id = ?", (item_id,)
+                ).fetchone()
+                current: list[str] = json.loads(row["receipt_ids"]) if row else []
+                merged = current + [r for r in outcome.receipt_ids if r not in current]
+                sets.append("receipt_ids = ?")
+                params.append(json.dumps(merged))
+            updated = db.execute(
+                # columns come from the fixed _OUTCOME_COLUMNS list, values are bound
+                f"UPDATE items SET {', '.join(sets)} WHERE id = ?",  # noqa: S608
+                [*params, item_id],
+            ).rowcount
+            if updated != 1:
+                raise NotFound(f"no item {item_id} in this profile's journal")
+
+    # small persistent values (events cursor, last login…) ------------------------------
+    def get_value(self, key: str) -> str | None:
+        rows = self.query("SELECT value FROM kv WHERE key = ?", (key,))
+        return str(rows[0]["value"]) if rows else None
+
+    def set_value(self, key: str, value: str) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO kv (key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+
+def _batch_from_row(row: sqlite3.Row) -> Batch:
+    return Batch(
+        id=int(row["id"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        command=row["command"],
+        profile=row["profile"],
+        api_url=row["api_url"],
+        status=row["status"],
+        item_count=int(row["n"]),
+    )
+
+
+def _item_from_row(row: sqlite3.Row) -> Item:
+    return Item(
+        id=int(row["id"]),
+        batch_id=int(row["batch_id"]),
+        seq=int(row["member_seq"]),
+        idempotency_key=row["idempotency_key"],
+        source_path=row["source_path"],
+        file_sha256=row["file_sha256"],
+        file_size=int(row["file_size"]),
+        client_inn=row["client_inn"],
+        form=row["form"],
+        period=row["period"],
+        correction=int(row["correction"]),
+        attachments=json.loads(row["attachments"]),
+        stage=row["stage"],
+        state=row["state"],
+        in_flight=bool(row["in_flight"]),
+        attempts=int(row["attempts"]),
+        signature_sha256=row["signature_sha256"],
+        attachment_signatures=json.loads(row["attachment_signatures"]),
+        submission_id=row["submission_id"],
+        operator_status=row["operator_status"],
+        receipt_ids=json.loads(row["receipt_ids"]),
+        fee=row["fee"],
+        error_code=row["error_code"],
+        error_message=row["error_message"],
+        stage_times=json.loads(row["stage_times"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+__all__ = [
+    "FILED_STATES",
+    "FINAL_STATES",
+    "JOURNAL_FILE",
+    "SCHEMA_VERSION",
+    "Batch",
+    "BatchStart",
+    "BatchStatus",
+    "Item",
+    "ItemState",
+    "Journal",
+    "Outcome",
+    "PlannedItem",
+    "Stage",
+    "StorageError",
+    "idempotency_key",
+    "journal_path",
+    "storage_error",
+]

@@ -1,0 +1,84 @@
+"""Resume rules: what a rerun does with each item the journal holds, and batch verdicts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sochi_cli.errors import ExitCode
+from sochi_cli.services.batch_state import batch_verdict, next_stage, retry_failed
+from sochi_cli.store.journal import BatchStatus, Journal, Outcome, Stage
+from tests.batch.factory import plan_item
+
+
+@pytest.fixture
+def journal(tmp_path: Path) -> Iterator[Journal]:
+    with Journal(tmp_path / "j.sqlite3") as j:
+        yield j
+
+
+def fresh(journal: Journal, n: int = 0):
+    started = journal.start_batch([plan_item(n)], profile="p", api_url="u", command="c")
+    return journal.batch_items(started.batch.id)[0]
+
+
+def test_items_walk_the_pipeline_in_order(journal: Journal) -> None:
+    item = fresh(journal)
+    assert next_stage(item) is Stage.VALIDATE
+    for stage, state, following in (
+        (Stage.VALIDATE, "validated", Stage.SIGN),
+        (Stage.SIGN, "signed", Stage.SEND),
+        (Stage.SEND, "received", Stage.FOLLOW),
+        (Stage.FOLLOW, "delivered", Stage.FOLLOW),
+        (Stage.FOLLOW, "accepted", None),
+    ):
+        journal.record_before(item.id, stage)
+        journal.record_after(item.id, stage, Outcome(state=state, signature_sha256="ab" * 32))
+        assert next_stage(journal.item(item.id)) is following
+
+
+def test_a_send_interrupted_by_a_crash_is_sent_again(journal: Journal) -> None:
+    item = fresh(journal)
+    journal.record_after(item.id, Stage.SIGN, Outcome(state="signed", signature_sha256="ab" * 32))
+    journal.record_before(item.id, Stage.SEND)
+    assert next_stage(journal.item(item.id)) is Stage.SEND
+
+
+def test_never_sends_without_a_recorded_signature(journal: Journal) -> None:
+    item = fresh(journal)
+    journal.record_before(item.id, Stage.SEND)
+    assert next_stage(journal.item(item.id)) is Stage.SIGN
+
+
+def test_no_wait_stops_after_the_receipt(journal: Journal) -> None:
+    item = fresh(journal)
+    journal.record_after(item.id, Stage.SEND, Outcome(state="received"))
+    assert next_stage(journal.item(item.id), wait=False) is None
+
+
+def test_refused_items_stay_refused_unless_retried(journal: Journal) -> None:
+    item = fresh(journal)
+    journal.record_after(item.id, Stage.SIGN, Outcome(state="signed", signature_sha256="ab" * 32))
+    journal.record_after(
+        item.id, Stage.SEND, Outcome(state="failed", error_code="balance_exhausted")
+    )
+    refused = journal.item(item.id)
+    assert next_stage(refused) is None and retry_failed(refused) is Stage.SEND
+
+
+@pytest.mark.parametrize(
+    ("counts", "wait", "expected"),
+    [
+        ({"accepted": 3}, True, (BatchStatus.COMPLETED, ExitCode.OK)),
+        ({"accepted": 1, "received": 2}, False, (BatchStatus.COMPLETED, ExitCode.OK)),
+        ({"accepted": 1, "received": 2}, True, (BatchStatus.PARTIAL, ExitCode.PARTIAL)),
+        ({"accepted": 2, "rejected": 1}, True, (BatchStatus.PARTIAL, ExitCode.PARTIAL)),
+        ({"accepted": 2, "failed": 1}, True, (BatchStatus.PARTIAL, ExitCode.PARTIAL)),
+        ({"invalid": 2}, True, (BatchStatus.FAILED, ExitCode.VALIDATION)),
+        ({"invalid": 1, "failed": 1}, True, (BatchStatus.FAILED, ExitCode.REFUSED)),
+    ],
+)
+def test_batch_verdict(counts: dict[str, int], wait: bool, expected: tuple) -> None:
+    assert batch_verdict(counts, wait=wait) == expected

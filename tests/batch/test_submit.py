@@ -1,0 +1,160 @@
+"""`sochi submit` against the real sandbox on loopback: the pipeline end to end, exactly once."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import stamina
+
+from tests.batch.operator import Operator, access_token, running_operator, write_reports
+from tests.support import run_cli
+
+
+@pytest.fixture(scope="module")
+def operator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Operator]:
+    with running_operator(tmp_path_factory.mktemp("operator"), bulk_clients=40) as found:
+        yield found
+
+
+@pytest.fixture
+def op(operator: Operator, monkeypatch: pytest.MonkeyPatch) -> Iterator[Operator]:
+    operator.calm()
+    for name, value in operator.env().items():
+        monkeypatch.setenv(name, value)
+    with stamina.set_testing(True, attempts=3):
+        assert run_cli("login").code == 0
+        yield operator
+
+
+def _json(*args: str) -> tuple[int, dict]:
+    result = run_cli("--json", "submit", *args)
+    assert result.stdout, result.stderr
+    return result.code, json.loads(result.stdout)
+
+
+def test_single_report_is_validated_signed_sent_and_accepted(op: Operator, tmp_path: Path) -> None:
+    write_reports(tmp_path, count=1, period="2026-01")
+    report = next(tmp_path.glob("*.xml"))
+    code, data = _json(str(report))
+    assert code == 0, data
+    assert data["counts"] == {"accepted": 1}
+    item = data["items"][0]
+    assert item["submission_id"] and item["receipt_id"]
+    assert len(item["receipt_ids"]) == 2  # delivery receipt + agency protocol
+    subs = op.submissions(access_token(), "2026-01")
+    assert [s["id"] for s in subs] == [item["submission_id"]]
+
+
+def test_rerun_reports_already_filed_and_files_nothing_twice(op: Operator, tmp_path: Path) -> None:
+    write_reports(tmp_path, count=5, period="2026-02")
+    code, first = _json(str(tmp_path), "--no-wait")
+    assert code == 0 and first["counts"] == {"received": 5}
+    code, again = _json(str(tmp_path), "--no-wait")
+    assert code == 0
+    assert again["already_filed"] == 5
+    assert len(op.submissions(access_token(), "2026-02")) == 5
+
+
+def test_invalid_report_and_expired_poa_make_a_partial_batch(op: Operator, tmp_path: Path) -> None:
+    samples = write_reports(tmp_path, count=6, period="2026-03", invalid=1)
+    expired = op.facts["clients"]["expired_poa"][0]
+    text = samples[0].path.read_text().replace(samples[0].client_inn, expired)
+    (tmp_path / "expired.xml").write_text(text)
+    code, data = _json(str(tmp_path), "--wait-timeout", "60")
+    assert code == 8, data
+    # broken totals and the expired POA are caught locally, before anything is signed
+    assert data["counts"] == {"accepted": 5, "invalid": 2}
+    codes = {i["error_code"] for i in data["items"] if i["state"] == "invalid"}
+    assert codes == {"validation_failed", "poa_expired"}
+
+
+def test_dry_run_prices_the_batch_and_sends_nothing(op: Operator, tmp_path: Path) -> None:
+    write_reports(tmp_path, count=3, period="2026-04")
+    code, data = _json(str(tmp_path), "--dry-run")
+    assert code == 0 and data["dry_run"] is True
+    assert data["cost"]["items"] == 3 and data["cost"]["required"] > 0
+    assert op.submissions(access_token(), "2026-04") == []
+
+
+def test_batch_that_cannot_be_paid_stops_before_signing(op: Operator, tmp_path: Path) -> None:
+    write_reports(tmp_path, count=3, period="2026-05")
+    op.control("PUT", "balance", {"inn": op.rep["inn"], "balance": 1})
+    result = run_cli("submit", str(tmp_path))
+    assert result.code == 6
+    assert "short" in result.stderr and "nothing was signed" in result.stderr
+    assert op.submissions(access_token(), "2026-05") == []
+
+
+def test_no_wait_maintenance_exits_unavailable_having_sent_nothing(
+    op: Operator, tmp_path: Path
+) -> None:
+    from tests.batch.operator import friday_evening
+
+    write_reports(tmp_path, count=3, period="2026-06")
+    op.control("PUT", "clock", {"now": friday_evening(op.now).isoformat(), "frozen": True})
+    result = run_cli("submit", str(tmp_path), "--no-wait-maintenance")
+    assert result.code == 7, result.stderr
+    assert "maintenance" in result.stderr
+    op.control("PUT", "clock", {"now": op.now.isoformat(), "frozen": False})
+    assert op.submissions(access_token(), "2026-06") == []
+    rerun = run_cli("--json", "submit", str(tmp_path), "--no-wait")
+    assert rerun.code == 0, rerun.stderr
+    assert len(op.submissions(access_token(), "2026-06")) == 3
+
+
+def test_maintenance_window_is_waited_out_then_the_batch_continues(
+    op: Operator, tmp_path: Path
+) -> None:
+    import threading
+
+    from tests.batch.operator import friday_evening
+
+    write_reports(tmp_path, count=3, period="2026-07")
+    op.control("PUT", "clock", {"now": friday_evening(op.now).isoformat(), "frozen": True})
+    window_ends = threading.Timer(
+        1.5, op.control, ("PUT", "clock", {"now": op.now.isoformat(), "frozen": False})
+    )
+    window_ends.start()
+    try:
+        code, data = _json(str(tmp_path), "--no-wait")
+    finally:
+        window_ends.cancel()
+    assert code == 0, data
+    assert data["counts"] == {"received": 3}
+    assert len(op.submissions(access_token(), "2026-07")) == 3
+
+
+def test_batch_resume_continues_an_interrupted_batch(op: Operator, tmp_path: Path) -> None:
+    write_reports(tmp_path, count=4, period="2026-08")
+    op.control("PUT", "agency", {"delivery_delay_seconds": 0, "verdict_delay_seconds": 3600})
+    stopped = run_cli("--json", "submit", str(tmp_path), "--wait-timeout", "1")
+    assert stopped.code == 7, stopped.stderr  # filed, verdicts still pending: resumable
+    stopped_data = json.loads(stopped.stdout)
+    assert stopped_data["status"] == "interrupted" and stopped_data["remaining"] == 4
+    op.control("POST", "clock/advance", {"seconds": 3700})  # the agency decides meanwhile
+    resumed = run_cli(
+        "--json", "batch", "resume", str(stopped_data["batch_id"]), "--wait-timeout", "60"
+    )
+    assert resumed.code == 0, resumed.stderr
+    data = json.loads(resumed.stdout)
+    assert data["resumed"] is True and data["counts"] == {"accepted": 4}
+    assert len(op.submissions(access_token(), "2026-08")) == 4
+
+
+def test_manifest_rows_are_filed_and_a_mismatching_row_is_reported_by_line(
+    op: Operator, tmp_path: Path
+) -> None:
+    samples = write_reports(tmp_path, count=3, period="2026-09")
+    lines = ["client,form,period,correction,file"]
+    lines += [f"{s.client_inn},STI-077,2026-09,0,{s.path.name}" for s in samples[:2]]
+    lines.append(f"{samples[0].client_inn},STI-077,2026-09,0,{samples[2].path.name}")
+    manifest = tmp_path / "batch.csv"
+    manifest.write_text("\n".join(lines) + "\n")
+    code, data = _json("--manifest", str(manifest), "--no-wait")
+    assert code == 8, data
+    assert data["counts"] == {"received": 2}
+    assert [p["where"] for p in data["problems"]] == ["batch.csv:4"]
+    assert len(op.submissions(access_token(), "2026-09")) == 2

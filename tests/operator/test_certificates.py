@@ -1,0 +1,106 @@
+"""`sochi cert list|revoke|renew|status` against the sandbox (clauses 4.3.9 and 18)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from sochi_cli.errors import ExitCode
+from tests.api.conftest import Sandbox, as_json, ok
+from tests.support import run_cli
+
+
+def _extra_certificate(sb: Sandbox, inn: str) -> str:
+    issued = sb.control(
+        "POST",
+        "certificates",
+        {"inn": inn, "owner_name": "Aida Beishenova", "position": "Accountant"},
+    )
+    return str(issued["serial"])
+
+
+def test_list_shows_the_accounts_certificates(logged_in: Sandbox) -> None:
+    items = as_json(run_cli("cert", "list", "--json"))
+    mine = {c["serial"]: c for c in items}
+    assert logged_in.rep["serial"] in mine
+    assert mine[logged_in.rep["serial"]]["status"] == "valid"
+    assert "certificate" not in items[0]  # no base64 blobs in the listing
+    plain = ok(run_cli("cert", "list")).stdout
+    assert any(
+        line.startswith(logged_in.rep["serial"] + "\tvalid\t") for line in plain.splitlines()
+    )
+
+
+def test_revoke_needs_yes_without_a_terminal_then_revokes(logged_in: Sandbox) -> None:
+    serial = _extra_certificate(logged_in, logged_in.rep["inn"])
+    refused = run_cli("cert", "revoke", serial, "--reason", "key-compromise")
+    assert refused.code == ExitCode.USAGE
+    assert "needs confirmation but stdin is not a terminal — pass --yes" in refused.stderr
+    assert as_json(run_cli("cert", "list", "--json"))[-1]["status"] == "valid"
+    done = as_json(
+        run_cli("cert", "revoke", serial, "--reason", "key-compromise", "--yes", "--json")
+    )
+    assert done["status"] == "revoked" and done["revocation_reason"] == "key_compromise"
+    again = run_cli("cert", "revoke", serial, "--reason", "superseded", "--yes")
+    assert again.code == ExitCode.REFUSED and "revoked" in again.stderr
+
+
+def test_revoke_refuses_a_certificate_of_another_account_and_bad_reasons(
+    logged_in: Sandbox,
+) -> None:
+    foreign = _extra_certificate(logged_in, logged_in.self_filer["inn"])
+    result = run_cli("cert", "revoke", foreign, "--reason", "key-compromise", "--yes")
+    assert result.code == ExitCode.REFUSED
+    assert f"certificate {foreign} is not one of this account's certificates" in result.stderr
+    bad = run_cli("cert", "revoke", foreign, "--reason", "boredom", "--yes")
+    assert (
+        bad.code == ExitCode.USAGE and "--reason 'boredom' is not a revocation reason" in bad.stderr
+    )
+    not_hex = run_cli("cert", "revoke", "xyz!", "--reason", "superseded", "--yes")
+    assert not_hex.code == ExitCode.USAGE and "'xyz!' is not a certificate serial" in not_hex.stderr
+
+
+def test_renew_token_key_needs_an_office_visit_cloud_key_renews(
+    logged_in: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = as_json(run_cli("cert", "renew", "--json"))
+    assert data["serial"] == logged_in.rep["serial"]
+    assert data["state"] == "office_visit_required" and data["certificate"] is None
+    plain = ok(run_cli("cert", "renew"))
+    assert "state\toffice_visit_required" in plain.stdout and "office" in plain.stdout
+    monkeypatch.setenv("SOCHI_KEY_FILE", logged_in.self_filer["pkcs12"])
+    ok(run_cli("login"))
+    cloud = next(c for c in as_json(run_cli("cert", "list", "--json")) if c["key_kind"] == "cloud")
+    renewed = as_json(run_cli("cert", "renew", "--serial", cloud["serial"], "--json"))
+    assert renewed["state"] == "issued" and renewed["certificate"]["serial"] != cloud["serial"]
+    missing = run_cli("cert", "renew", "--serial", "abcdef0123")
+    assert missing.code == ExitCode.NOT_FOUND
+
+
+def test_status_shows_requisites_drift_and_whether_next_year_is_paid(logged_in: Sandbox) -> None:
+    data = as_json(run_cli("cert", "status", "--json"))
+    assert data["operator_checked"] is True
+    assert data["days_left"] > 0 and data["requisites_drift"] == []
+    assert data["next_year_paid"] is True and data["renewal_fee"] == "1500.00"
+    account = as_json(run_cli("account", "show", "--json"))
+    position = account["requisites"]["head_position"]
+    ok(run_cli("account", "update", "--set", "head_position=Director"))
+    try:
+        drifted = as_json(run_cli("cert", "status", "--json"))
+        assert drifted["requisites_drift"] == ["position"]
+        logged_in.control("PUT", "balance", {"inn": logged_in.rep["inn"], "balance": 100})
+        poor = ok(run_cli("cert", "status")).stdout
+        assert "requisites drift\tposition" in poor
+        assert "next year paid\tNO (balance 1.00 KGS, fee 1500.00 KGS)" in poor
+        assert "- top up the account" in poor
+    finally:
+        ok(run_cli("account", "update", "--set", f"head_position={position}"))
+        logged_in.control("PUT", "balance", {"inn": logged_in.rep["inn"], "balance": 5_000_000})
+
+
+def test_status_without_a_session_warns_and_shows_the_local_part(cli_env: Sandbox) -> None:
+    result = run_cli("cert", "status", "--json")
+    data = json.loads(ok(result).stdout)
+    assert data["operator_checked"] is False and data["next_year_paid"] is None
+    assert "requisites and renewal payment not checked: not logged in" in result.stderr

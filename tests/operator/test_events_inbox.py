@@ -1,0 +1,109 @@
+"""`sochi events [--follow]` and `sochi inbox list|show|ack` against the sandbox."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+
+from sochi_cli.errors import ExitCode
+from sochi_cli.services.events import cursor_path
+from tests.api.conftest import Sandbox, as_json, ok
+from tests.operator.conftest import file_report
+from tests.support import run_cli
+
+
+def test_events_continue_after_the_remembered_cursor(logged_in: Sandbox) -> None:
+    first = as_json(run_cli("events", "--from-start", "--json"))
+    assert first["next_cursor"] is not None
+    assert json.loads(cursor_path("sandbox").read_text())["cursor"] == first["next_cursor"]
+    sub = file_report(logged_in, "2025-11").submission
+    newer = as_json(run_cli("events", "--json"))
+    types = [e["type"] for e in newer["events"] if e["submission_id"] == sub.id]
+    assert "submission.received" in types
+    assert all(int(e["cursor"]) > int(first["next_cursor"]) for e in newer["events"])
+    assert as_json(run_cli("events", "--json"))["events"] == []
+    quiet = ok(run_cli("events"))
+    assert quiet.stdout == "" and "no new events" in quiet.stderr
+    replay = ok(run_cli("events", "--after", first["next_cursor"]))
+    assert f"submission.received\t{sub.id}\treceived" in replay.stdout
+
+
+def test_events_refuse_a_wait_outside_the_contract(logged_in: Sandbox) -> None:
+    result = run_cli("events", "--wait", "61")
+    assert result.code == ExitCode.USAGE and "--wait 61: must be 0–60 seconds" in result.stderr
+
+
+def test_follow_prints_json_lines_and_ctrl_c_exits_130_remembering_the_cursor(
+    logged_in: Sandbox,
+) -> None:
+    as_json(run_cli("events", "--from-start", "--json"))  # move the cursor to the end
+    env = {**os.environ, "SOCHI_API_URL": logged_in.api}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sochi_cli", "events", "--follow", "--wait", "5", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+    try:
+        assert proc.stderr is not None and proc.stdout is not None
+        started = ""
+        while "following events" not in started:
+            line = proc.stderr.readline()
+            assert line, "sochi events --follow exited early"
+            started = line
+        sub = file_report(logged_in, "2025-10").submission
+        line = json.loads(proc.stdout.readline())  # one object per line
+        assert line["type"] == "submission.received" and line["submission_id"] == sub.id
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == ExitCode.INTERRUPTED, err
+    assert "Traceback" not in err and "the next `sochi events` continues after" in err
+    for rest in out.splitlines():
+        json.loads(rest)
+    saved = json.loads(cursor_path("sandbox").read_text())["cursor"]
+    later = as_json(run_cli("events", "--json"))
+    assert all(int(e["cursor"]) > int(saved) for e in later["events"])
+
+
+def _post_inbox(sb: Sandbox, subject: str) -> str:
+    item = sb.control(
+        "POST",
+        "inbox",
+        {"inn": sb.rep["inn"], "agency": "STS", "kind": "request", "subject": subject,
+         "body": "Please confirm receipt."},
+    )  # fmt: skip
+    return str(item["id"])
+
+
+def test_inbox_list_show_and_signed_ack(logged_in: Sandbox) -> None:
+    item_id = _post_inbox(logged_in, "Request for documents")
+    unread = as_json(run_cli("inbox", "list", "--unread", "--json"))
+    assert item_id in {i["id"] for i in unread}
+    assert "document" not in unread[0]
+    plain = ok(run_cli("inbox", "list")).stdout
+    assert any(line.startswith(f"{item_id}\tSTS\trequest") for line in plain.splitlines())
+    shown = as_json(run_cli("inbox", "show", item_id, "--json"))
+    assert shown["subject"] == "Request for documents"
+    assert shown["agency_signature"]["verified"] is True
+    text = ok(run_cli("inbox", "show", item_id)).stdout
+    assert "signature\tverified (" in text and "Please confirm receipt." in text
+    acked = as_json(run_cli("inbox", "ack", item_id, "--json"))
+    assert acked["already_acknowledged"] is False
+    assert acked["receipt_kind"] == "inbox_ack" and acked["receipt_signature"]["verified"]
+    again = ok(run_cli("inbox", "ack", item_id)).stdout
+    assert "status\talready acknowledged" in again and f"receipt\t{acked['receipt_id']}" in again
+    assert item_id not in {i["id"] for i in as_json(run_cli("inbox", "list", "--unread", "--json"))}
+
+
+def test_inbox_ack_of_an_unknown_item_is_not_found(logged_in: Sandbox) -> None:
+    result = run_cli("inbox", "ack", "inb_nope")
+    assert result.code == ExitCode.NOT_FOUND and "inb_nope" in result.stderr

@@ -1,0 +1,118 @@
+"""Fixtures for the signing tests: one test PKI per session (and SoftHSM tokens, see softhsm.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from sochi_cli.token.file import KeySigner
+from tests.signing import pki
+
+
+@dataclass
+class TestPKI:
+    root: pki.CA
+    operator: pki.CA
+    rsa: pki.Issued
+    ec: pki.Issued
+    dir: Path
+
+    @property
+    def chain(self) -> list:
+        return [self.operator.cert, self.root.cert]
+
+    def signer(self, issued: pki.Issued) -> KeySigner:
+        return KeySigner(issued.key, issued.cert, [self.operator.cert, self.root.cert])
+
+    def write(self, filename: str, data: bytes) -> Path:
+        path = self.dir / filename
+        path.write_bytes(data)
+        return path
+
+    @property
+    def root_pem(self) -> Path:
+        return self.write("root.pem", pki.pem(self.root.cert))
+
+    @property
+    def bundle_pem(self) -> Path:
+        return self.write("bundle.pem", pki.pem(self.operator.cert) + pki.pem(self.root.cert))
+
+
+@pytest.fixture(scope="session")
+def test_pki(tmp_path_factory: pytest.TempPathFactory) -> TestPKI:
+    root = pki.make_root()
+    operator = pki.sub_ca(root)
+    rsa_sub = operator.issue("Test Subscriber RSA", key=pki.rsa_key())
+    ec_sub = operator.issue("Test Subscriber EC", key=pki.ec_key())
+    return TestPKI(root, operator, rsa_sub, ec_sub, tmp_path_factory.mktemp("pki"))
+
+
+@dataclass
+class SoftHSM:
+    conf: Path
+    library: Path
+    pin: str
+    rsa_label: str = "sochi-rsa"
+    ec_label: str = "sochi-ec"
+    nocert_label: str = "sochi-nocert"
+    wrongpin_label: str = "sochi-wrongpin"
+
+
+@pytest.fixture(scope="session")
+def softhsm(test_pki: TestPKI, tmp_path_factory: pytest.TempPathFactory):
+    """One SoftHSM2 token directory per session: RSA, EC, key-without-cert and a spare token."""
+    import os
+
+    from sochi_cli.token import pkcs11 as p11
+    from tests.signing import softhsm as sh
+
+    directory = tmp_path_factory.mktemp("softhsm")
+    conf = sh.write_config(directory)
+    previous = os.environ.get("SOFTHSM2_CONF")
+    os.environ["SOFTHSM2_CONF"] = str(conf)
+    hsm = SoftHSM(conf, sh.LIBRARY, sh.PIN)
+    for label in (hsm.rsa_label, hsm.ec_label, hsm.nocert_label, hsm.wrongpin_label):
+        sh.init_token(conf, label)
+    chain = [test_pki.operator.cert, test_pki.root.cert]
+    for label, issued in ((hsm.rsa_label, test_pki.rsa), (hsm.ec_label, test_pki.ec)):
+        p11.import_pkcs12(
+            library=sh.LIBRARY,
+            token=label,
+            pin=sh.PIN,
+            private_key=issued.key,
+            certificate=issued.cert,
+            chain=chain,
+            key_id=b"\x01",
+            label="signing key",
+        )
+    # a key whose certificate has a different CKA_ID: "key without certificate"
+    lonely = test_pki.operator.issue("lonely", key=pki.ec_key())
+    p11.import_pkcs12(
+        library=sh.LIBRARY,
+        token=hsm.nocert_label,
+        pin=sh.PIN,
+        private_key=lonely.key,
+        certificate=lonely.cert,
+        key_id=b"\x07",
+        label="lonely",
+    )
+    _drop_certificates(hsm.nocert_label)
+    yield hsm
+    if previous is None:
+        os.environ.pop("SOFTHSM2_CONF", None)
+    else:
+        os.environ["SOFTHSM2_CONF"] = previous
+
+
+def _drop_certificates(label: str) -> None:
+    from pkcs11 import Attribute, ObjectClass
+
+    from sochi_cli.token import pkcs11 as p11
+    from tests.signing import softhsm as sh
+
+    token, _ = p11.select_token(sh.LIBRARY, label)
+    with token.open(rw=True, user_pin=sh.PIN) as session:
+        for obj in list(session.get_objects({Attribute.CLASS: ObjectClass.CERTIFICATE})):
+            obj.destroy()

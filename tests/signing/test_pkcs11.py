@@ -1,0 +1,151 @@
+"""PKCS#11 signing on a real SoftHSM2 token: selection, PIN handling, batch signatures."""
+
+from __future__ import annotations
+
+import pytest
+
+from sochi_cli.cms import sign_detached_many, verify_detached
+from sochi_cli.errors import AuthError, ExitCode
+from sochi_cli.token import pkcs11 as p11
+
+
+def test_lists_initialised_tokens(softhsm):
+    labels = {t.label for t in p11.list_tokens(softhsm.library)}
+    assert {softhsm.rsa_label, softhsm.ec_label, softhsm.nocert_label} <= labels
+
+
+@pytest.mark.parametrize("which", ["rsa", "ec"])
+def test_signs_a_batch_in_one_session(softhsm, test_pki, which):
+    label = getattr(softhsm, f"{which}_label")
+    asked = []
+
+    def pin(info):
+        asked.append(info.label)
+        return softhsm.pin
+
+    with p11.PKCS11Signer(library=softhsm.library, token=label, pin=pin) as signer:
+        assert signer.certificate == getattr(test_pki, which).cert
+        assert signer.chain == [test_pki.operator.cert, test_pki.root.cert]
+        sigs = sign_detached_many([b"one", b"two", b"three"], signer)
+    assert asked == [label]  # one login for the batch
+    for sig, body in zip(sigs, [b"one", b"two", b"three"], strict=True):
+        assert verify_detached(sig, body).signer_certificate == getattr(test_pki, which).cert
+
+
+def test_selects_key_by_certificate_serial(softhsm, test_pki):
+    serial = format(test_pki.ec.cert.serial_number, "x")
+    with p11.PKCS11Signer(
+        library=softhsm.library, token=softhsm.ec_label, key=serial, pin=softhsm.pin
+    ) as signer:
+        assert signer.key_info.key_id == "01"
+
+
+def test_several_tokens_without_selector_is_an_error(softhsm):
+    with pytest.raises(AuthError, match="several tokens connected") as err:
+        p11.PKCS11Signer(library=softhsm.library, pin=softhsm.pin).open()
+    assert err.value.code == "token_ambiguous"
+    assert softhsm.rsa_label in err.value.message and softhsm.ec_label in err.value.message
+    assert err.value.exit_code == ExitCode.AUTH
+
+
+def test_unknown_token_lists_connected_ones(softhsm):
+    with pytest.raises(AuthError, match="no token with label") as err:
+        p11.PKCS11Signer(library=softhsm.library, token="nope", pin=softhsm.pin).open()
+    assert softhsm.rsa_label in err.value.message
+
+
+def test_key_without_certificate_is_refused(softhsm):
+    with pytest.raises(AuthError) as err:
+        p11.PKCS11Signer(
+            library=softhsm.library, token=softhsm.nocert_label, pin=softhsm.pin
+        ).open()
+    assert err.value.code == "key_without_certificate"
+    with pytest.raises(AuthError) as err:
+        p11.PKCS11Signer(
+            library=softhsm.library, token=softhsm.nocert_label, key="07", pin=softhsm.pin
+        ).open()
+    assert err.value.code == "key_without_certificate"
+
+
+def test_wrong_pin_is_reported_once_and_not_retried(softhsm):
+    calls = []
+
+    def pin(info):
+        calls.append(info.pin_state)
+        return "0000"
+
+    with pytest.raises(AuthError, match="wrong PIN") as err:
+        p11.PKCS11Signer(library=softhsm.library, token=softhsm.wrongpin_label, pin=pin).open()
+    assert err.value.code == "pin_wrong"
+    assert len(calls) == 1  # one attempt, no automatic retry
+    assert "0000" not in err.value.one_line()
+    # the token now reports the failed attempt and the callback sees it before the next try
+    state = {t.label: t.pin_state for t in p11.list_tokens(softhsm.library)}
+    assert state[softhsm.wrongpin_label] == "count_low"
+
+
+def test_missing_library_is_an_auth_error(tmp_path):
+    with pytest.raises(AuthError) as err:
+        p11.find_library(tmp_path / "librtpkcs11ecp.so")
+    assert err.value.code == "pkcs11_library_missing"
+
+
+def test_incompatible_library_is_an_auth_error(tmp_path):
+    fake = tmp_path / "libfake.so"
+    fake.write_bytes(b"not a shared object")
+    with pytest.raises(AuthError) as err:
+        p11.load_library(fake)
+    assert err.value.code == "pkcs11_library_incompatible"
+
+
+def test_library_from_environment(monkeypatch, softhsm):
+    monkeypatch.setenv(p11.LIBRARY_ENV, str(softhsm.library))
+    assert p11.find_library() == softhsm.library
+
+
+def test_pin_state_from_flags():
+    from pkcs11 import TokenFlag
+
+    base = TokenFlag.USER_PIN_INITIALIZED | TokenFlag.TOKEN_INITIALIZED
+    assert p11.pin_state(base) == "ok"
+    assert p11.pin_state(base | TokenFlag.USER_PIN_COUNT_LOW) == "count_low"
+    assert p11.pin_state(base | TokenFlag.USER_PIN_FINAL_TRY) == "final_try"
+    assert p11.pin_state(base | TokenFlag.USER_PIN_LOCKED) == "locked"
+
+
+@pytest.mark.parametrize("which", ["rsa", "ec"])
+def test_openssl_verifies_token_signatures(softhsm, test_pki, which, tmp_path):
+    import subprocess
+
+    from sochi_cli.cms import sign_detached
+    from tests.signing import pki
+
+    label = getattr(softhsm, f"{which}_label")
+    content = tmp_path / "report.xml"
+    content.write_bytes(b"<report/>")
+    with p11.PKCS11Signer(library=softhsm.library, token=label, pin=softhsm.pin) as signer:
+        (tmp_path / "report.p7s").write_bytes(sign_detached(content, signer))
+    (tmp_path / "root.pem").write_bytes(pki.pem(test_pki.root.cert))
+    proc = subprocess.run(
+        [
+            "openssl",
+            "cms",
+            "-verify",
+            "-binary",
+            "-inform",
+            "DER",
+            "-in",
+            str(tmp_path / "report.p7s"),
+            "-content",
+            str(content),
+            "-CAfile",
+            str(tmp_path / "root.pem"),
+            "-purpose",
+            "any",
+            "-out",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr.decode()
