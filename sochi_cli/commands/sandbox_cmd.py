@@ -54,7 +54,7 @@ def serve(
     data_dir: DataDir = None,
     seed: Annotated[str | None, typer.Option(help="Seed an empty database: demo or empty.")] = None,
     bulk_clients: Annotated[
-        int | None, typer.Option(help="Generated clients in the demo seed [default: 1000].", min=0)
+        int | None, typer.Option(help="Generated clients in the demo seed [default: 12].", min=0)
     ] = None,
     allow_remote: Annotated[bool, typer.Option(help="Allow a non-loopback --host.")] = False,
 ) -> None:

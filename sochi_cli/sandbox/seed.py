@@ -29,7 +29,7 @@ DEMO_CREDENTIAL = "ecl-alatoo-1"
 REPRESENTATIVE_INN = "00203202010077"
 SELF_FILER_INN = "00105201510033"
 PENDING_INN = "21503198800123"
-DEFAULT_BULK_CLIENTS = 1000
+DEFAULT_BULK_CLIENTS = 12  # enough for the demo; benchmarks ask for more with --bulk-clients
 
 _REQUISITES = {
     "legal_name": "",
@@ -439,9 +439,9 @@ Tax representative: {rep["name"]} (INN {rep["inn"]}), signer {rep["person"]}
   sochi config set key_file {rep["pkcs12"]} --profile sandbox
   Load into a SoftHSM token (no script needed):
     softhsm2-util --init-token --free --label sochi --so-pin 0000 --pin 1234
-    softhsm2-util --import {rep["key_pem"]} --token sochi --label demo --id 01 --pin 1234
-    pkcs11-tool --module /usr/lib/softhsm/libsofthsm2.so --login --pin 1234 \\
-      --write-object {rep["cert_der"]} --type cert --id 01 --label demo
+    SOCHI_PIN=1234 SOCHI_KEY_PASSPHRASE={facts["passphrase"]} sochi token import \\
+      --p12 {rep["pkcs12"]} --token-label sochi --id 01 --label demo \\
+      --pkcs11-lib /usr/lib/softhsm/libsofthsm2.so
 Self-filer: {facts["self_filer"]["name"]} (INN {facts["self_filer"]["inn"]})
   PKCS#12: {facts["self_filer"]["pkcs12"]}
   E-Cloud credential {facts["self_filer"]["credential_id"]}, PIN {facts["self_filer"]["pin"]}
