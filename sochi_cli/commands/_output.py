@@ -133,11 +133,25 @@ class Output:
             return
         from rich.table import Table
 
+        cells = [[_plain(cell) for cell in row] for row in rows]
+        widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(headers)]
+        # Identifiers (INNs, ids, dates, states) are short and must stay whole; the longest
+        # column (usually a message or a name) is the one that wraps when space runs out.
+        # If they cannot all fit, the widest of them fold too (nothing is cut off), the first
+        # column (the row's identifier) last of all.
+        flexible = max(range(len(headers)), key=widths.__getitem__) if headers else -1
+        whole = [i for i, w in enumerate(widths) if i != flexible and w <= _WHOLE_UP_TO]
+        budget = self.console.width - 3 * len(headers) + 3
+        while whole and sum(widths[i] for i in whole) + 6 * (len(headers) - len(whole)) > budget:
+            whole.remove(max(whole, key=lambda i: (i != 0, widths[i])))
         table = Table(title=title, show_edge=False, header_style="bold")
-        for header in headers:
-            table.add_column(header)
-        for row in rows:
-            table.add_row(*(_plain(cell) for cell in row))
+        for i, header in enumerate(headers):
+            if i in whole:
+                table.add_column(header, no_wrap=True, min_width=widths[i])
+            else:
+                table.add_column(header, overflow="fold")
+        for row in cells:
+            table.add_row(*row)
         self.console.print(table)
 
     def fields(self, pairs: Sequence[tuple[str, Any]]) -> None:
@@ -164,6 +178,9 @@ class Output:
     @property
     def show_progress(self) -> bool:
         return self.stderr_tty and not self.quiet
+
+
+_WHOLE_UP_TO = 26  # columns no wider than this are never wrapped or cut on a terminal
 
 
 def _plain(value: Any) -> str:
