@@ -111,23 +111,36 @@ def assemble_signed_data(
     return result
 
 
-def _der(tag: int, content: bytes) -> bytes:
-    size = len(content)
+def _der_length(size: int) -> bytes:
     if size < 0x80:
-        return bytes([tag, size]) + content
+        return bytes((size,))
     body = size.to_bytes((size.bit_length() + 7) // 8, "big")
-    return bytes([tag, 0x80 | len(body)]) + body + content
+    return bytes((0x80 | len(body),)) + body
+
+
+def _der(tag: int, content: bytes) -> bytes:
+    return bytes((tag,)) + _der_length(len(content)) + content
 
 
 _SIGNED_DATA_OID = bytes.fromhex("06092a864886f70d010702")
+_DIGEST_SIZES = {"sha224": 28, "sha256": 32, "sha384": 48, "sha512": 64, "streebog256": 32}
+_ATTR_OIDS = {
+    "content_type": "1.2.840.113549.1.9.3",
+    "signing_time": "1.2.840.113549.1.9.5",
+    "message_digest": "1.2.840.113549.1.9.4",
+    "signing_certificate_v2": "1.2.840.113549.1.9.16.2.47",
+}
+_DATA_OID = "1.2.840.113549.1.7.1"
 
 
 class BatchTemplate:
-    """Everything but the digest and the signature, DER-encoded once per batch.
+    """Everything but the content digest and the signature, DER-encoded once per batch.
 
-    asn1crypto builds the structures once (with a marker digest); each file then costs two
-    byte splices instead of a full object graph. `assemble_signed_data` is the reference
-    the tests compare this against byte for byte.
+    The signed attributes (with one signingTime for the whole batch: one signing session),
+    the SignerInfo around them and the SignedData with the certificates are laid out once;
+    each file then costs one hash of `head + digest + tail` and one byte concatenation per
+    signature length. `assemble_signed_data`/`build_signed_attributes` (asn1crypto) are the
+    reference the tests compare this against byte for byte.
     """
 
     def __init__(
@@ -137,28 +150,52 @@ class BatchTemplate:
         chain: Sequence[x509.Certificate],
         signing_time: datetime,
     ) -> None:
-        import os
-
-        from asn1crypto.core import Integer, ObjectIdentifier
+        from asn1crypto.core import GeneralizedTime, Integer, ObjectIdentifier, UTCTime
         from cryptography.hazmat.primitives.serialization import Encoding
-
-        self.algorithm = algorithm
-        marker = os.urandom(32)
-        attrs: bytes = build_signed_attributes(marker, certificate, signing_time).dump()
-        at = attrs.index(marker)
-        self._attrs_head, self._attrs_tail = attrs[:at], attrs[at + len(marker) :]
 
         def oid(dotted: str) -> bytes:
             value: bytes = ObjectIdentifier(dotted).dump()
             return value
 
+        self.algorithm = algorithm
+        self.digest_size = _DIGEST_SIZES.get(algorithm.digest, 32)
+        cert_der = certificate.public_bytes(Encoding.DER)
+        issuer = certificate.issuer.public_bytes()
+        serial: bytes = Integer(certificate.serial_number).dump()
+        time_type = UTCTime if 1950 <= signing_time.year < 2050 else GeneralizedTime
+        signing_time_der: bytes = time_type(signing_time).dump()
+
+        # signed attributes: a DER SET OF, sorted by encoding; the OIDs differ before the
+        # digest, so the order does not depend on the digest that is spliced in later
+        ess_cert_id_v2 = _der(  # hashAlgorithm is the DEFAULT (SHA-256): omitted
+            0x30,
+            _der(0x04, hashlib.sha256(cert_der).digest())
+            + _der(0x30, _der(0x30, _der(0xA4, issuer)) + serial),  # IssuerSerial
+        )
+        placeholder = bytes(self.digest_size)
+        digest_attr = _der(
+            0x30, oid(_ATTR_OIDS["message_digest"]) + _der(0x31, _der(0x04, placeholder))
+        )
+        attributes = sorted(
+            [
+                _der(0x30, oid(_ATTR_OIDS["content_type"]) + _der(0x31, oid(_DATA_OID))),
+                _der(0x30, oid(_ATTR_OIDS["signing_time"]) + _der(0x31, signing_time_der)),
+                digest_attr,
+                _der(
+                    0x30,
+                    oid(_ATTR_OIDS["signing_certificate_v2"])
+                    + _der(0x31, _der(0x30, _der(0x30, ess_cert_id_v2))),
+                ),
+            ]
+        )
+        attrs = _der(0x31, b"".join(attributes))
+        at = attrs.index(digest_attr) + len(digest_attr) - self.digest_size
+        self._attrs_head, self._attrs_tail = attrs[:at], attrs[at + self.digest_size :]
+        self._attrs_size = len(attrs)
+
         version_1 = bytes.fromhex("020101")
         digest_algorithm = _der(0x30, oid(algorithm.digest_oid) + b"\x05\x00")  # NULL params
-        sid = _der(
-            0x30,
-            certificate.issuer.public_bytes() + Integer(certificate.serial_number).dump(),
-        )
-        self._si_head = version_1 + sid + digest_algorithm
+        self._si_head = version_1 + _der(0x30, issuer + serial) + digest_algorithm
         null = b"\x05\x00" if algorithm.key_type == "rsa" else b""  # RFC 3370: RSA has NULL
         self._si_sig_alg = _der(0x30, oid(algorithm.cms_signature_oid) + null)
         seen: list[bytes] = []
@@ -169,27 +206,87 @@ class BatchTemplate:
         self._sd_head = (
             version_1
             + _der(0x31, digest_algorithm)
-            + _der(0x30, oid("1.2.840.113549.1.7.1"))  # encapContentInfo: id-data, detached
+            + _der(0x30, oid(_DATA_OID))  # encapContentInfo: id-data, detached
             + _der(0xA0, b"".join(sorted(seen)))  # [0] IMPLICIT CertificateSet, DER order
         )
+        self._layouts: dict[int, tuple[bytes, bytes]] = {}
 
     def signed_attributes(self, content_digest: bytes) -> bytes:
         """DER SET OF signed attributes for one content digest (what is hashed and signed)."""
+        if len(content_digest) != self.digest_size:
+            raise SignatureError(
+                f"a {self.algorithm.digest} digest is {self.digest_size} bytes",
+                code="digest_invalid",
+            )
         return self._attrs_head + content_digest + self._attrs_tail
 
-    def assemble(self, signed_attributes: bytes, signature: bytes) -> bytes:
+    def attribute_parts(self) -> tuple[bytes, bytes]:
+        """(head, tail): the signed attributes of a digest are `head + digest + tail`."""
+        return self._attrs_head, self._attrs_tail
+
+    def _layout(self, signature_size: int) -> tuple[bytes, bytes]:
+        """(bytes before the content digest, bytes between it and the signature value)."""
+        layout = self._layouts.get(signature_size)
+        if layout is None:
+            signature_header = b"\x04" + _der_length(signature_size)
+            signer_info_size = (
+                len(self._si_head)
+                + self._attrs_size
+                + len(self._si_sig_alg)
+                + len(signature_header)
+                + signature_size
+            )
+            signer_info_header = b"\x30" + _der_length(signer_info_size)
+            signer_info_total = len(signer_info_header) + signer_info_size
+            set_header = b"\x31" + _der_length(signer_info_total)
+            signed_data_size = len(self._sd_head) + len(set_header) + signer_info_total
+            signed_data_header = b"\x30" + _der_length(signed_data_size)
+            explicit_size = len(signed_data_header) + signed_data_size
+            explicit_header = b"\xa0" + _der_length(explicit_size)
+            info_size = len(_SIGNED_DATA_OID) + len(explicit_header) + explicit_size
+            layout = (
+                b"\x30"
+                + _der_length(info_size)
+                + _SIGNED_DATA_OID
+                + explicit_header
+                + signed_data_header
+                + self._sd_head
+                + set_header
+                + signer_info_header
+                + self._si_head
+                + b"\xa0"  # [0] IMPLICIT SET OF: same length bytes as the SET
+                + self._attrs_head[1:],
+                self._attrs_tail + self._si_sig_alg + signature_header,
+            )
+            self._layouts[signature_size] = layout
+        return layout
+
+    def signed_data(self, content_digest: bytes, signature: bytes) -> bytes:
+        """DER ContentInfo(SignedData) for one content digest and its signature value."""
         if self.algorithm.key_type == "ec":
             signature = ecdsa_to_der(signature)
-        signer_info = _der(
-            0x30,
-            self._si_head
-            + b"\xa0"
-            + signed_attributes[1:]
-            + self._si_sig_alg
-            + _der(0x04, signature),
+        if len(content_digest) != self.digest_size:
+            raise SignatureError(
+                f"a {self.algorithm.digest} digest is {self.digest_size} bytes",
+                code="digest_invalid",
+            )
+        head, middle = self._layout(len(signature))
+        return head + content_digest + middle + signature
+
+    def assemble(self, signed_attributes: bytes, signature: bytes) -> bytes:
+        """DER ContentInfo(SignedData) around `signed_attributes(digest)` and its signature."""
+        head, tail = self._attrs_head, self._attrs_tail
+        if (
+            len(signed_attributes) != self._attrs_size
+            or not signed_attributes.startswith(head)
+            or not signed_attributes.endswith(tail)
+        ):
+            raise SignatureError(
+                "signed attributes were not made by this template", code="signature_malformed"
+            )
+        return self.signed_data(
+            signed_attributes[len(head) : len(head) + self.digest_size], signature
         )
-        signed_data = _der(0x30, self._sd_head + _der(0x31, signer_info))
-        return _der(0x30, _SIGNED_DATA_OID + _der(0xA0, signed_data))
 
 
 def sign_detached_many(
@@ -198,7 +295,11 @@ def sign_detached_many(
     *,
     signing_time: datetime | None = None,
 ) -> list[bytes]:
-    """Detached CAdES-BES signatures for each content, with one `sign_digests` call."""
+    """Detached CAdES-BES signatures for each content, with one `sign_digests` call.
+
+    One signingTime for the whole batch (one signing session); the per-file work is the
+    content digest, one hash over the spliced signed attributes and one concatenation.
+    """
     algorithm = signer.algorithm()
     if not algorithm.supported:
         raise SignatureError(
@@ -207,11 +308,11 @@ def sign_detached_many(
         )
     when = as_utc(signing_time or utcnow()).replace(microsecond=0)
     template = BatchTemplate(algorithm, signer.certificate, signer.chain, when)
-    attrs = [template.signed_attributes(digest_content(c, algorithm.digest)) for c in contents]
-    new_hash = (
-        hashlib.sha256 if algorithm.digest == "sha256" else partial(hashlib.new, algorithm.digest)
-    )
-    to_sign = [new_hash(a).digest() for a in attrs]
+    name = algorithm.digest
+    digests = [digest_content(c, name) for c in contents]
+    head, tail = template.attribute_parts()
+    new_hash = hashlib.sha256 if name == "sha256" else partial(hashlib.new, name)
+    to_sign = [new_hash(head + d + tail).digest() for d in digests]
     signatures = signer.sign_digests(to_sign)
     if len(signatures) != len(to_sign):
         raise SignatureError(
@@ -219,7 +320,8 @@ def sign_detached_many(
             f"{len(to_sign)} digests",
             code="signer_failed",
         )
-    return [template.assemble(a, s) for a, s in zip(attrs, signatures, strict=True)]
+    signed_data = template.signed_data
+    return [signed_data(d, s) for d, s in zip(digests, signatures, strict=True)]
 
 
 def sign_detached(

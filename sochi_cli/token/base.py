@@ -147,20 +147,53 @@ def sha256_digest_info(digest: bytes) -> bytes:
     return _SHA256_DIGEST_INFO_PREFIX + digest
 
 
+def _der_length(size: int) -> bytes:
+    if size < 0x80:
+        return bytes((size,))
+    body = size.to_bytes((size.bit_length() + 7) // 8, "big")
+    return bytes((0x80 | len(body),)) + body
+
+
+def _der_unsigned(value: bytes) -> bytes:
+    """DER INTEGER of a big-endian unsigned value: minimal, with a 0 byte if the top bit is set."""
+    value = value.lstrip(b"\x00")
+    if not value or value[0] & 0x80:
+        value = b"\x00" + value
+    return b"\x02" + _der_length(len(value)) + value
+
+
 def ecdsa_raw_to_der(raw: bytes) -> bytes:
     """PKCS#11/CSC raw `r || s` → DER Ecdsa-Sig-Value as CMS wants it."""
-    from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
-
-    if len(raw) % 2:
+    if len(raw) % 2 or not raw:
         raise SignatureError("malformed raw ECDSA signature", code="signature_malformed")
     half = len(raw) // 2
-    return encode_dss_signature(
-        int.from_bytes(raw[:half], "big"), int.from_bytes(raw[half:], "big")
-    )
+    body = _der_unsigned(raw[:half]) + _der_unsigned(raw[half:])
+    return b"\x30" + _der_length(len(body)) + body
+
+
+def _is_der_ecdsa(value: bytes) -> bool:
+    """Strict DER `SEQUENCE { INTEGER r, INTEGER s }` (short lengths, minimal, positive)."""
+    size = len(value)
+    if size < 8 or value[0] != 0x30 or value[1] != size - 2 or value[2] != 0x02:
+        return False
+    r_size = value[3]
+    s_at = 4 + r_size
+    if r_size == 0 or r_size >= 0x80 or s_at + 2 > size or value[s_at] != 0x02:
+        return False
+    s_size = value[s_at + 1]
+    if s_size == 0 or s_size >= 0x80 or s_at + 2 + s_size != size:
+        return False
+    for at, length in ((4, r_size), (s_at + 2, s_size)):
+        first = value[at]
+        if first & 0x80 or (first == 0 and (length == 1 or not value[at + 1] & 0x80)):
+            return False  # negative, or a non-minimal leading zero byte
+    return True
 
 
 def ecdsa_to_der(value: bytes, *, size: int = 32) -> bytes:
     """Accept either DER or raw `r || s` (both appear in the wild) and return DER."""
+    if _is_der_ecdsa(value):
+        return value
     from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
     if len(value) > 2 and value[0] == 0x30 and value[1] == len(value) - 2:

@@ -290,11 +290,17 @@ def certificates_on_token(session: Any) -> list[tuple[bytes, x509.Certificate]]:
     return found
 
 
-def keys_in_session(session: Any) -> list[tuple[KeyInfo, Any]]:
-    """Private keys (needs a logged-in session) paired with certificates by CKA_ID."""
+def keys_in_session(
+    session: Any, certs: Sequence[tuple[bytes, x509.Certificate]] | None = None
+) -> list[tuple[KeyInfo, Any]]:
+    """Private keys (needs a logged-in session) paired with certificates by CKA_ID.
+
+    `certs` is `certificates_on_token(session)` when the caller has it already.
+    """
     from pkcs11 import Attribute, ObjectClass
 
-    certs = certificates_on_token(session)
+    if certs is None:
+        certs = certificates_on_token(session)
     by_id = {cid: c for cid, c in certs if cid}
     result = []
     for key in session.get_objects({Attribute.CLASS: ObjectClass.PRIVATE_KEY}):
@@ -458,9 +464,10 @@ class PKCS11Signer:
         self.token_info = info
         session = login(token, info, self._pin)
         try:
-            key_info, key = select_key(keys_in_session(session), self._key_selector)
+            on_token = certificates_on_token(session)
+            key_info, key = select_key(keys_in_session(session, on_token), self._key_selector)
             assert key_info.certificate is not None
-            pool = [c for _, c in certificates_on_token(session)] + self._extra_chain
+            pool = [c for _, c in on_token] + self._extra_chain
             self._certificate = key_info.certificate
             self.chain = _build_chain(key_info.certificate, pool)
             self.algorithm()
@@ -484,17 +491,14 @@ class PKCS11Signer:
         if self._key is None:
             raise UsageError("the PKCS#11 signer is not open (use it in a `with` block)")
         algorithm = self.algorithm()
+        sign = self._key.sign  # the same call per digest as a bare python-pkcs11 loop
         try:
             if algorithm.key_type == "rsa":
-                return [
-                    bytes(self._key.sign(sha256_digest_info(d), mechanism=Mechanism.RSA_PKCS))
-                    for d in digests
-                ]
+                mechanism = Mechanism.RSA_PKCS
+                return [bytes(sign(sha256_digest_info(d), mechanism=mechanism)) for d in digests]
             if algorithm.key_type == "ec":
-                return [
-                    ecdsa_raw_to_der(bytes(self._key.sign(d, mechanism=Mechanism.ECDSA)))
-                    for d in digests
-                ]
+                mechanism = Mechanism.ECDSA
+                return [ecdsa_raw_to_der(sign(d, mechanism=mechanism)) for d in digests]
         except p11err.PKCS11Error as exc:
             raise AuthError(
                 f"the token refused to sign ({type(exc).__name__})", code="token_error"
