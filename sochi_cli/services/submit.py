@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import gc
 import hashlib
+import itertools
 import signal
 import time
 from collections import Counter
@@ -308,18 +310,24 @@ class _Run:
         start = journal.start_batch(
             items, profile=self.profile, api_url=self.api_url, command=self.options.command
         )
+        if isinstance(items, list):
+            items.clear()  # journaled now: from here on items are read back a chunk at a time
         batch = start.batch
         journal.set_batch_status(batch.id, BatchStatus.RUNNING)
-        members = journal.batch_items(batch.id)
-        already = {
-            i.id for i in members if i.id in start.known_item_ids and i.state in FILED_STATES
-        }
+        wait = self.options.wait
+        states: dict[int, str] = {}
+        already: set[int] = set()
+        validate_count = 0
+        for i in journal.iter_batch_items(batch.id):
+            states[i.id] = i.state
+            validate_count += next_stage(i, wait=wait) is Stage.VALIDATE
+            if i.id in start.known_item_ids and i.state in FILED_STATES:
+                already.add(i.id)
         audit.append(
             "batch.resume" if start.resumed else "batch.start",
-            {"batch": batch.id, "items": len(members), "command": self.options.command},
+            {"batch": batch.id, "items": len(states), "command": self.options.command},
             actor=actor,
         )
-        states = {i.id: i.state for i in members}
         stopped_by: str | None = None
         sent = 0
 
@@ -339,19 +347,24 @@ class _Run:
 
         cost: Cost | None = None
         # validate (local, clause 6.3 + POA) ------------------------------------------
-        to_validate = [
-            i for i in members if next_stage(i, wait=self.options.wait) is Stage.VALIDATE
-        ]
+        to_validate = (
+            i
+            for i in journal.iter_batch_items(batch.id)
+            if next_stage(i, wait=wait) is Stage.VALIDATE
+        )
         group = max(1, self.options.sign_chunk)  # one commit per group of local outcomes
-        for first in range(0, len(to_validate), group):
+        done = 0
+        while part := list(itertools.islice(to_validate, group)):
             if self.stop.raised:
                 stopped_by = "signal"
                 return finish()
             with journal.transaction():
-                for item in to_validate[first : first + group]:
+                for item in part:
                     self._validate(journal, context, item, states)
-            done = min(first + group, len(to_validate))
-            self.emit(ProgressEvent("validate", len(to_validate), done, _counts(states)))
+            done += len(part)
+            self.emit(ProgressEvent("validate", validate_count, done, _counts(states)))
+        del part, to_validate
+        context.forget_clients()  # the operator's client list is needed for validation only
         if self.options.strict and any(s == ItemState.INVALID for s in states.values()):
             bad = next(i for i in journal.batch_items(batch.id) if i.state == ItemState.INVALID)
             journal.set_batch_status(batch.id, BatchStatus.FAILED)
@@ -361,38 +374,47 @@ class _Run:
                 code=bad.error_code or "validation_failed",
             )
         # preflight: the whole batch's cost against the balance --------------------------
-        members = journal.batch_items(batch.id)
-        to_sign = [i for i in members if next_stage(i, wait=self.options.wait) is Stage.SIGN]
-        to_pay = [
-            i
-            for i in members
-            if next_stage(i, wait=self.options.wait) in (Stage.SIGN, Stage.SEND) and not i.in_flight
-        ]
+        # one pass: what to sign (counted; the signing thread reads them back in chunks),
+        # what to pay for, what to send or follow (items of a resumed batch)
+        sign_count = 0
+        to_pay: list[str] = []  # forms
+        to_send: list[Item] = []
+        to_follow: list[Item] = []
+        sending = False
+        for i in journal.iter_batch_items(batch.id):
+            stage = next_stage(i, wait=wait)
+            sign_count += stage is Stage.SIGN
+            if stage in (Stage.SIGN, Stage.SEND) and not i.in_flight:
+                to_pay.append(i.form)
+            if stage is Stage.SEND:
+                to_send.append(i)
+            if i.state in (ItemState.RECEIVED, ItemState.DELIVERED):
+                to_follow.append(i)
+            sending = sending or next_stage(i) is Stage.SEND
+        sending = sending or sign_count > 0
         if to_pay:
             from sochi_cli.services.submit_checks import batch_cost, require_affordable
 
-            cost = batch_cost(client, [i.form for i in to_pay])
+            cost = batch_cost(client, to_pay)
             self.emit(ProgressEvent("preflight", len(to_pay), len(to_pay), _counts(states)))
             audit.append("batch.preflight", {"batch": batch.id, **cost.to_json()}, actor=actor)
             if cost.shortfall:
                 journal.set_batch_status(batch.id, BatchStatus.INTERRUPTED)
             require_affordable(cost)
-        sending = to_sign or any(next_stage(i) is Stage.SEND for i in members)
         if sending and status.maintenance.active and not self.options.wait_maintenance:
             journal.set_batch_status(batch.id, BatchStatus.INTERRUPTED)
             raise _maintenance_error(status)
+        del to_pay
         # sign (one signer session, in a thread) while sending what is signed ---------------
-        members = journal.batch_items(batch.id)
-        to_sign = [i for i in members if next_stage(i, wait=self.options.wait) is Stage.SIGN]
-        to_send = [i for i in members if next_stage(i, wait=self.options.wait) is Stage.SEND]
-        to_follow = [i for i in members if i.state in (ItemState.RECEIVED, ItemState.DELIVERED)]
-        del members, to_validate, to_pay  # keep memory flat in batch size
         if self.stop.raised:
             stopped_by = "signal"
             return finish()
+        # what lives now (modules, items, context) lives to the end: keep the cyclic
+        # collector from rescanning it on every collection while thousands of sends allocate
+        gc.freeze()
         with contextlib.ExitStack() as session:
             job: _SignJob | None = None
-            if to_sign:
+            if sign_count:
                 if self.signer_factory is None:
                     from sochi_cli.errors import UsageError
 
@@ -401,11 +423,16 @@ class _Run:
                 signer = self.signer_factory()
                 session.enter_context(signer)
                 actor = self._gate(signer, context)
+                to_sign = (
+                    i
+                    for i in journal.iter_batch_items(batch.id)
+                    if next_stage(i, wait=wait) is Stage.SIGN
+                )
                 job = _SignJob(
                     lambda on_signed: self._sign_chunks(
-                        journal, archive, signer, to_sign, on_signed
+                        journal, archive, signer, to_sign, sign_count, on_signed
                     ),
-                    len(to_sign),
+                    sign_count,
                 )
             if to_send or job is not None or (self.options.wait and to_follow):
                 report = asyncio.run(
@@ -424,6 +451,7 @@ class _Run:
                 )
         if self.stop.raised and stopped_by is None:
             stopped_by = "signal"
+        to_follow.clear()  # the summary reads the items back from the journal, a chunk at a time
         return finish()
 
     def _ensure_chain(self, client: OperatorClient) -> None:
@@ -484,7 +512,8 @@ class _Run:
         journal: Journal,
         archive: Archive,
         signer: Signer,
-        items: list[Item],
+        items: Iterator[Item],
+        count: int,
         on_signed: Callable[[list[Item]], None],
     ) -> int:
         """Sign chunk after chunk in the open session; each chunk archived, journaled, handed on.
@@ -494,13 +523,17 @@ class _Run:
         from sochi_cli.cms import sign_detached_many
 
         chunk = max(1, self.options.sign_chunk)
+        ramp = 16  # a first small chunk: sending starts while the rest is signed
         if signer.kind == "cloud":
-            chunk = len(items)  # one E-Cloud authorisation for the whole batch
+            chunk = ramp = max(1, count)  # one E-Cloud authorisation for the whole batch
         done = 0
-        for first in range(0, len(items), chunk):
+        for first, last in _ramp(count, chunk, ramp):
             if self.stop.raised or self.abort_signing:
                 break
-            part = items[first : first + chunk]
+            # read from the journal a chunk at a time: signed items are handed on, not kept
+            part = list(itertools.islice(items, last - first))
+            if not part:
+                break
             contents: list[bytes | Path] = []
             for item in part:
                 contents.append(Path(item.source_path))
@@ -619,6 +652,7 @@ class _Run:
     ) -> Any:
         from sochi_cli.services.session import open_async_client
         from sochi_cli.services.submit_send import Remote
+        from sochi_cli.services.submit_writer import JournalWriter
 
         loop = asyncio.get_running_loop()
         self.stop.event = asyncio.Event()
@@ -632,13 +666,17 @@ class _Run:
                 installed.append(sig)
         concurrency = max(1, self.options.concurrency)
         try:
-            async with open_async_client(self.config, max_connections=concurrency) as client:
+            async with (
+                open_async_client(self.config, max_connections=concurrency) as client,
+                JournalWriter(journal, archive) as writer,
+            ):
                 remote = Remote(
                     journal=journal,
                     archive=archive,
                     audit=audit,
                     actor=actor,
                     client=client,
+                    writer=writer,
                     options=self.options,
                     states=states,
                     emit=self.emit,
@@ -650,8 +688,19 @@ class _Run:
                     feed = asyncio.Queue()
                     queue = feed
 
+                    handed = 0
+                    ahead = max(64, self.options.sign_chunk)
+
                     def on_signed(items: list[Item]) -> None:
+                        # in the signing thread: hand the chunk to the senders, then sign
+                        # at most `ahead` items beyond what they took (memory flat in size)
+                        nonlocal handed
+                        handed += len(items)
                         loop.call_soon_threadsafe(remote.signed, items, queue)
+                        while handed - remote.taken > ahead:
+                            if self.stop.raised or self.abort_signing:
+                                return
+                            time.sleep(0.005)
 
                     async def produce() -> int:
                         try:
@@ -701,10 +750,19 @@ class _Run:
         sent: int,
         cost: Cost | None,
     ) -> SubmitResult:
-        members = journal.batch_items(batch_id)
-        counts = dict(Counter(i.state for i in members))
+        # one pass over the journal, a chunk at a time: counts, what is left, the rows
+        tally: Counter[str] = Counter()
+        remaining = 0
+        rows = []
+        for item in journal.iter_batch_items(batch_id):
+            tally[item.state] += 1
+            remaining += next_stage(item, wait=self.options.wait) is not None
+            row = outcome_row(item).to_json()
+            row["already_filed"] = item.id in already
+            row["idempotency_key"] = item.idempotency_key
+            rows.append(row)
+        counts = dict(tally)
         status, code = batch_verdict(counts, wait=self.options.wait)
-        remaining = sum(1 for i in members if next_stage(i, wait=self.options.wait) is not None)
         if stopped_by == "signal":
             status, code = BatchStatus.INTERRUPTED, ExitCode.INTERRUPTED
         elif stopped_by in ("maintenance", "unavailable"):
@@ -723,12 +781,6 @@ class _Run:
             {"batch": batch_id, "status": status, "counts": counts, "stopped_by": stopped_by},
             actor=actor,
         )
-        rows = []
-        for item in members:
-            row = outcome_row(item).to_json()
-            row["already_filed"] = item.id in already
-            row["idempotency_key"] = item.idempotency_key
-            rows.append(row)
         return SubmitResult(
             batch_id=batch_id,
             status=str(status),
@@ -736,7 +788,7 @@ class _Run:
             resumed=resumed,
             interrupted=stopped_by is not None,
             stopped_by=stopped_by,
-            total=len(members),
+            total=len(rows),
             counts=counts,
             already_filed=len(already),
             sent=sent,
@@ -746,6 +798,15 @@ class _Run:
             items=rows,
             seconds=time.monotonic() - self.started,
         )
+
+
+def _ramp(total: int, chunk: int, first: int) -> Iterator[tuple[int, int]]:
+    """(start, end) of signing chunks: small ones first so sending starts early, then `chunk`."""
+    start, size = 0, min(first, chunk)
+    while start < total:
+        end = min(total, start + size)
+        yield start, end
+        start, size = end, min(chunk, size * 4)
 
 
 def _counts(states: dict[int, str]) -> dict[str, int]:

@@ -69,6 +69,10 @@ class BatchContext:
             self._clients = {c.inn: c for c in found}
         return self._clients
 
+    def forget_clients(self) -> None:
+        """Drop the cached client list (validation is over; fetched again if asked for)."""
+        self._clients = None
+
 
 def check_item(
     context: BatchContext, path: Path, client_inn: str, form_code: str, period: str

@@ -3,8 +3,9 @@
 Every send is journaled before (`record_before(SEND)`) and after (`record_after`) and reuses
 the archived signature, so a repeat after a crash or a lost answer carries the same bytes
 and the same Idempotency-Key: the operator answers with the original submission.
-Journal and archive writes run in a worker thread so the event loop keeps other requests
-moving while SQLite fsyncs.
+Journal and archive writes go through one writer thread (`submit_writer.JournalWriter`)
+that commits the steps of all concurrently in-flight sends together: one archive sync and
+one journal commit per group, each send still waiting for its own step's commit.
 """
 
 from __future__ import annotations
@@ -15,16 +16,19 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sochi_cli.errors import AuthError, Unavailable
 from sochi_cli.services.submit_model import ProgressEvent, SubmitOptions
+from sochi_cli.services.submit_writer import JournalWriter, Step
 from sochi_cli.store.archive import Archive, ObjectKind, Target
 from sochi_cli.store.audit import Actor, AuditLog
 from sochi_cli.store.journal import Item, ItemState, Journal, Outcome, Stage
 
 if TYPE_CHECKING:
     from sochi_cli.api.client import AsyncOperatorClient
+    from sochi_cli.api.errors import ApiProblem
     from sochi_cli.api.models import Receipt, Submission, SubmissionCreated
 
 MAINTENANCE_POLL_SECONDS = 2.0
@@ -55,6 +59,7 @@ class Remote:
         audit: AuditLog,
         actor: Actor,
         client: AsyncOperatorClient,
+        writer: JournalWriter,
         options: SubmitOptions,
         states: dict[int, str],
         emit: Callable[[ProgressEvent], None],
@@ -65,6 +70,7 @@ class Remote:
         self.audit = audit
         self.actor = actor
         self.client = client
+        self.writer = writer
         self.options = options
         self.states = states
         self.counts: Counter[str] = Counter(states.values())
@@ -73,6 +79,7 @@ class Remote:
         self.stop = stop
         self.report = SendReport()
         self.fed: set[int] = set()  # ids of items signed during this run, handed to send
+        self.taken = 0  # how many of them a sender took (the signing thread reads it)
         self._feed: asyncio.Queue[Item | None] | None = None
         self._feed_open = False
         self._done = 0
@@ -91,7 +98,8 @@ class Remote:
         return {state: n for state, n in self.counts.items() if n}
 
     async def _record(self, item_id: int, stage: Stage, outcome: Outcome) -> None:
-        await asyncio.to_thread(self.journal.record_after, item_id, stage, outcome)
+        journal = self.journal
+        await self.writer.run(Step(lambda: journal.record_after(item_id, stage, outcome)))
 
     # maintenance ---------------------------------------------------------------------
     async def maintenance_over(self) -> bool:
@@ -179,6 +187,7 @@ class Remote:
             self._feed_open = False
             self._feed.put_nowait(None)  # wake the other workers too
             return queue.popleft() if queue else None
+        self.taken += 1
         return item
 
     async def _worker(self, queue: deque[Item], rounds: Counter[int], pause: asyncio.Event) -> None:
@@ -204,8 +213,7 @@ class Remote:
         from sochi_cli.api import resources
         from sochi_cli.api.errors import ApiProblem, Maintenance
 
-        await asyncio.to_thread(self.journal.record_before, item.id, Stage.SEND)
-        report, signature, attachments = await asyncio.to_thread(self._payload, item)
+        report, signature, attachments = await self.writer.run(Step(lambda: self._before(item)))
         call = resources.submissions.create(
             idempotency_key=item.idempotency_key,
             client_inn=item.client_inn,
@@ -236,25 +244,36 @@ class Remote:
             )
             return "retry"
         except ApiProblem as exc:
-            await self._record(
-                item.id,
-                Stage.SEND,
-                Outcome(ItemState.FAILED, error_code=exc.code, error_message=exc.message),
-            )
-            await asyncio.to_thread(
-                self.audit.append,
-                "submission.refused",
-                {"item": item.idempotency_key, "client": item.client_inn, "code": exc.code},
-                actor=self.actor,
-            )
+            problem = exc
+            await self.writer.run(Step(lambda: self._refused(item, problem)))
             self._moved(item.id, ItemState.FAILED, "send")
             return "failed"
-        state = await asyncio.to_thread(self._received, item, created)
+        files, index_receipt = self._store_receipt(created.receipt)
+        state = await self.writer.run(
+            Step(lambda: self._received(item, created, index_receipt), files=files)
+        )
         if created.replayed:
             self.report.already_filed.add(item.id)
         self.report.sent += 1
         self._moved(item.id, state, "send")
         return "sent"
+
+    def _before(self, item: Item) -> tuple[bytes, bytes, list[tuple[str, bytes, bytes]]]:
+        """Mark the send in flight (committed before the POST) and read its archived payload."""
+        self.journal.record_before(item.id, Stage.SEND)
+        return self._payload(item)
+
+    def _refused(self, item: Item, exc: ApiProblem) -> None:
+        self.journal.record_after(
+            item.id,
+            Stage.SEND,
+            Outcome(ItemState.FAILED, error_code=exc.code, error_message=exc.message),
+        )
+        self.audit.append(
+            "submission.refused",
+            {"item": item.idempotency_key, "client": item.client_inn, "code": exc.code},
+            actor=self.actor,
+        )
 
     def _payload(self, item: Item) -> tuple[bytes, bytes, list[tuple[str, bytes, bytes]]]:
         """Report, signature and attachments exactly as archived when the item was signed."""
@@ -277,32 +296,43 @@ class Remote:
             correction=item.correction,
         )
 
-    def _store_receipt(self, receipt: Receipt) -> Callable[[Item, str], None]:
-        """Write a receipt's files now (no lock held); the returned step indexes them."""
+    def _store_receipt(
+        self, receipt: Receipt
+    ) -> tuple[Callable[[], list[Path]], Callable[[Item, str], None]]:
+        """(write a receipt's files unsynced → paths, index them): the writer syncs between."""
         document, signature = receipt.document_bytes(), receipt.signature_bytes()
-        doc_sha = self.archive.store_bytes(document)
-        sig_sha = self.archive.store_bytes(signature)
+        shas: list[str] = []
+
+        def files() -> list[Path]:
+            digests, written = self.archive.write_unsynced([document, signature])
+            shas[:] = digests
+            return written
+
         protocol = receipt.kind == "protocol"
         kind = ObjectKind.PROTOCOL if protocol else ObjectKind.RECEIPT
         sig_kind = ObjectKind.PROTOCOL_SIGNATURE if protocol else ObjectKind.RECEIPT_SIGNATURE
         name = f"{receipt.kind}-{receipt.id}.json"
 
         def index(item: Item, submission_id: str) -> None:
+            doc_sha, sig_sha = shas
             target = self._target(item, submission_id)
             self.archive.index(doc_sha, len(document), kind, target, filename=name)
             self.archive.index(sig_sha, len(signature), sig_kind, target, filename=name + ".p7s")
 
-        return index
+        return files, index
 
-    def _received(self, item: Item, created: SubmissionCreated) -> ItemState:
-        """Archive the receipt, record the outcome and audit it: files, then one commit."""
-        submission, receipt = created.submission, created.receipt
-        index_receipt = self._store_receipt(receipt)
+    def _received(
+        self,
+        item: Item,
+        created: SubmissionCreated,
+        index_receipt: Callable[[Item, str], None],
+    ) -> ItemState:
+        """Index the (synced) receipt, record the outcome and audit it (inside the commit)."""
+        submission = created.submission
         state = _state_of(submission.status)
-        with self.journal.transaction():
-            index_receipt(item, submission.id)
-            self.archive.link_submission(item.id, submission.id)
-            self._record_received(item, created, state)
+        index_receipt(item, submission.id)
+        self.archive.link_submission(item.id, submission.id)
+        self._record_received(item, created, state)
         return state
 
     def _record_received(self, item: Item, created: SubmissionCreated, state: ItemState) -> None:
@@ -396,19 +426,25 @@ class Remote:
         if state is None:
             return
         receipts = await self.client.call(resources.submissions.receipts(submission.id))
-        await asyncio.to_thread(self._verdict, item, submission, receipts.items, state)
+        await self._verdict(item, submission, receipts.items, state)
         pending.pop(submission.id, None)
         self._moved(item.id, state, "follow", step=False)
 
-    def _verdict(
+    async def _verdict(
         self, item: Item, submission: Submission, receipts: list[Receipt], state: ItemState
     ) -> None:
-        known = set(self.journal.item(item.id).receipt_ids)
+        known = set((await asyncio.to_thread(self.journal.item, item.id)).receipt_ids)
         steps = [self._store_receipt(r) for r in receipts if r.id not in known]
-        with self.journal.transaction():
-            for index_receipt in steps:
+
+        def files() -> list[Path]:
+            return [path for write, _index in steps for path in write()]
+
+        def commit() -> None:
+            for _write, index_receipt in steps:
                 index_receipt(item, submission.id)
             self._record_verdict(item, submission, receipts, state)
+
+        await self.writer.run(Step(commit, files=files))
 
     def _record_verdict(
         self, item: Item, submission: Submission, receipts: list[Receipt], state: ItemState

@@ -8,14 +8,16 @@ object is (report, signature, receipt…), for which item/submission, client, fo
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
 import shutil
 import sqlite3
 import tempfile
+import threading
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -128,6 +130,7 @@ class Archive:
     def __init__(self, journal: Journal, root: Path | None = None) -> None:
         self.journal = journal
         self.root = root or journal.path.parent / "archive"
+        self._folders: set[str] = set()  # object folders known to exist
 
     def object_path(self, sha256: str) -> Path:
         return self.root / "objects" / sha256[:2] / sha256[2:]
@@ -161,33 +164,55 @@ class Archive:
         sync can leave a damaged object, which is never indexed (the caller indexes after
         this returns) and is rewritten the next time the same bytes are stored.
         """
+        shas, written = self.write_unsynced(blobs)
+        self.sync(written)
+        return shas
+
+    def write_unsynced(self, blobs: Sequence[bytes]) -> tuple[list[str], list[Path]]:
+        """Write objects atomically but not durably: (their SHA-256s, the files written).
+
+        Call `sync(files)` before indexing them; `store_many` does both. Lets a caller
+        write the objects of many operations and make them all durable with one sync.
+        """
         shas: list[str] = []
         written: list[Path] = []
+        objects = os.fspath(self.root / "objects")
+        tag = f"{os.getpid()}.{threading.get_ident()}"  # one temporary name per writer
         for data in blobs:
             sha = hashlib.sha256(data).hexdigest()
             shas.append(sha)
-            final = self.object_path(sha)
+            folder = f"{objects}/{sha[:2]}"
+            final = f"{folder}/{sha[2:]}"
             with contextlib.suppress(OSError):
-                if final.stat().st_size == len(data) and file_sha256(final)[0] == sha:
+                if os.stat(final).st_size == len(data) and file_sha256(Path(final))[0] == sha:
                     continue
+            tmp = f"{folder}/.obj.{tag}.tmp"
             try:
-                final.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-                fd, tmp = tempfile.mkstemp(prefix=".obj.", dir=final.parent)
+                if folder not in self._folders:
+                    os.makedirs(folder, mode=0o700, exist_ok=True)
+                    self._folders.add(folder)
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
                 try:
-                    os.fchmod(fd, 0o600)
-                    with os.fdopen(fd, "wb") as fh:
-                        fh.write(data)
+                    try:
+                        view = memoryview(data)
+                        while view:
+                            view = view[os.write(fd, view) :]
+                    finally:
+                        os.close(fd)
                     os.replace(tmp, final)
                 except BaseException:
                     with contextlib.suppress(FileNotFoundError):
                         os.unlink(tmp)
                     raise
             except OSError as exc:
-                raise storage_error(exc, final, "archive") from None
-            written.append(final)
+                raise storage_error(exc, Path(final), "archive") from None
+            written.append(Path(final))
+        return shas, written
+
+    def sync(self, written: Sequence[Path]) -> None:
+        """Make files written by `write_unsynced` (and their renames) durable."""
         if written:
             _sync_files(self.root, written)
-        return shas
 
     def index(
         self,
@@ -197,9 +222,9 @@ class Archive:
         target: Target = Target(),
         *,
         filename: str | None = None,
-    ) -> ArchiveEntry:
-        """Index an object written by `store_bytes` (joins an open journal transaction)."""
-        return self._index(sha256, size, ObjectKind(kind), target, filename)
+    ) -> None:
+        """Index an object written by `store_bytes`/`store_many` (joins an open transaction)."""
+        self._insert(sha256, size, ObjectKind(kind), target, filename)
 
     def put_file(
         self,
@@ -230,6 +255,18 @@ class Archive:
     def _index(
         self, sha: str, size: int, kind: ObjectKind, target: Target, filename: str | None
     ) -> ArchiveEntry:
+        with self.journal.transaction() as db:
+            self._insert(sha, size, kind, target, filename)
+            row = db.execute(
+                f"{_ENTRY_SELECT} WHERE e.sha256 = ? AND e.kind = ? AND IFNULL(e.item_id, 0) = ?"
+                " AND IFNULL(e.submission_id, '') = ?",
+                (sha, kind, target.item_id or 0, target.submission_id or ""),
+            ).fetchone()
+        return _entry(row)
+
+    def _insert(
+        self, sha: str, size: int, kind: ObjectKind, target: Target, filename: str | None
+    ) -> None:
         now = now_text()
         with self.journal.transaction() as db:
             db.execute(
@@ -254,12 +291,6 @@ class Archive:
                     now,
                 ),
             )
-            row = db.execute(
-                f"{_ENTRY_SELECT} WHERE e.sha256 = ? AND e.kind = ? AND IFNULL(e.item_id, 0) = ?"
-                " AND IFNULL(e.submission_id, '') = ?",
-                (sha, kind, target.item_id or 0, target.submission_id or ""),
-            ).fetchone()
-        return _entry(row)
 
     def link_submission(self, item_id: int, submission_id: str) -> None:
         """Attach a submission id to the entries of an item archived before it was sent."""
@@ -404,13 +435,7 @@ _DEFAULT_NAMES = {
 
 def _sync_files(root: Path, paths: Sequence[Path]) -> None:
     """Flush `paths` (and their renames) to disk: one syncfs(2) on Linux, else fsync each."""
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        syncfs = libc.syncfs
-    except (OSError, AttributeError):
-        syncfs = None
+    syncfs = _syncfs()
     if syncfs is not None:
         fd = os.open(root, os.O_RDONLY)
         try:
@@ -427,6 +452,18 @@ def _sync_files(root: Path, paths: Sequence[Path]) -> None:
                 os.close(fd)
         except OSError as exc:
             raise storage_error(exc, path, "archive") from None
+
+
+@functools.cache
+def _syncfs() -> Callable[[int], int] | None:
+    """libc's syncfs(2), looked up once (None where it does not exist)."""
+    try:
+        import ctypes
+
+        function: Callable[[int], int] = ctypes.CDLL(None, use_errno=True).syncfs
+    except (OSError, AttributeError):
+        return None
+    return function
 
 
 def _safe(part: str | None, fallback: str) -> str:

@@ -12,8 +12,9 @@ power cut or kernel crash. The journal holds the detached signature's digest rec
 after signing; if that record were lost while the request had already reached the
 operator, a resume would sign again (a new signingTime, so different bytes), and the
 operator would answer 409 `idempotency_conflict` instead of the original submission.
-FULL fsyncs the WAL on every commit, which costs about one fsync per transition
-(measured in tests/bench, see the report in bench/). Archive objects are fsynced too.
+FULL fsyncs the WAL on every commit; the batch engine shares that fsync between the steps
+of concurrently in-flight sends (group commit, services/submit_writer.py). Archive objects
+are synced before they are indexed.
 """
 
 from __future__ import annotations
@@ -300,6 +301,10 @@ _MIGRATIONS: tuple[str, ...] = (
         hash TEXT NOT NULL
     );
     CREATE INDEX audit_action ON audit(action);
+    """,
+    # 2: an item's archive entries by item (linking a submission id was a full scan per send)
+    """
+    CREATE INDEX archive_entries_item ON archive_entries(item_id);
     """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
@@ -648,6 +653,21 @@ class Journal:
             sql += f" AND i.state IN ({','.join('?' * len(states))})"
             params.extend(states)
         return [_item_from_row(row) for row in self.query(sql + " ORDER BY m.seq", params)]
+
+    def iter_batch_items(self, batch_id: int, *, chunk: int = 500) -> Iterator[Item]:
+        """The batch's items in order, read `chunk` at a time (memory flat in batch size)."""
+        after = 0
+        while True:
+            rows = self.query(
+                "SELECT i.*, m.seq AS member_seq FROM batch_items m JOIN items i"
+                " ON i.id = m.item_id WHERE m.batch_id = ? AND m.seq > ? ORDER BY m.seq LIMIT ?",
+                (batch_id, after, chunk),
+            )
+            for row in rows:
+                yield _item_from_row(row)
+            if len(rows) < chunk:
+                return
+            after = int(rows[-1]["member_seq"])
 
     def state_counts(self, batch_id: int) -> dict[str, int]:
         rows = self.query(
