@@ -109,6 +109,19 @@ class Output:
         self.stdout.write(dumps(data, pretty=self.stdout_tty) + "\n")
         self.stdout.flush()
 
+    def json_streamed(self, head: dict[str, Any], key: str, rows: Iterable[Any]) -> None:
+        """One JSON object: `head`'s fields, then `key` as an array written row by row.
+
+        For outputs as long as a batch (thousands of items): memory stays flat. Compact
+        even on a terminal; the fields are the same as a non-streamed object's.
+        """
+        opening = dumps(head)[:-1] + (", " if head else "") + dumps(key) + ": ["
+        self.stdout.write(opening)
+        for n, row in enumerate(rows):
+            self.stdout.write((", " if n else "") + dumps(row))
+        self.stdout.write("]}\n")
+        self.stdout.flush()
+
     def result(self, data: Any, render: Callable[[], None]) -> None:
         """JSON when asked for, else the human rendering."""
         if self.json_mode:

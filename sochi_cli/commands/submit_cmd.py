@@ -245,7 +245,7 @@ def show_result(app: AppContext, result: SubmitResult) -> None:
         elif result.batch_id is not None:
             how = "resumed" if result.resumed else "batch"
             out.info(f"{how} {result.batch_id}: {result.status} in {result.seconds:.1f}s")
-        rows = [
+        rows = (
             (
                 row.get("seq", n),
                 row["client_inn"],
@@ -258,16 +258,16 @@ def show_result(app: AppContext, result: SubmitResult) -> None:
                 row.get("error"),
             )
             for n, row in enumerate(result.items, start=1)
-        ]
-        if out.stdout_tty and len(rows) > TTY_ROWS:
+        )
+        if out.stdout_tty and result.total > TTY_ROWS:
             fine = ("accepted", "received", "delivered")
             shown = [r for r in rows if r[4] not in fine]
-            hidden = len(rows) - len(shown)
+            hidden = result.total - len(shown)
             out.info(
                 f"{hidden} filed item(s) not listed; `sochi batch show {result.batch_id}` "
                 "lists every item"
             )
-            rows = shown
+            rows = (r for r in shown)
         out.table(
             rows,
             ["#", "client", "form", "period", "state", "submission", "receipt", "code", "error"],
@@ -291,7 +291,10 @@ def show_result(app: AppContext, result: SubmitResult) -> None:
                 f"rerun the same command or `sochi batch resume {result.batch_id}`"
             )
 
-    app.out.result(result.to_json(), render)
+    if app.out.json_mode:
+        app.out.json_streamed(result.head_json(), "items", result.items)
+    else:
+        render()
     if result.exit_code != 0:
         raise typer.Exit(int(result.exit_code))
 

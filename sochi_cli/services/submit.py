@@ -23,10 +23,10 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from sochi_cli.errors import ExitCode, Unavailable, ValidationFailed
-from sochi_cli.services.batch_report import outcome_row
 from sochi_cli.services.batch_state import batch_verdict, next_stage
 from sochi_cli.services.submit_model import (
     Cost,
+    JournalRows,
     ProgressCallback,
     ProgressEvent,
     SignerFactory,
@@ -753,14 +753,9 @@ class _Run:
         # one pass over the journal, a chunk at a time: counts, what is left, the rows
         tally: Counter[str] = Counter()
         remaining = 0
-        rows = []
         for item in journal.iter_batch_items(batch_id):
             tally[item.state] += 1
             remaining += next_stage(item, wait=self.options.wait) is not None
-            row = outcome_row(item).to_json()
-            row["already_filed"] = item.id in already
-            row["idempotency_key"] = item.idempotency_key
-            rows.append(row)
         counts = dict(tally)
         status, code = batch_verdict(counts, wait=self.options.wait)
         if stopped_by == "signal":
@@ -788,14 +783,14 @@ class _Run:
             resumed=resumed,
             interrupted=stopped_by is not None,
             stopped_by=stopped_by,
-            total=len(rows),
+            total=sum(counts.values()),
             counts=counts,
             already_filed=len(already),
             sent=sent,
             remaining=remaining,
             cost=cost,
             problems=problems,
-            items=rows,
+            items=JournalRows(journal.path, batch_id, frozenset(already)),
             seconds=time.monotonic() - self.started,
         )
 

@@ -5,7 +5,7 @@ No I/O here; `services.submit` runs the pipeline, front-ends render `SubmitResul
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -76,6 +76,26 @@ class Cost:
         }
 
 
+@dataclass(frozen=True)
+class JournalRows:
+    """A batch's outcome rows, read from the journal a chunk at a time on each iteration."""
+
+    journal_path: Path
+    batch_id: int
+    already_filed: frozenset[int]
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        from sochi_cli.services.batch_report import outcome_row
+        from sochi_cli.store.journal import Journal
+
+        with Journal(self.journal_path) as journal:
+            for item in journal.iter_batch_items(self.batch_id):
+                row = outcome_row(item).to_json()
+                row["already_filed"] = item.id in self.already_filed
+                row["idempotency_key"] = item.idempotency_key
+                yield row
+
+
 @dataclass
 class SubmitResult:
     """What a run did; `exit_code` follows docs/batch.md."""
@@ -94,11 +114,18 @@ class SubmitResult:
     remaining: int = 0
     cost: Cost | None = None
     problems: list[dict[str, Any]] = field(default_factory=list)
-    items: list[dict[str, Any]] = field(default_factory=list)
+    # Per-item outcome rows; after a journaled run, read back from the journal a chunk at a
+    # time on each iteration, so a 5000-item summary never sits in memory.
+    items: Iterable[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
+        """Every field; `items` materialised (`head_json` + iterating `items` streams)."""
+        return {**self.head_json(), "items": list(self.items)}
+
+    def head_json(self) -> dict[str, Any]:
+        """Every field but `items`."""
         return {
             "batch_id": self.batch_id,
             "status": self.status,
@@ -114,7 +141,6 @@ class SubmitResult:
             "remaining": self.remaining,
             "cost": self.cost.to_json() if self.cost else None,
             "problems": self.problems,
-            "items": self.items,
             "warnings": self.warnings,
             "seconds": round(self.seconds, 3),
         }
@@ -122,6 +148,7 @@ class SubmitResult:
 
 __all__ = [
     "Cost",
+    "JournalRows",
     "ProgressCallback",
     "ProgressEvent",
     "SignerFactory",
