@@ -208,6 +208,7 @@ def batch_resume(
     """Continue an interrupted batch from the journal: same items, keys and signatures."""
     import sys
 
+    from sochi_cli.commands._signer_opts import SignerChoice
     from sochi_cli.commands.submit_cmd import make_signer_factory, progress_display, show_result
     from sochi_cli.services.submit import resume
     from sochi_cli.services.submit_model import SubmitOptions
@@ -226,18 +227,11 @@ def batch_resume(
         wait_timeout=wait_timeout,
         command=" ".join(["sochi", *sys.argv[1:]]),
     )
-    factory = make_signer_factory(
-        app,
-        signer=signer,
-        key_file=key_file,
-        cert_file=None,
-        pin_file=pin_file,
-        pkcs11_lib=pkcs11_lib,
-        token=token,
-        key=key,
-        credential=None,
-        inn=None,
-    )
+    chosen = SignerChoice(
+        signer=signer, key_file=key_file, pin_file=pin_file, pkcs11_lib=pkcs11_lib,
+        token=token, key=key,
+    )  # fmt: skip
+    factory = make_signer_factory(app, chosen)
     with progress_display(app) as progress:
         result = resume(app.config, batch.id, options, signer_factory=factory, progress=progress)
     show_result(app, result)

@@ -8,19 +8,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from sochi_cli.commands._context import AppContext, app_context
-from sochi_cli.commands.sign_cmd import (
-    CertFileOpt,
-    CredentialOpt,
-    InnOpt,
-    KeyFileOpt,
-    KeyOpt,
-    LibOpt,
-    PinFileOpt,
-    SignerOpt,
-    TokenOpt,
-    TrustOpt,
-    signer_options,
-)
+from sochi_cli.commands._signer_opts import SignerChoice, signer_parameters
+from sochi_cli.commands.sign_cmd import TrustOpt
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -79,15 +68,7 @@ def load_certificate(
     app: AppContext,
     *,
     cert: Path | None,
-    signer: str | None,
-    key_file: Path | None,
-    cert_file: Path | None,
-    pin_file: Path | None,
-    pkcs11_lib: str | None,
-    token: str | None,
-    key: str | None,
-    credential: str | None,
-    inn: str | None,
+    chosen: SignerChoice,
 ) -> tuple[x509.Certificate, list[x509.Certificate], str]:
     """(certificate, chain, signer kind) from --cert or the configured signer; no PIN for tokens."""
     from sochi_cli.services import certificates as certs
@@ -95,101 +76,62 @@ def load_certificate(
     if cert is not None:
         loaded = certs.load_certificate_files([cert])
         return loaded[0], loaded[1:], "file"
-    kind = signer or app.config.get("signer") or "file"
+    kind = chosen.signer or app.config.get("signer") or "file"
     if kind == "pkcs11":
         from sochi_cli.token import pkcs11 as p11
 
         _, found = p11.token_certificates(
-            pkcs11_lib, token or app.config.get("token_label"), app.config.get("pkcs11_lib")
+            chosen.pkcs11_lib,
+            chosen.token or app.config.get("token_label"),
+            app.config.get("pkcs11_lib"),
         )
-        chosen = _end_entity(found, key or app.config.get("key_id"))
-        pool = [c for _, c in found if c != chosen]
-        return chosen, [c for c in pool if c.subject != chosen.subject], "pkcs11"
+        certificate = _end_entity(found, chosen.key or app.config.get("key_id"))
+        pool = [c for _, c in found if c != certificate]
+        return certificate, [c for c in pool if c.subject != certificate.subject], "pkcs11"
     from sochi_cli.services.signers import build_signer
 
-    options = signer_options(
-        app,
-        signer=kind,
-        key_file=key_file,
-        cert_file=cert_file,
-        pin_file=pin_file,
-        pkcs11_lib=pkcs11_lib,
-        token=token,
-        key=key,
-        credential=credential,
-        inn=inn,
-    )
+    options = chosen.options(app, kind=kind)
     with build_signer(options, app.config) as opened:
         return opened.certificate, list(opened.chain), opened.kind
 
 
 @cert_app.command("show")
+@signer_parameters
 def cert_show(
     ctx: typer.Context,
     cert: CertOpt = None,
-    signer: SignerOpt = None,
-    key_file: KeyFileOpt = None,
-    cert_file: CertFileOpt = None,
-    pin_file: PinFileOpt = None,
-    pkcs11_lib: LibOpt = None,
-    token: TokenOpt = None,
-    key: KeyOpt = None,
-    credential: CredentialOpt = None,
-    inn: InnOpt = None,
+    chosen: SignerChoice = SignerChoice(),
 ) -> None:
     """Subject, issuer, serial, validity, key usage and fingerprint of the certificate."""
     from sochi_cli.services.certificates import certificate_summary
 
     app = app_context(ctx)
-    certificate, _, kind = load_certificate(
-        app, cert=cert, signer=signer, key_file=key_file, cert_file=cert_file,
-        pin_file=pin_file, pkcs11_lib=pkcs11_lib, token=token, key=key,
-        credential=credential, inn=inn,
-    )  # fmt: skip
+    certificate, _, kind = load_certificate(app, cert=cert, chosen=chosen)
     data = {"signer": kind, **certificate_summary(certificate)}
     app.out.result(data, lambda: app.out.fields(list(data.items())))
 
 
 @cert_app.command("chain")
+@signer_parameters
 def cert_chain(
     ctx: typer.Context,
     cert: CertOpt = None,
-    signer: SignerOpt = None,
-    key_file: KeyFileOpt = None,
-    cert_file: CertFileOpt = None,
-    pin_file: PinFileOpt = None,
-    pkcs11_lib: LibOpt = None,
-    token: TokenOpt = None,
-    key: KeyOpt = None,
-    credential: CredentialOpt = None,
-    inn: InnOpt = None,
+    chosen: SignerChoice = SignerChoice(),
     trust: TrustOpt = None,
 ) -> None:
     """The chain from the certificate up to the Main CA, each signature checked."""
-    from sochi_cli.errors import AuthError
     from sochi_cli.services import certificates as certs
     from sochi_cli.services.signing import trust_material
 
     app = app_context(ctx)
-    certificate, chain, _ = load_certificate(
-        app, cert=cert, signer=signer, key_file=key_file, cert_file=cert_file,
-        pin_file=pin_file, pkcs11_lib=pkcs11_lib, token=token, key=key,
-        credential=credential, inn=inn,
-    )  # fmt: skip
+    certificate, chain, _ = load_certificate(app, cert=cert, chosen=chosen)
     material = trust_material(
         app.profile,
         trust_files=trust or [],
         api_url=app.config.get("api_url"),
         fetch_missing=True,
     )
-    path = certs.build_path(certificate, material.roots, [*chain, *material.intermediates])
-    if path is None:
-        raise AuthError(
-            "the certificate does not chain to a trusted root "
-            f"(issuer {certificate.issuer.rfc4514_string()})",
-            hint="pass --trust main-ca.pem or run `sochi crl fetch`",
-            code="certificate_untrusted",
-        )
+    path = certs.trusted_path(certificate, material.roots, [*chain, *material.intermediates])
     data = {"chain": [certs.certificate_summary(c) for c in path]}
 
     def render() -> None:
@@ -206,18 +148,11 @@ def cert_chain(
 
 
 @cert_app.command("status")
+@signer_parameters
 def cert_status(
     ctx: typer.Context,
     cert: CertOpt = None,
-    signer: SignerOpt = None,
-    key_file: KeyFileOpt = None,
-    cert_file: CertFileOpt = None,
-    pin_file: PinFileOpt = None,
-    pkcs11_lib: LibOpt = None,
-    token: TokenOpt = None,
-    key: KeyOpt = None,
-    credential: CredentialOpt = None,
-    inn: InnOpt = None,
+    chosen: SignerChoice = SignerChoice(),
 ) -> None:
     """Days left, renewal path per key kind, requisites drift and whether next year is paid.
 
@@ -231,12 +166,8 @@ def cert_status(
     from sochi_cli.services.certificates import renewal_status
 
     app = app_context(ctx)
-    certificate, _, kind = load_certificate(
-        app, cert=cert, signer=signer, key_file=key_file, cert_file=cert_file,
-        pin_file=pin_file, pkcs11_lib=pkcs11_lib, token=token, key=key,
-        credential=credential, inn=inn,
-    )  # fmt: skip
-    if signer is None and cert is not None:
+    certificate, _, kind = load_certificate(app, cert=cert, chosen=chosen)
+    if chosen.signer is None and cert is not None:
         kind = str(app.config.get("signer") or "file")
     serial = format(certificate.serial_number, "x")
     facts = None

@@ -7,18 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from sochi_cli.commands._context import app_context
-from sochi_cli.commands.sign_cmd import (
-    CertFileOpt,
-    CredentialOpt,
-    InnOpt,
-    KeyFileOpt,
-    KeyOpt,
-    LibOpt,
-    PinFileOpt,
-    SignerOpt,
-    TokenOpt,
-    signer_options,
-)
+from sochi_cli.commands._signer_opts import SignerChoice, signer_parameters
 
 EXIT_CODES = (
     "Exit codes: 0 ok; 2 a PIN is needed but stdin is not a terminal (use --pin-file or "
@@ -103,18 +92,11 @@ def show(ctx: typer.Context, item_id: IdArg) -> None:
 
 
 @inbox_app.command("ack")
+@signer_parameters
 def ack(
     ctx: typer.Context,
     item_id: IdArg,
-    signer: SignerOpt = None,
-    key_file: KeyFileOpt = None,
-    cert_file: CertFileOpt = None,
-    pin_file: PinFileOpt = None,
-    pkcs11_lib: LibOpt = None,
-    token: TokenOpt = None,
-    key: KeyOpt = None,
-    credential: CredentialOpt = None,
-    inn: InnOpt = None,
+    chosen: SignerChoice = SignerChoice(),
 ) -> None:
     """Acknowledge an item: sign its document with your key and send it (idempotent)."""
     from sochi_cli.commands._operator import connect
@@ -124,10 +106,7 @@ def ack(
     from sochi_cli.services.signing import trust_material
 
     app = app_context(ctx)
-    options = signer_options(
-        app, signer=signer, key_file=key_file, cert_file=cert_file, pin_file=pin_file,
-        pkcs11_lib=pkcs11_lib, token=token, key=key, credential=credential, inn=inn,
-    )  # fmt: skip
+    options = chosen.options(app)
     trust = trust_material(app.profile, api_url=app.config.get("api_url"), fetch_missing=True)
     with connect(app) as client:
         result = acknowledge(

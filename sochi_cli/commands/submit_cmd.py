@@ -8,17 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from sochi_cli.commands._context import AppContext, app_context
-from sochi_cli.commands.sign_cmd import (
-    CertFileOpt,
-    CredentialOpt,
-    InnOpt,
-    KeyFileOpt,
-    KeyOpt,
-    LibOpt,
-    PinFileOpt,
-    SignerOpt,
-    TokenOpt,
-)
+from sochi_cli.commands._signer_opts import SignerChoice, signer_parameters
 
 if TYPE_CHECKING:
     from sochi_cli.services.submit_model import (
@@ -67,6 +57,7 @@ def register(app: typer.Typer) -> None:
     )(submit)
 
 
+@signer_parameters
 def submit(
     ctx: typer.Context,
     paths: Annotated[
@@ -86,15 +77,7 @@ def submit(
         bool, typer.Option("--strict", help="Stop at the first invalid item.")
     ] = False,
     no_wait_maintenance: NoWaitMaintenanceOpt = False,
-    signer: SignerOpt = None,
-    key_file: KeyFileOpt = None,
-    cert_file: CertFileOpt = None,
-    pin_file: PinFileOpt = None,
-    pkcs11_lib: LibOpt = None,
-    token: TokenOpt = None,
-    key: KeyOpt = None,
-    credential: CredentialOpt = None,
-    inn: InnOpt = None,
+    chosen: SignerChoice = SignerChoice(),
 ) -> None:
     """Validate, sign (one token session), send and follow reports; rerun to resume.
 
@@ -118,55 +101,19 @@ def submit(
         wait_timeout=wait_timeout,
         command=" ".join(["sochi", *sys.argv[1:]]) if sys.argv else "sochi submit",
     )
-    factory = make_signer_factory(
-        app,
-        signer=signer,
-        key_file=key_file,
-        cert_file=cert_file,
-        pin_file=pin_file,
-        pkcs11_lib=pkcs11_lib,
-        token=token,
-        key=key,
-        credential=credential,
-        inn=inn,
-    )
+    factory = make_signer_factory(app, chosen)
     with progress_display(app) as progress:
         result = run(app.config, options, signer_factory=factory, progress=progress)
     show_result(app, result)
 
 
-def make_signer_factory(
-    app: AppContext,
-    *,
-    signer: str | None,
-    key_file: Path | None,
-    cert_file: Path | None,
-    pin_file: Path | None,
-    pkcs11_lib: str | None,
-    token: str | None,
-    key: str | None,
-    credential: str | None,
-    inn: str | None,
-) -> SignerFactory:
+def make_signer_factory(app: AppContext, chosen: SignerChoice) -> SignerFactory:
     """The signer is built (and its secrets read) only if something still needs signing."""
-    from sochi_cli.commands.sign_cmd import signer_options
 
     def factory() -> Signer:
         from sochi_cli.services.signers import build_signer
 
-        options = signer_options(
-            app,
-            signer=signer,
-            key_file=key_file,
-            cert_file=cert_file,
-            pin_file=pin_file,
-            pkcs11_lib=pkcs11_lib,
-            token=token,
-            key=key,
-            credential=credential,
-            inn=inn,
-        )
-        built = build_signer(options, app.config)
+        built = build_signer(chosen.options(app), app.config)
         if built.kind == "file":
             app.out.warn("signing with a key file: development use only, not for real filings")
         return built

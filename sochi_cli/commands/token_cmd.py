@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from sochi_cli.commands._context import app_context
-from sochi_cli.commands.sign_cmd import LibOpt, PinFileOpt, TokenOpt
+from sochi_cli.commands._signer_opts import LibOpt, PinFileOpt, TokenOpt
 
 token_app = typer.Typer(
     help="PKCS#11 tokens: list them, their keys and certificates; import a dev PKCS#12.",

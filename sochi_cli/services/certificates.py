@@ -318,6 +318,23 @@ def build_path(
     return None
 
 
+def trusted_path(
+    cert: x509.Certificate,
+    roots: Sequence[x509.Certificate],
+    intermediates: Sequence[x509.Certificate],
+) -> list[x509.Certificate]:
+    """`build_path`, or AuthError (certificate_untrusted) when no trusted root is reached."""
+    path = build_path(cert, roots, intermediates)
+    if path is None:
+        raise AuthError(
+            "the certificate does not chain to a trusted root "
+            f"(issuer {cert.issuer.rfc4514_string()})",
+            hint="pass --trust main-ca.pem or run `sochi crl fetch`",
+            code="certificate_untrusted",
+        )
+    return path
+
+
 def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
     try:
         cert.verify_directly_issued_by(issuer)
