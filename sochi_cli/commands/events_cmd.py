@@ -99,9 +99,13 @@ def _follow(app: AppContext, client: Any, start: str | None, wait: int, api_url:
         cursor = next_cursor
         feed.save_cursor(app.profile, api_url, next_cursor)
 
+    def on_pause(seconds: float) -> None:
+        minutes = max(1, round(seconds / 60))
+        app.out.info(f"operator in maintenance (about {minutes} min left): waiting, Ctrl-C to stop")
+
     app.out.info(f"following events after {cursor or 'the beginning'}; Ctrl-C to stop")
     try:
-        feed.follow_events(client, cursor, wait, on_events)
+        feed.follow_events(client, cursor, wait, on_events, on_pause=on_pause)
     except KeyboardInterrupt:
         feed.save_cursor(app.profile, api_url, cursor)
         app.out.info(f"stopped; the next `sochi events` continues after {cursor or 'the start'}")

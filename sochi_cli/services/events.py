@@ -7,6 +7,7 @@ so `sochi events` continues where the last run (or a Ctrl-C'd `--follow`) stoppe
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 CURSOR_FILE = "events-cursor.json"
 MAX_WAIT = 60
 PAGE = 500
+MAINTENANCE_RECHECK = 60.0  # seconds between polls while the operator is in maintenance
 
 
 def cursor_path(profile: str) -> Path:
@@ -87,18 +89,31 @@ def follow_events(
     on_events: Callable[[list[Event], str | None], None],
     *,
     rounds: int | None = None,
+    on_pause: Callable[[float], None] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> str | None:
     """Long-poll forever (or `rounds` polls), handing each non-empty batch and its cursor over.
 
-    Stops only by an exception (Ctrl-C is KeyboardInterrupt); returns the last cursor.
+    A maintenance window (clause 4.2.1) pauses the follow instead of ending it: the operator
+    says how long (Retry-After); `on_pause(seconds)` is told, and polling resumes after at
+    most `MAINTENANCE_RECHECK` seconds so an early end of the window is noticed. Stops only
+    by an exception (Ctrl-C is KeyboardInterrupt); returns the last cursor.
     """
     from sochi_cli.api import resources
+    from sochi_cli.api.errors import Maintenance
 
     check_wait(wait)
     cursor = after
     done = 0
     while rounds is None or done < rounds:
-        batch = client.call(resources.events.poll(after=cursor, wait=wait, limit=PAGE))
+        try:
+            batch = client.call(resources.events.poll(after=cursor, wait=wait, limit=PAGE))
+        except Maintenance as exc:
+            left = exc.retry_after if exc.retry_after is not None else MAINTENANCE_RECHECK
+            if on_pause is not None:
+                on_pause(left)
+            sleep(min(max(left, 1.0), MAINTENANCE_RECHECK))
+            continue
         cursor = batch.next_cursor or cursor
         if batch.events:
             on_events(list(batch.events), cursor)

@@ -107,3 +107,38 @@ def test_inbox_list_show_and_signed_ack(logged_in: Sandbox) -> None:
 def test_inbox_ack_of_an_unknown_item_is_not_found(logged_in: Sandbox) -> None:
     result = run_cli("inbox", "ack", "inb_nope")
     assert result.code == ExitCode.NOT_FOUND and "inb_nope" in result.stderr
+
+
+def test_follow_waits_out_a_maintenance_window_and_carries_on(logged_in: Sandbox) -> None:
+    from datetime import timedelta
+
+    from sochi_cli.services.events import follow_events
+    from sochi_cli.services.session import open_client
+    from sochi_cli.store.config import load
+    from tests.api.conftest import WEDNESDAY_NOON
+
+    start = as_json(run_cli("events", "--json"))["next_cursor"]
+    sub = file_report(logged_in, "2025-10").submission
+    friday_evening = WEDNESDAY_NOON + timedelta(days=2, hours=6)  # 18:00 Bishkek, in the window
+    pauses: list[float] = []
+    seen: list[str] = []
+
+    def window_ends(seconds: float) -> None:  # instead of sleeping: the window is over
+        logged_in.control("PUT", "clock", {"now": WEDNESDAY_NOON.isoformat(), "frozen": False})
+
+    logged_in.control("PUT", "clock", {"now": friday_evening.isoformat(), "frozen": False})
+    try:
+        with open_client(load()) as client:
+            follow_events(
+                client,
+                start,
+                0,
+                lambda events, _cursor: seen.extend(e.submission_id or "" for e in events),
+                rounds=1,
+                on_pause=pauses.append,
+                sleep=window_ends,
+            )
+    finally:
+        logged_in.control("PUT", "clock", {"now": WEDNESDAY_NOON.isoformat(), "frozen": False})
+    assert len(pauses) == 1 and 0 < pauses[0] <= 3 * 3600  # the rest of the 17:30–20:30 window
+    assert sub.id in seen
