@@ -110,7 +110,12 @@ def ack(
     trust = trust_material(app.profile, api_url=app.config.get("api_url"), fetch_missing=True)
     with connect(app) as client:
         result = acknowledge(
-            client, item_id, build_signer(options, app.config), trust=trust, on_warning=app.out.warn
+            client,
+            item_id,
+            build_signer(options, app.config),
+            trust=trust,
+            on_warning=app.out.warn,
+            keep_in=app.profile,
         )
 
     def render() -> None:
@@ -122,6 +127,7 @@ def ack(
                 ("acknowledged", result.item.acknowledged_at),
                 ("receipt", result.receipt.id),
                 ("receipt signature", describe(result.receipt_signature)),
+                ("archived", f"{result.archived} object(s)"),
             ]
         )
 

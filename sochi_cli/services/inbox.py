@@ -74,6 +74,7 @@ class AckResult:
     receipt: Receipt
     receipt_signature: SignatureCheck
     already: bool  # acknowledged before: nothing was signed this time
+    archived: int = 0  # objects added to the local archive (clause 16)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -83,6 +84,7 @@ class AckResult:
             "receipt_id": self.receipt.id,
             "receipt_kind": self.receipt.kind,
             "receipt_signature": self.receipt_signature.to_json(),
+            "archived": self.archived,
         }
 
 
@@ -93,10 +95,13 @@ def acknowledge(
     *,
     trust: TrustMaterial,
     on_warning: Callable[[str], None] | None = None,
+    keep_in: str | None = None,
 ) -> AckResult:
     """Sign the item's document (clause-1.5 gate first) and send the acknowledgement.
 
-    An item acknowledged before is answered from the operator without signing again.
+    An item acknowledged before is answered from the operator without signing again. With
+    `keep_in` (a profile), the document, our signature and the operator's receipt go into
+    that profile's archive and the audit log (clause 16: the subscriber keeps its own copy).
     """
     from sochi_cli.api import resources
     from sochi_cli.services.signing import sign_with_gate
@@ -115,7 +120,50 @@ def acknowledge(
             f"{check.problem}",
             code="receipt_signature_invalid",
         )
-    return AckResult(answer.item, answer.receipt, check, already=False)
+    archived = (
+        _keep_copy(keep_in, answer.item, document, signatures[0], answer.receipt, signer)
+        if keep_in
+        else 0
+    )
+    return AckResult(answer.item, answer.receipt, check, already=False, archived=archived)
+
+
+def _keep_copy(
+    profile: str,
+    item: InboxItem,
+    document: bytes,
+    signature: bytes,
+    receipt: Receipt,
+    signer: Signer,
+) -> int:
+    """Archive the acknowledged document, our signature and the receipt; audit the ack."""
+    from sochi_cli.store.archive import Archive, ObjectKind, Target
+    from sochi_cli.store.audit import Actor, AuditLog
+    from sochi_cli.store.journal import Journal
+
+    target = Target(submission_id=item.submission_id)
+    name = f"inbox-{item.id}"
+    objects = [
+        (document, ObjectKind.INBOX_DOCUMENT, name),
+        (signature, ObjectKind.ACK_SIGNATURE, f"{name}.p7s"),
+        (receipt.document_bytes(), ObjectKind.RECEIPT, f"{receipt.kind}-{receipt.id}.json"),
+        (
+            receipt.signature_bytes(),
+            ObjectKind.RECEIPT_SIGNATURE,
+            f"{receipt.kind}-{receipt.id}.json.p7s",
+        ),
+    ]
+    with Journal.for_profile(profile) as journal:
+        archive = Archive(journal)
+        shas = [
+            archive.put_bytes(data, kind, target, filename=fn).sha256 for data, kind, fn in objects
+        ]
+        AuditLog(journal).append(
+            "inbox.ack",
+            {"inbox_id": item.id, "receipt_id": receipt.id, "sha256": shas},
+            actor=Actor.from_certificate(signer.certificate),
+        )
+    return len(objects)
 
 
 __all__ = ["AckResult", "ShownItem", "acknowledge", "document_bytes", "list_items", "show_item"]

@@ -39,6 +39,8 @@ class ObjectKind(StrEnum):
     RECEIPT_SIGNATURE = "receipt_signature"
     PROTOCOL = "protocol"
     PROTOCOL_SIGNATURE = "protocol_signature"
+    INBOX_DOCUMENT = "inbox_document"  # a document an agency sent (notice, request)
+    ACK_SIGNATURE = "ack_signature"  # our signature acknowledging it
 
 
 @dataclass(frozen=True)

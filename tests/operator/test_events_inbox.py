@@ -99,6 +99,13 @@ def test_inbox_list_show_and_signed_ack(logged_in: Sandbox) -> None:
     acked = as_json(run_cli("inbox", "ack", item_id, "--json"))
     assert acked["already_acknowledged"] is False
     assert acked["receipt_kind"] == "inbox_ack" and acked["receipt_signature"]["verified"]
+    assert acked["archived"] == 4  # clause 16: document, our signature, receipt + its signature
+    kept = {e["filename"]: e["kind"] for e in as_json(run_cli("archive", "list", "--json"))}
+    assert kept[f"inbox-{item_id}"] == "inbox_document"
+    assert kept[f"inbox-{item_id}.p7s"] == "ack_signature"
+    assert kept[f"inbox_ack-{acked['receipt_id']}.json"] == "receipt"
+    audited = as_json(run_cli("audit", "list", "--action", "inbox.ack", "--json"))
+    assert [r["details"]["inbox_id"] for r in audited] == [item_id]
     again = ok(run_cli("inbox", "ack", item_id)).stdout
     assert "status\talready acknowledged" in again and f"receipt\t{acked['receipt_id']}" in again
     assert item_id not in {i["id"] for i in as_json(run_cli("inbox", "list", "--unread", "--json"))}
