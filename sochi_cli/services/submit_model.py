@@ -67,12 +67,15 @@ class Cost:
         return max(0, self.required - (self.balance or 0)) if self.balance is not None else 0
 
     def to_json(self) -> dict[str, Any]:
+        """Money as som decimal strings, like every other JSON output (README)."""
+        from sochi_cli.services.account import som
+
         return {
             "currency": self.currency,
-            "required": self.required,
-            "balance": self.balance,
+            "required": som(self.required),
+            "balance": None if self.balance is None else som(self.balance),
             "items": self.items,
-            "shortfall": self.shortfall,
+            "shortfall": som(self.shortfall),
         }
 
 

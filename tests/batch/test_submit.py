@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -75,7 +76,7 @@ def test_dry_run_prices_the_batch_and_sends_nothing(op: Operator, tmp_path: Path
     write_reports(tmp_path, count=3, period="2026-04")
     code, data = _json(str(tmp_path), "--dry-run")
     assert code == 0 and data["dry_run"] is True
-    assert data["cost"]["items"] == 3 and data["cost"]["required"] > 0
+    assert data["cost"]["items"] == 3 and Decimal(data["cost"]["required"]) > 0
     assert op.submissions(access_token(), "2026-04") == []
 
 
