@@ -661,6 +661,8 @@ class _Run:
             self.stop.event.set()
         installed = []
         for sig in _STOP_SIGNALS:
+            # Not every loop can take signal handlers (Windows: NotImplementedError; not the
+            # main thread: ValueError/RuntimeError); there Ctrl-C arrives as KeyboardInterrupt.
             with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
                 loop.add_signal_handler(sig, self.stop.set)
                 installed.append(sig)

@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from sochi_cli.sandbox.deps import SandboxDep
 from sochi_cli.sandbox.models import AccountOut, BalanceOut, InboxItemOut, NoticeOut, Out, Request
@@ -166,6 +166,13 @@ def advance_clock(body: AdvanceIn, sandbox: SandboxDep) -> dict[str, Any]:
     return _clock(sandbox)
 
 
+def _update(settings: object, body: BaseModel) -> dict[str, Any]:
+    """Copy a validated control body onto the live settings object; return the new values."""
+    for key, value in body.model_dump().items():
+        setattr(settings, key, value)
+    return vars(settings)
+
+
 @router.get("/chaos", response_model=ChaosIn)
 def get_chaos(sandbox: SandboxDep) -> dict[str, Any]:
     """Current chaos settings."""
@@ -175,9 +182,7 @@ def get_chaos(sandbox: SandboxDep) -> dict[str, Any]:
 @router.put("/chaos", response_model=ChaosIn, responses=problems(400, 415, 422))
 def set_chaos(body: ChaosIn, sandbox: SandboxDep) -> dict[str, Any]:
     """Error rate, added latency, drop-after-commit rate and mode."""
-    for key, value in body.model_dump().items():
-        setattr(sandbox.settings.chaos, key, value)
-    return vars(sandbox.settings.chaos)
+    return _update(sandbox.settings.chaos, body)
 
 
 @router.get("/agency", response_model=AgencyIn)
@@ -189,9 +194,7 @@ def get_agency(sandbox: SandboxDep) -> dict[str, Any]:
 @router.put("/agency", response_model=AgencyIn, responses=problems(400, 415, 422))
 def set_agency(body: AgencyIn, sandbox: SandboxDep) -> dict[str, Any]:
     """Set the delivery and verdict delays (seconds of server clock)."""
-    for key, value in body.model_dump().items():
-        setattr(sandbox.settings.agency, key, value)
-    return vars(sandbox.settings.agency)
+    return _update(sandbox.settings.agency, body)
 
 
 @router.get("/limits", response_model=LimitsIn)
@@ -203,9 +206,7 @@ def get_limits(sandbox: SandboxDep) -> dict[str, Any]:
 @router.put("/limits", response_model=LimitsIn, responses=problems(400, 415, 422))
 def set_limits(body: LimitsIn, sandbox: SandboxDep) -> dict[str, Any]:
     """Set the rate limit."""
-    for key, value in body.model_dump().items():
-        setattr(sandbox.settings.limits, key, value)
-    return vars(sandbox.settings.limits)
+    return _update(sandbox.settings.limits, body)
 
 
 @router.post("/topup", response_model=BalanceOut, responses=problems(400, 404, 415, 422))
