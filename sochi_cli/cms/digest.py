@@ -6,7 +6,7 @@ import hashlib
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from sochi_cli.errors import SignatureError, UsageError
 
@@ -14,23 +14,45 @@ Content = bytes | bytearray | memoryview | Path | BinaryIO
 
 CHUNK_SIZE = 1 << 20
 _SUPPORTED = ("sha256", "sha384", "sha512", "sha224")
+GOST_DIGESTS = ("gostr3411_94", "streebog256", "streebog512")  # OpenSSL's gost engine
 _BYTES = (bytes, bytearray, memoryview)
 _PATHS = (Path, str)
 
 
-def _hasher(name: str) -> hashlib._Hash:
+class Hasher(Protocol):
+    """What hashlib objects and `cms.gost.Hasher` have in common."""
+
+    def update(self, data: bytes | bytearray | memoryview, /) -> None: ...
+
+    def digest(self) -> bytes: ...
+
+
+def _hasher(name: str) -> Hasher:
     if name == "sha256":
         return hashlib.sha256()
+    if name in GOST_DIGESTS:
+        from sochi_cli.cms import gost
+
+        return gost.new_hasher(name)
     if name not in _SUPPORTED:
         raise SignatureError(
             f"digest algorithm {name} is not supported",
-            hint="sochi verifies SHA-2 digests only",
+            hint="sochi knows SHA-2 and the GOST digests (R 34.11-94, Streebog)",
             code="algorithm_unsupported",
         )
     return hashlib.new(name)
 
 
-def _feed(content: Content, hashers: list[hashlib._Hash]) -> None:
+def hash_bytes(name: str, data: bytes) -> bytes:
+    """One-shot digest of `data` with any digest sochi knows (SHA-2 or GOST)."""
+    if name in _SUPPORTED:
+        return hashlib.new(name, data).digest()
+    h = _hasher(name)
+    h.update(data)
+    return h.digest()
+
+
+def _feed(content: Content, hashers: list[Hasher]) -> None:
     if isinstance(content, _BYTES):
         for h in hashers:
             h.update(content)
@@ -59,7 +81,7 @@ def _feed(content: Content, hashers: list[hashlib._Hash]) -> None:
     _feed_stream(content, hashers)
 
 
-def _feed_stream(stream: BinaryIO, hashers: list[hashlib._Hash]) -> None:
+def _feed_stream(stream: BinaryIO, hashers: list[Hasher]) -> None:
     buffer = bytearray(CHUNK_SIZE)
     view = memoryview(buffer)
     readinto = getattr(stream, "readinto", None)
@@ -93,4 +115,12 @@ def digest_content_multi(content: Content, algorithms: Iterable[str]) -> dict[st
     return {n: h.digest() for n, h in zip(names, hashers, strict=True)}
 
 
-__all__ = ["CHUNK_SIZE", "Content", "digest_content", "digest_content_multi"]
+__all__ = [
+    "CHUNK_SIZE",
+    "GOST_DIGESTS",
+    "Content",
+    "Hasher",
+    "digest_content",
+    "digest_content_multi",
+    "hash_bytes",
+]

@@ -21,13 +21,15 @@ class ParsedSigner:
     signer_id: str  # "issuer=…, serial=…" or "ski=…", for reports when the cert is missing
     signing_time: datetime | None  # aware UTC, from the signingTime attribute
     message_digest: bytes | None
-    digest_algorithm: str  # "sha256"
-    signature_algorithm: str  # "rsassa_pkcs1v15" | "ecdsa" | OID when unknown
+    digest_algorithm: str  # "sha256" | "gostr3411_94" | "streebog256" | OID when unknown
+    signature_algorithm: str  # "rsassa_pkcs1v15" | "rsassa_pss" | "ecdsa" | "gost" | OID
     signature: bytes
     signed_attributes: bytes | None  # DER SET OF Attribute, exactly as signed
     content_type: str | None
     ess_certificate_hash: bytes | None  # signingCertificateV2 (SHA-256) or None
     ess_hash_algorithm: str | None
+    signature_oid: str = ""  # SignerInfo.signatureAlgorithm, dotted
+    signature_parameters: Any = None  # asn1crypto parameters (RSASSA-PSS-params) or None
 
 
 @dataclass(frozen=True)
@@ -117,12 +119,22 @@ def _match_certificate(sid: Any, certs: list[tuple[Any, x509.Certificate]]) -> A
 def _parse_signer(info: Any, certs: list[tuple[Any, x509.Certificate]]) -> ParsedSigner:
     sid = info["sid"]
     description, _ = _signer_id(sid)
-    digest_algorithm = info["digest_algorithm"]["algorithm"].native
+    from sochi_cli.cms import gost
+
+    digest_oid = info["digest_algorithm"]["algorithm"].dotted
+    digest_algorithm = gost.DIGEST_BY_OID.get(digest_oid) or str(
+        info["digest_algorithm"]["algorithm"].native
+    )
     sig_alg = info["signature_algorithm"]
-    try:
-        signature_algorithm = sig_alg.signature_algo
-    except ValueError:
-        signature_algorithm = sig_alg["algorithm"].dotted
+    signature_oid = sig_alg["algorithm"].dotted
+    if gost.is_gost_oid(signature_oid):
+        signature_algorithm = "gost"
+    else:
+        try:
+            signature_algorithm = sig_alg.signature_algo
+        except ValueError:
+            signature_algorithm = signature_oid
+    parameters = sig_alg["parameters"] if signature_algorithm == "rsassa_pss" else None
     signing_time = message_digest = content_type = ess_hash = ess_alg = None
     signed_attributes = None
     attrs = info["signed_attrs"]
@@ -144,7 +156,8 @@ def _parse_signer(info: Any, certs: list[tuple[Any, x509.Certificate]]) -> Parse
                 ids = values[0]["certs"]
                 if len(ids):
                     ess_hash = ids[0]["cert_hash"].native
-                    ess_alg = ids[0]["hash_algorithm"]["algorithm"].native
+                    ess_oid = ids[0]["hash_algorithm"]["algorithm"]
+                    ess_alg = gost.DIGEST_BY_OID.get(ess_oid.dotted) or ess_oid.native
     return ParsedSigner(
         signer_certificate=_match_certificate(sid, certs),
         signer_id=description,
@@ -157,6 +170,8 @@ def _parse_signer(info: Any, certs: list[tuple[Any, x509.Certificate]]) -> Parse
         content_type=content_type,
         ess_certificate_hash=ess_hash,
         ess_hash_algorithm=ess_alg,
+        signature_oid=signature_oid,
+        signature_parameters=parameters,
     )
 
 

@@ -47,25 +47,36 @@ def _render(app: Any, summary: dict[str, Any]) -> None:
         )
 
 
+def _render_many(app: Any, summaries: list[dict[str, Any]]) -> None:
+    for index, summary in enumerate(summaries):
+        if index:
+            app.out.line("")
+        _render(app, summary)
+
+
 @crl_app.command("fetch")
 def crl_fetch(ctx: typer.Context) -> None:
-    """Download the operator's CRL and CA chain (GET /pki/crl, /pki/chain) into the cache."""
-    from sochi_cli.errors import SochiError
+    """Download the CA chain and the CRL of every CA in it (GET /pki/chain, /pki/crl…).
+
+    The operator CA's CRL comes first; the Main CA's (and any other CA's) follows, so that
+    `sign` and `verify` check every certificate of the chain (clause 8.2.7).
+    """
     from sochi_cli.services import certificates as certs
 
     app = app_context(ctx)
     api_url = str(app.config.get("api_url"))
     timeout = float(app.config.get("timeout"))
-    crl = certs.fetch_crl(app.profile, api_url, timeout=timeout)
-    try:
-        chain = certs.fetch_chain(app.profile, api_url, timeout=timeout)
-    except SochiError as exc:
-        app.out.warn(f"CA chain not refreshed: {exc.one_line()}")
-        chain = certs.cached_chain(app.profile)
-    summary = certs.crl_summary(crl)
+    fetched = certs.fetch_pki(app.profile, api_url, timeout=timeout)
+    for warning in fetched.warnings:
+        app.out.warn(warning)
+    summaries = [certs.crl_summary(crl) | {"source": source} for crl, source in fetched.crls]
+    # the operator CA's CRL stays at the top level (the fields scripts already read)
+    summary = dict(summaries[0])
     summary["cached_at"] = str(certs.pki_cache_dir(app.profile))
-    summary["chain"] = [c.subject.rfc4514_string() for c in chain]
-    app.out.result(summary, lambda: _render(app, summary))
+    summary["chain"] = [c.subject.rfc4514_string() for c in fetched.chain]
+    summary["crls"] = summaries
+    summary["warnings"] = fetched.warnings
+    app.out.result(summary, lambda: _render_many(app, summaries))
 
 
 @crl_app.command("show")
@@ -75,17 +86,19 @@ def crl_show(
         Path | None, typer.Argument(help="CRL file (DER/PEM); default: the cached one.")
     ] = None,
 ) -> None:
-    """Show a CRL: issuer, this/next update (stale or not) and the revoked serials."""
+    """Show a CRL (or every cached one): issuer, this/next update, stale or not, revoked serials."""
     from sochi_cli.errors import NotFound
     from sochi_cli.services import certificates as certs
 
     app = app_context(ctx)
     if file is not None:
-        crl = certs.load_crl_files([file])[0]
+        crls = certs.load_crl_files([file])
     else:
-        cached = certs.cached_crl(app.profile)
-        if cached is None:
+        crls = certs.cached_crls(app.profile)
+        if not crls:
             raise NotFound("no CRL cached for this profile", hint="run `sochi crl fetch`")
-        crl = cached
-    summary = certs.crl_summary(crl)
-    app.out.result(summary, lambda: _render(app, summary))
+    summaries = [certs.crl_summary(crl) for crl in crls]
+    summary = dict(summaries[0])
+    if file is None:
+        summary["crls"] = summaries  # every cached CRL; the operator CA's is the top level
+    app.out.result(summary, lambda: _render_many(app, summaries))

@@ -73,6 +73,7 @@ class Pki:
         directory.mkdir(parents=True, exist_ok=True)
         self._crl_lock = threading.Lock()
         self._crl: bytes | None = None
+        self._root_crl: tuple[datetime, bytes] | None = None
         self.root = self._load_or_make("root", None, "Main CA (sandbox)", ca=True, path_len=1)
         self.operator_ca = self._load_or_make(
             "operator-ca", self.root, f"{OPERATOR_NAME} CA (sandbox)", ca=True, path_len=0
@@ -214,6 +215,22 @@ class Pki:
             crl = builder.sign(self.operator_ca.key, hashes.SHA256())
             self._crl = crl.public_bytes(serialization.Encoding.DER)
             return self._crl
+
+    def root_crl(self, now: datetime) -> bytes:
+        """The Main CA (sandbox)'s CRL (DER): it has revoked no CA; reissued every 30 days."""
+        with self._crl_lock:
+            if self._root_crl is not None and now - self._root_crl[0] < timedelta(days=1):
+                return self._root_crl[1]
+            crl = (
+                x509.CertificateRevocationListBuilder()
+                .issuer_name(self.root.cert.subject)
+                .last_update(now)
+                .next_update(now + timedelta(days=30))
+                .sign(self.root.key, hashes.SHA256())
+            )
+            der = crl.public_bytes(serialization.Encoding.DER)
+            self._root_crl = (now, der)
+            return der
 
     def invalidate_crl(self) -> None:
         with self._crl_lock:

@@ -14,14 +14,15 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sochi_cli.errors import AuthError, UsageError
+from sochi_cli.errors import AuthError, SochiError, UsageError
 from sochi_cli.store import paths
 from sochi_cli.timeutil import as_utc, utcnow
 
 if TYPE_CHECKING:
     from cryptography import x509
 
-CRL_FILE = "operator.crl"
+CRL_FILE = "operator.crl"  # the operator CA's CRL (GET /pki/crl)
+CRL_DIR = "crls"  # the other CAs' CRLs, one file per issuer
 CHAIN_FILE = "chain.pem"
 
 
@@ -89,25 +90,54 @@ def load_crl_files(files: Iterable[Path]) -> list[x509.CertificateRevocationList
     return crls
 
 
-# -- cache -------------------------------------------------------------------------------
+# -- cache ---------------------------------------------------------------------------------
 
 
 def pki_cache_dir(profile: str) -> Path:
     return paths.profile_cache_dir(profile) / "pki"
 
 
+def _crl_cache_dir(profile: str) -> Path:
+    return pki_cache_dir(profile) / CRL_DIR
+
+
+def cached_crls(profile: str) -> list[x509.CertificateRevocationList]:
+    """Every cached CRL (one per CA, `crl fetch`), the operator CA's first."""
+    crls = []
+    legacy = pki_cache_dir(profile) / CRL_FILE
+    if legacy.is_file():
+        crls.append(parse_crl(legacy.read_bytes(), source=str(legacy)))
+    directory = _crl_cache_dir(profile)
+    if directory.is_dir():
+        for path in sorted(directory.glob("*.crl")):
+            crls.append(parse_crl(path.read_bytes(), source=str(path)))
+    return crls
+
+
 def cached_crl(profile: str) -> x509.CertificateRevocationList | None:
-    path = pki_cache_dir(profile) / CRL_FILE
-    if not path.is_file():
-        return None
-    return parse_crl(path.read_bytes(), source=str(path))
+    """The operator CA's cached CRL (the first of `cached_crls`)."""
+    crls = cached_crls(profile)
+    return crls[0] if crls else None
 
 
 def store_crl(profile: str, data: bytes) -> x509.CertificateRevocationList:
+    """Cache the operator CA's CRL (GET /pki/crl)."""
     from sochi_cli.store.files import atomic_write_bytes
 
     crl = parse_crl(data, source="downloaded CRL")
     atomic_write_bytes(pki_cache_dir(profile) / CRL_FILE, data)
+    return crl
+
+
+def store_ca_crl(profile: str, data: bytes, *, source: str) -> x509.CertificateRevocationList:
+    """Cache the CRL of another CA of the chain, one file per issuer name."""
+    import hashlib
+
+    from sochi_cli.store.files import atomic_write_bytes
+
+    crl = parse_crl(data, source=source)
+    name = hashlib.sha256(crl.issuer.public_bytes()).hexdigest()[:16]
+    atomic_write_bytes(_crl_cache_dir(profile) / f"{name}.crl", data)
     return crl
 
 
@@ -150,13 +180,87 @@ def _get(url: str, timeout: float) -> bytes:
 def fetch_crl(
     profile: str, api_url: str, *, timeout: float = 30.0
 ) -> x509.CertificateRevocationList:
-    """GET {api_url}/pki/crl (DER, no auth) and cache it (`crl fetch`)."""
+    """GET {api_url}/pki/crl (DER, no auth): the operator CA's CRL, cached."""
     return store_crl(profile, _get(api_url.rstrip("/") + "/pki/crl", timeout))
 
 
 def fetch_chain(profile: str, api_url: str, *, timeout: float = 30.0) -> list[x509.Certificate]:
     """GET {api_url}/pki/chain (operator CA + Main CA) and cache it."""
     return store_chain(profile, _get(api_url.rstrip("/") + "/pki/chain", timeout))
+
+
+@dataclass
+class FetchedPki:
+    """What `crl fetch` brought: the chain and one CRL per CA that publishes one."""
+
+    chain: list[x509.Certificate]
+    crls: list[tuple[x509.CertificateRevocationList, str]]  # (CRL, where it came from)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _crl_links(data: bytes) -> dict[str, str]:
+    """CA subject (RFC 4514) → CRL path, from the `crl` fields of a JSON /pki/chain."""
+    try:
+        doc = json.loads(data)
+    except ValueError:
+        return {}
+    entries = doc.get("certificates") if isinstance(doc, dict) else None
+    links = {}
+    for entry in entries or []:
+        if isinstance(entry, dict) and entry.get("crl") and entry.get("certificate"):
+            cert = parse_certificates(
+                json.dumps({"certificates": [entry]}).encode(), source="chain entry"
+            )[0]
+            links[cert.subject.rfc4514_string()] = str(entry["crl"])
+    return links
+
+
+def _is_ca(cert: x509.Certificate) -> bool:
+    from cryptography import x509 as cx
+
+    try:
+        return bool(cert.extensions.get_extension_for_class(cx.BasicConstraints).value.ca)
+    except cx.ExtensionNotFound:
+        return False
+
+
+def fetch_pki(profile: str, api_url: str, *, timeout: float = 30.0) -> FetchedPki:
+    """`crl fetch`: the CA chain and the CRL of every CA in it, all cached.
+
+    The operator CA's CRL is GET /pki/crl; every CA entry of GET /pki/chain may name its
+    CRL (`"crl": "pki/crl?ca=root"`, relative to the API URL). A CA without one is a warning.
+    """
+    base = api_url.rstrip("/")
+    crl = store_crl(profile, _get(base + "/pki/crl", timeout))
+    result = FetchedPki(chain=[], crls=[(crl, base + "/pki/crl")])
+    try:
+        data = _get(base + "/pki/chain", timeout)
+        result.chain = store_chain(profile, data)
+    except SochiError as exc:
+        result.warnings.append(f"CA chain not refreshed: {exc.one_line()}")
+        result.chain = cached_chain(profile)
+        data = b""
+    links = _crl_links(data)
+    have = {crl.issuer}
+    for ca in (c for c in result.chain if _is_ca(c)):
+        if ca.subject in have:
+            continue
+        link = links.get(ca.subject.rfc4514_string())
+        if link is None:
+            result.warnings.append(
+                f"the operator publishes no CRL for CA {ca.subject.rfc4514_string()}: "
+                "certificates it issued cannot be checked for revocation"
+            )
+            continue
+        url = link if "://" in link else f"{base}/{link.lstrip('/')}"
+        try:
+            fetched = store_ca_crl(profile, _get(url, timeout), source=url)
+        except SochiError as exc:
+            result.warnings.append(f"CRL of {ca.subject.rfc4514_string()}: {exc.one_line()}")
+            continue
+        have.add(fetched.issuer)
+        result.crls.append((fetched, url))
+    return result
 
 
 def self_signed(cert: x509.Certificate) -> bool:
@@ -197,13 +301,15 @@ def certificate_summary(cert: x509.Certificate) -> dict[str, Any]:
     }
 
 
-def crl_summary(crl: x509.CertificateRevocationList) -> dict[str, Any]:
+def crl_summary(
+    crl: x509.CertificateRevocationList, *, now: datetime | None = None
+) -> dict[str, Any]:
     next_update = crl.next_update_utc
     return {
         "issuer": crl.issuer.rfc4514_string(),
         "this_update": as_utc(crl.last_update_utc).isoformat(),
         "next_update": as_utc(next_update).isoformat() if next_update else None,
-        "stale": bool(next_update and next_update < utcnow()),
+        "stale": bool(next_update and next_update < as_utc(now or utcnow())),
         "revoked": [
             {
                 "serial": format(r.serial_number, "x"),
@@ -239,17 +345,13 @@ def crl_for(
     crls: Sequence[x509.CertificateRevocationList],
 ) -> x509.CertificateRevocationList | None:
     """The newest CRL issued by `cert`'s issuer whose signature verifies with the issuer key."""
-    candidates = []
-    for crl in crls:
-        if crl.issuer != cert.issuer:
-            continue
-        if issuer is not None:
-            try:
-                if not crl.is_signature_valid(issuer.public_key()):  # type: ignore[arg-type]
-                    continue
-            except TypeError:
-                continue
-        candidates.append(crl)
+    from sochi_cli.cms.certsig import crl_signed_by
+
+    candidates = [
+        crl
+        for crl in crls
+        if crl.issuer == cert.issuer and (issuer is None or crl_signed_by(crl, issuer))
+    ]
     return max(candidates, key=lambda c: c.last_update_utc, default=None)
 
 
@@ -258,6 +360,71 @@ def revocation_of(cert: x509.Certificate, crl: x509.CertificateRevocationList) -
     if entry is None:
         return None
     return Revocation(as_utc(entry.revocation_date_utc), _reason(entry))
+
+
+@dataclass
+class LevelRevocation:
+    """One link of the path: `certificate` checked against the CRL of `issuer`."""
+
+    certificate: x509.Certificate
+    issuer: x509.Certificate
+    crl: x509.CertificateRevocationList | None  # newest of the issuer's, signature verified
+    revocation: Revocation | None
+    rejected: int  # CRLs naming the issuer whose signature does not verify with its key
+    stale: bool  # the CRL's next update has passed (at `now`)
+    expired_before: bool  # the CRL's next update passed before the time being checked
+
+    @property
+    def who(self) -> str:
+        return self.certificate.subject.rfc4514_string()
+
+
+def chain_revocation(
+    path: Sequence[x509.Certificate],
+    crls: Sequence[x509.CertificateRevocationList],
+    *,
+    moment: datetime,
+    now: datetime,
+) -> list[LevelRevocation]:
+    """Each certificate of `path` below the trust anchor against its issuer's CRL.
+
+    A CRL counts only when its issuer name is the issuer's and its signature verifies with
+    the issuer's key (`rejected` counts the others). `moment` is the time whose status is
+    asked (the signing time); `now` decides staleness.
+    """
+    from sochi_cli.cms.certsig import crl_signed_by
+
+    levels = []
+    for cert, issuer in itertools.pairwise(path):
+        named = [c for c in crls if c.issuer == issuer.subject]
+        verified = [c for c in named if crl_signed_by(c, issuer)]
+        crl = max(verified, key=lambda c: c.last_update_utc, default=None)
+        next_update = crl.next_update_utc if crl is not None else None
+        levels.append(
+            LevelRevocation(
+                certificate=cert,
+                issuer=issuer,
+                crl=crl,
+                revocation=revocation_of(cert, crl) if crl is not None else None,
+                rejected=len(named) - len(verified),
+                stale=bool(next_update and next_update < now),
+                expired_before=bool(
+                    next_update
+                    and next_update < moment
+                    and crl is not None
+                    and crl.last_update_utc < moment
+                ),
+            )
+        )
+    return levels
+
+
+def unrelated_crls(
+    path: Sequence[x509.Certificate], crls: Sequence[x509.CertificateRevocationList]
+) -> list[x509.CertificateRevocationList]:
+    """CRLs whose issuer is no CA of the path (they prove nothing about it)."""
+    issuers = {c.subject for c in path[1:]}
+    return [c for c in crls if c.issuer not in issuers]
 
 
 # -- the clause 1.5 gate -----------------------------------------------------------------
@@ -336,13 +503,9 @@ def trusted_path(
 
 
 def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
-    try:
-        cert.verify_directly_issued_by(issuer)
-    except (ValueError, TypeError):
-        return False
-    except Exception:  # cryptography raises InvalidSignature
-        return False
-    return True
+    from sochi_cli.cms.certsig import issued_by
+
+    return issued_by(cert, issuer)
 
 
 def check_can_sign(
@@ -401,26 +564,28 @@ def check_can_sign(
     if not crls:
         result.warnings.append("no CRL available: revocation not checked (sochi crl fetch)")
         return result
-    for cert, issuer in itertools.pairwise(path):
-        crl = crl_for(cert, issuer, crls)
-        if crl is None:
-            if cert is certificate:
-                result.warnings.append(
-                    f"no CRL from {cert.issuer.rfc4514_string()}: revocation not checked"
-                )
-            continue
-        revoked = revocation_of(cert, crl)
-        if revoked is not None and revoked.revoked_at <= moment + timedelta(seconds=1):
-            who = (
-                "the certificate" if cert is certificate else f"CA {cert.subject.rfc4514_string()}"
+    for level in chain_revocation(path, crls, moment=moment, now=moment):
+        cert = level.certificate
+        who = "the certificate" if cert is certificate else f"CA {level.who}"
+        if level.rejected:
+            result.warnings.append(
+                f"a CRL naming {level.issuer.subject.rfc4514_string()} does not verify with its "
+                "key: ignored"
             )
+        if level.crl is None:
+            result.warnings.append(
+                f"no CRL from {cert.issuer.rfc4514_string()}: revocation of {who} not checked"
+            )
+            continue
+        revoked = level.revocation
+        if revoked is not None and revoked.revoked_at <= moment + timedelta(seconds=1):
             raise _refuse(
                 f"{who} was revoked on {revoked.revoked_at:%Y-%m-%d %H:%M} UTC"
                 + (f" ({revoked.reason})" if revoked.reason else ""),
                 "certificate_revoked",
             )
-        next_update = crl.next_update_utc
-        if next_update is not None and next_update < moment:
+        next_update = level.crl.next_update_utc
+        if level.stale and next_update is not None:
             result.warnings.append(
                 f"the CRL of {cert.issuer.rfc4514_string()} is stale (next update "
                 f"{next_update:%Y-%m-%d %H:%M} UTC): sochi crl fetch"
@@ -539,19 +704,24 @@ def renewal_status(
 
 __all__ = [
     "RENEWAL_REQUISITES",
+    "FetchedPki",
     "GateResult",
+    "LevelRevocation",
     "RenewalStatus",
     "Revocation",
     "build_path",
     "cached_chain",
     "cached_crl",
+    "cached_crls",
     "certificate_requisites",
     "certificate_summary",
+    "chain_revocation",
     "check_can_sign",
     "crl_for",
     "crl_summary",
     "fetch_chain",
     "fetch_crl",
+    "fetch_pki",
     "has_signing_usage",
     "load_certificate_files",
     "load_crl_files",
@@ -561,6 +731,8 @@ __all__ = [
     "requisites_drift",
     "revocation_of",
     "self_signed",
+    "store_ca_crl",
     "store_chain",
     "store_crl",
+    "unrelated_crls",
 ]

@@ -60,14 +60,13 @@ def trust_material(
     material.intermediates = [c for c in given if not certs.self_signed(c)]
     material.crls = certs.load_crl_files(crl_files)
     if not crl_files:
-        cached = certs.cached_crl(profile)
-        if cached is None and fetch_missing and api_url:
+        cached = certs.cached_crls(profile)
+        if not cached and fetch_missing and api_url:
             try:
-                cached = certs.fetch_crl(profile, api_url)
+                cached = [crl for crl, _ in certs.fetch_pki(profile, api_url).crls]
             except SochiError:
-                cached = None
-        if cached is not None:
-            material.crls.append(cached)
+                cached = []
+        material.crls.extend(cached)
     return material
 
 

@@ -18,12 +18,13 @@ from sochi_cli.cms.digest import digest_content_multi
 from sochi_cli.cms.parse import ParsedSigner, parse_signature
 from sochi_cli.errors import SignatureError
 from sochi_cli.services.certificates import (
+    LevelRevocation,
     build_path,
     certificate_summary,
-    crl_for,
+    chain_revocation,
     crl_summary,
     has_signing_usage,
-    revocation_of,
+    unrelated_crls,
 )
 from sochi_cli.timeutil import as_utc, format_local, utcnow
 
@@ -47,7 +48,7 @@ TITLES = {
     "8.2.4": "Build and verify the chain up to the Main CA",
     "8.2.5": "Certificate validity now",
     "8.2.6": "Certificate validity and permitted use at signing time",
-    "8.2.7": "Check the certificate revocation list (CRL)",
+    "8.2.7": "Check the certificate revocation lists (CRL) of the whole chain",
     "8.3": "Compare revocation time with signing time",
     "8.4": "Verdict",
 }
@@ -119,18 +120,33 @@ def _validate_with_pyhanko(
     from asn1crypto import x509 as ax
     from cryptography.hazmat.primitives.serialization import Encoding
     from pyhanko_certvalidator import CertificateValidator, ValidationContext, errors
+    from pyhanko_certvalidator.policy_decl import (
+        CertRevTrustPolicy,
+        RevocationCheckingPolicy,
+        RevocationCheckingRule,
+    )
+
+    from sochi_cli.cms.certsig import pyhanko_signature_validator
 
     def a(c: x509.Certificate) -> Any:
         return ax.Certificate.load(c.public_bytes(Encoding.DER))
 
+    # every certificate below the anchor needs its issuer's CRL, whether or not it names a
+    # distribution point (pyhanko's "hard-fail" checks only the certificates that do)
+    crl_required = RevocationCheckingRule.CRL_REQUIRED
     context = ValidationContext(
         trust_roots=[a(r) for r in roots],
         other_certs=[a(c) for c in others],
         crls=list(crls),
         moment=moment,
         allow_fetching=False,
-        revocation_mode="hard-fail",
-        retroactive_revinfo=True,
+        revinfo_policy=CertRevTrustPolicy(
+            RevocationCheckingPolicy(
+                ee_certificate_rule=crl_required, intermediate_ca_cert_rule=crl_required
+            ),
+            retroactive_revinfo=True,  # a CRL issued after the signing time speaks for it
+        ),
+        signature_validator=pyhanko_signature_validator(),
     )
     validator = CertificateValidator(a(cert), validation_context=context)
     try:
@@ -199,7 +215,7 @@ def check_signer(
     try:
         verify_signer(signer, content_digests)
     except SignatureError as exc:
-        if exc.code == "algorithm_unsupported":
+        if exc.code in ("algorithm_unsupported", "gost_engine_missing"):
             steps.append(_step("8.2.2", INDETERMINATE, exc.one_line(), code=exc.code))
             return finish(UNDETERMINED, "sochi cannot verify this algorithm: " + exc.message)
         steps.append(_step("8.2.2", FAILED, exc.one_line(), code=exc.code))
@@ -293,85 +309,165 @@ def check_signer(
             at=moment.isoformat(),
         )
     )
-    # 8.2.7
-    issuer = path[1] if len(path) > 1 else None
-    crl = crl_for(cert, issuer, crls)
-    if crl is None:
-        steps.append(
-            _step(
-                "8.2.7",
-                INDETERMINATE,
-                f"no CRL from {cert.issuer.rfc4514_string()} with a valid signature was given "
-                "(sochi crl fetch, or --crl FILE)",
-            )
-        )
-        return finish(UNDETERMINED, "revocation cannot be checked without the issuer's CRL")
-    revocation = revocation_of(cert, crl)
-    crl_facts = crl_summary(crl)
-    crl_facts.pop("revoked")
-    status, summary, details = _validate_with_pyhanko(cert, path[1:], trust_roots, crl_der, moment)
-    if revocation is None:
-        if status == FAILED:
-            steps.append(_step("8.2.7", FAILED, summary, crl=crl_facts, **details))
-            return finish(NOT_STANDING, summary)
-        steps.append(
-            _step(
-                "8.2.7",
-                status,
-                f"not on the CRL of {_when(crl.last_update_utc)}"
-                + ("" if status == PASSED else f"; {summary}"),
-                crl=crl_facts,
-                listed=False,
-            )
-        )
-        steps.append(_step("8.3", SKIPPED, "not revoked: nothing to compare"))
-        if status != PASSED:
-            return finish(UNDETERMINED, summary)
-        return finish(
-            STANDING,
-            "the signature verifies, the chain to the Main CA verifies and the certificate "
-            "is not revoked: the signature stands (8.4)",
-        )
-    steps.append(
-        _step(
-            "8.2.7",
-            WARNING,
-            f"listed on the CRL: revoked at {_when(revocation.revoked_at)}"
-            + (f", reason {revocation.reason}" if revocation.reason else ""),
-            crl=crl_facts,
-            listed=True,
-            revoked_at=revocation.revoked_at.isoformat(),
-            reason=revocation.reason,
-        )
+    # 8.2.7: every link of the path against its issuer's CRL
+    levels = chain_revocation(path, crls, moment=moment, now=now)
+    facts = [_level_facts(level, moment, now) for level in levels]
+    unrelated = [c.issuer.rfc4514_string() for c in unrelated_crls(path, crls)]
+    missing = [f for f, level in zip(facts, levels, strict=True) if level.crl is None]
+    expired = [f for f, level in zip(facts, levels, strict=True) if level.expired_before]
+    listed = [level for level in levels if level.revocation is not None]
+    status_827 = (
+        INDETERMINATE
+        if missing or expired
+        else WARNING
+        if listed or any(level.stale or level.rejected for level in levels)
+        else PASSED
     )
-    if signing_time is None:
-        steps.append(_step("8.3", INDETERMINATE, "revoked, and the signing time is unknown"))
+    summary_827 = (
+        f"{len(levels)} certificate(s) below the Main CA checked against their issuer's CRL"
+        if not missing and not expired
+        else "revocation cannot be established for "
+        + ", ".join(f["certificate"] for f in missing + expired)
+    )
+    step_827 = _step("8.2.7", status_827, summary_827, levels=facts, unrelated_crls=unrelated)
+    steps.append(step_827)
+    # 8.3: revocation time vs signing time, at every level (revoked after signing: stands)
+    before = [lv for lv in listed if lv.revocation and lv.revocation.revoked_at <= moment]
+    if listed and signing_time is None:
+        steps.append(
+            _step(
+                "8.3",
+                INDETERMINATE,
+                "revoked, and the signing time is unknown",
+                levels=[_compare(lv, None) for lv in listed],
+            )
+        )
         return finish(UNDETERMINED, "revoked certificate and no signing time to compare")
-    if revocation.revoked_at <= signing_time:
+    if before:
         steps.append(
             _step(
                 "8.3",
                 FAILED,
-                f"revoked at {_when(revocation.revoked_at)}, BEFORE signing at "
-                f"{_when(signing_time)}",
+                "revoked BEFORE signing: " + ", ".join(lv.who for lv in before),
+                levels=[_compare(lv, moment) for lv in listed],
             )
         )
-        return finish(NOT_STANDING, "the certificate was revoked before the signature was made")
-    steps.append(
-        _step(
-            "8.3",
-            PASSED,
-            f"revoked at {_when(revocation.revoked_at)}, AFTER signing at {_when(signing_time)}",
-            path_validation=summary,
+        first = before[0]
+        whose = "the certificate" if first.certificate is cert else f"CA {first.who}"
+        return finish(NOT_STANDING, f"{whose} was revoked before the signature was made")
+    if listed:
+        steps.append(
+            _step(
+                "8.3",
+                PASSED,
+                "revoked only AFTER signing: " + ", ".join(lv.who for lv in listed),
+                levels=[_compare(lv, moment) for lv in listed],
+            )
         )
-    )
-    if status == FAILED:
-        return finish(NOT_STANDING, summary)
+    else:
+        steps.append(
+            _step("8.3", SKIPPED, "no certificate of the chain is revoked: nothing to compare")
+        )
+    if missing or expired:
+        return finish(
+            UNDETERMINED,
+            "revocation cannot be checked without a current CRL of every CA in the chain",
+        )
+    status, summary, _details = _validate_with_pyhanko(cert, path[1:], trust_roots, crl_der, moment)
+    step_827.details["path_validation"] = summary
+    if status != PASSED:
+        step_827.status = status
+        step_827.summary += f"; RFC 5280 path validation: {summary}"
+        return finish(NOT_STANDING if status == FAILED else UNDETERMINED, summary)
+    if listed:
+        return finish(
+            STANDING,
+            "the signature verifies, the chain verifies, and the revoked certificate(s) were "
+            "revoked only after signing: the signature stands (8.3, 8.4)",
+        )
     return finish(
         STANDING,
-        "the signature verifies, the chain verifies, and the certificate was revoked only "
-        "after signing: the signature stands (8.3, 8.4)",
+        "the signature verifies, the chain to the Main CA verifies and no certificate of it "
+        "is revoked: the signature stands (8.4)",
     )
+
+
+def _level_facts(level: LevelRevocation, moment: datetime, now: datetime) -> dict[str, Any]:
+    """One line of 8.2.7 (and its facts): this certificate against its issuer's CRL."""
+    crl = level.crl
+    issuer = level.issuer.subject.rfc4514_string()
+    facts: dict[str, Any] = {
+        "certificate": level.who,
+        "serial": format(level.certificate.serial_number, "x"),
+        "issuer": issuer,
+        "crl": None,
+        "listed": False,
+        "stale": level.stale,
+        "rejected_crls": level.rejected,
+    }
+    rejected = (
+        f"; {level.rejected} CRL(s) naming {issuer} do not verify with its key and prove nothing"
+        if level.rejected
+        else ""
+    )
+    if crl is None:
+        facts["status"] = INDETERMINATE
+        facts["line"] = (
+            f"{level.who}: no CRL of {issuer} with a valid signature was given "
+            f"(sochi crl fetch, or --crl FILE){rejected}"
+        )
+        return facts
+    crl_facts = crl_summary(crl, now=now)
+    crl_facts.pop("revoked")
+    facts["crl"] = crl_facts
+    of = f"the CRL of {issuer} of {_when(crl.last_update_utc)}"
+    stale = (
+        f"; STALE: its next update {_when(crl.next_update_utc)} has passed"
+        if level.stale and crl.next_update_utc is not None
+        else ""
+    )
+    if level.revocation is not None:
+        facts["listed"] = True
+        facts["revoked_at"] = level.revocation.revoked_at.isoformat()
+        facts["reason"] = level.revocation.reason
+        facts["status"] = WARNING
+        facts["line"] = (
+            f"{level.who}: LISTED on {of}: revoked at {_when(level.revocation.revoked_at)}"
+            + (f", reason {level.revocation.reason}" if level.revocation.reason else "")
+            + stale
+            + rejected
+        )
+    elif level.expired_before and crl.next_update_utc is not None:
+        facts["status"] = INDETERMINATE
+        facts["line"] = (
+            f"{level.who}: {of} expired ({_when(crl.next_update_utc)}) before "
+            f"{_when(moment)}: it cannot tell the status then{rejected}"
+        )
+    else:
+        facts["status"] = WARNING if stale or rejected else PASSED
+        facts["line"] = f"{level.who}: not on {of}{stale}{rejected}"
+    return facts
+
+
+def _compare(level: LevelRevocation, signing_time: datetime | None) -> dict[str, Any]:
+    assert level.revocation is not None
+    revoked_at = level.revocation.revoked_at
+    if signing_time is None:
+        line = f"{level.who}: revoked at {_when(revoked_at)}; signing time unknown"
+    elif revoked_at <= signing_time:
+        line = (
+            f"{level.who}: revoked at {_when(revoked_at)}, BEFORE signing at {_when(signing_time)}"
+        )
+    else:
+        line = (
+            f"{level.who}: revoked at {_when(revoked_at)}, AFTER signing at {_when(signing_time)}"
+        )
+    return {
+        "certificate": level.who,
+        "revoked_at": revoked_at.isoformat(),
+        "before_signing": None if signing_time is None else revoked_at <= signing_time,
+        "line": line,
+    }
 
 
 def verify_dispute(
@@ -430,7 +526,7 @@ def verify_dispute(
         },
         checked_at=now.isoformat(),
         trust_roots=[r.subject.rfc4514_string() for r in trust_roots],
-        crls=[{k: v for k, v in crl_summary(c).items() if k != "revoked"} for c in crls],
+        crls=[{k: v for k, v in crl_summary(c, now=now).items() if k != "revoked"} for c in crls],
         signers=reports,
         verdict=verdict,
         stands=verdict == STANDING,
@@ -461,6 +557,13 @@ def render_text(report: DisputeReport) -> list[str]:
         for step in signer.steps:
             lines.append(f"{step.step:<6} [{mark.get(step.status, step.status)}] {step.title}")
             lines.append(f"{'':<14}{step.summary}")
+            for level in step.details.get("levels", []):
+                status = mark.get(level.get("status", ""), "    ")
+                lines.append(
+                    f"{'':<14}[{status}] {level['line']}"
+                    if "status" in level
+                    else f"{'':<14}- {level['line']}"
+                )
     lines.append("")
     word = {
         STANDING: "SIGNATURE STANDS",

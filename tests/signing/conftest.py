@@ -32,6 +32,11 @@ class TestPKI:
         return path
 
     @property
+    def crls(self) -> list:
+        """A current, empty CRL of each CA (operator CA and Main CA)."""
+        return [self.operator.crl(revoked=[]), self.root.crl(revoked=[])]
+
+    @property
     def root_pem(self) -> Path:
         return self.write("root.pem", pki.pem(self.root.cert))
 

@@ -70,11 +70,12 @@ def test_cloud_signatures_stand_under_clause_8(sandbox):
     assert len(outbox["messages"]) == 1
     chain = certs.parse_certificates(sandbox.get(f"{API}/pki/chain").content)
     crl = certs.parse_crl(sandbox.get(f"{API}/pki/crl").content)
+    root_crl = certs.parse_crl(sandbox.get(f"{API}/pki/crl", params={"ca": "root"}).content)
     report = verify_dispute(
         contents[0],
         sigs[0],
         trust_roots=[c for c in chain if certs.self_signed(c)],
-        crls=[crl],
+        crls=[crl, root_crl],
         extra_certificates=chain,
     )
     assert report.verdict == STANDING, report.reason

@@ -120,7 +120,7 @@ def test_we_verify_openssl_signature(test_pki, kind, attrs, tmp_path):
         content,
         sig.read_bytes(),
         trust_roots=[test_pki.root.cert],
-        crls=[test_pki.operator.crl(revoked=[])],
+        crls=test_pki.crls,
     )
     assert report.verdict == STANDING, report.reason
     with pytest.raises(SignatureError) as err:

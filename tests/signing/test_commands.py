@@ -21,19 +21,23 @@ AUTH = int(ExitCode.AUTH)
 def work(tmp_path, test_pki):
     (tmp_path / "report.xml").write_bytes(b"<report>1</report>\n")
     (tmp_path / "root.pem").write_bytes(pki.pem(test_pki.root.cert))
-    (tmp_path / "op.crl").write_bytes(
-        test_pki.operator.crl(revoked=[]).public_bytes(
-            __import__(
-                "cryptography.hazmat.primitives.serialization", fromlist=["Encoding"]
-            ).Encoding.DER
-        )
-    )
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    (tmp_path / "op.crl").write_bytes(test_pki.operator.crl(revoked=[]).public_bytes(Encoding.DER))
+    (tmp_path / "root.crl").write_bytes(test_pki.root.crl(revoked=[]).public_bytes(Encoding.DER))
     pki.write_p12(tmp_path / "dev.p12", test_pki.ec, test_pki.chain, None)
     return tmp_path
 
 
 def _trust(work):
-    return ["--trust", str(work / "root.pem"), "--crl", str(work / "op.crl")]
+    return [
+        "--trust",
+        str(work / "root.pem"),
+        "--crl",
+        str(work / "op.crl"),
+        "--crl",
+        str(work / "root.crl"),
+    ]
 
 
 def _one_line_error(result, code=AUTH):
@@ -366,15 +370,10 @@ def test_cert_status_cloud_mentions_auto_renewal(work, test_pki):
     assert result.code == 0, result.stderr
 
 
-def test_crl_fetch_caches_and_show_reads_cache(work, test_pki, monkeypatch):
-    from cryptography.hazmat.primitives.serialization import Encoding
-
-    crl_der = test_pki.operator.crl(revoked=[(123, NOW - DAY)]).public_bytes(Encoding.DER)
-    chain_pem = pki.pem(test_pki.operator.cert) + pki.pem(test_pki.root.cert)
-
+def _pki_server(routes: dict[str, bytes]):
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
-            body = {"/api/v1/pki/crl": crl_der, "/api/v1/pki/chain": chain_pem}.get(self.path)
+            body = routes.get(self.path)
             self.send_response(200 if body else 404)
             self.end_headers()
             self.wfile.write(body or b"")
@@ -383,21 +382,54 @@ def test_crl_fetch_caches_and_show_reads_cache(work, test_pki, monkeypatch):
             pass
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def _chain_json(test_pki, *, links: bool) -> bytes:
+    import base64
+
+    entries = []
+    for role, ca in (("operator_ca", test_pki.operator), ("root", test_pki.root)):
+        entry = {"role": role, "certificate": base64.b64encode(pki.der(ca.cert)).decode()}
+        if links:
+            entry["crl"] = f"pki/crl?ca={role}"
+        entries.append(entry)
+    return json.dumps({"certificates": entries}).encode()
+
+
+def test_crl_fetch_caches_every_ca_crl_and_show_reads_cache(work, test_pki, monkeypatch):
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    crl_der = test_pki.operator.crl(revoked=[(123, NOW - DAY)]).public_bytes(Encoding.DER)
+    root_crl = test_pki.root.crl(revoked=[]).public_bytes(Encoding.DER)
+    server = _pki_server(
+        {
+            "/api/v1/pki/crl": crl_der,
+            "/api/v1/pki/crl?ca=operator_ca": crl_der,
+            "/api/v1/pki/crl?ca=root": root_crl,
+            "/api/v1/pki/chain": _chain_json(test_pki, links=True),
+        }
+    )
     try:
         monkeypatch.setenv("SOCHI_API_URL", f"http://127.0.0.1:{server.server_port}/api/v1")
         result = run_cli("--json", "crl", "fetch")
         assert result.code == 0, result.stderr
         data = json.loads(result.stdout)
         assert data["revoked"][0]["serial"] == "7b" and data["next_update"]
-        assert len(data["chain"]) == 2
+        assert len(data["chain"]) == 2 and data["warnings"] == []
+        assert [c["issuer"].split(",")[0] for c in data["crls"]] == [
+            "CN=DOS TEK GROUP CA (test)",
+            "CN=Main CA (test)",
+        ]
+        assert data["crls"][1]["source"].endswith("/pki/crl?ca=root")
     finally:
         server.shutdown()
         server.server_close()
     result = run_cli("--json", "crl", "show")
-    assert json.loads(result.stdout)["issuer"].startswith("CN=DOS TEK GROUP CA")
-    # the cached chain + CRL now serve `sign` and `verify` without --trust/--crl
+    shown = json.loads(result.stdout)
+    assert shown["issuer"].startswith("CN=DOS TEK GROUP CA") and len(shown["crls"]) == 2
+    # the cached chain + CRLs now serve `sign` and `verify` without --trust/--crl
     assert (
         run_cli(
             "sign",
@@ -409,7 +441,43 @@ def test_crl_fetch_caches_and_show_reads_cache(work, test_pki, monkeypatch):
         ).code
         == 0
     )
-    assert run_cli("verify", str(work / "report.xml")).code == 0
+    result = run_cli("verify", str(work / "report.xml"))
+    assert result.code == 0, result.stdout
+    assert "CN=DOS TEK GROUP CA (test),O=sochi tests,C=KG: not on the CRL of CN=Main CA" in (
+        result.stdout
+    )
+
+
+def test_crl_fetch_says_which_ca_has_no_crl(work, test_pki, monkeypatch):
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    crl_der = test_pki.operator.crl(revoked=[]).public_bytes(Encoding.DER)
+    server = _pki_server(
+        {"/api/v1/pki/crl": crl_der, "/api/v1/pki/chain": _chain_json(test_pki, links=False)}
+    )
+    try:
+        monkeypatch.setenv("SOCHI_API_URL", f"http://127.0.0.1:{server.server_port}/api/v1")
+        result = run_cli("crl", "fetch")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.code == 0, result.stderr
+    assert "no CRL for CA CN=Main CA (test)" in result.stderr
+    # without the Main CA's CRL the operator CA's revocation is unknown: not a verdict
+    assert (
+        run_cli(
+            "sign",
+            "--signer",
+            "file",
+            "--key-file",
+            str(work / "dev.p12"),
+            str(work / "report.xml"),
+        ).code
+        == 0
+    )
+    result = run_cli("verify", str(work / "report.xml"))
+    assert result.code == AUTH and "VERDICT UNDETERMINED" in result.stdout
+    assert "no CRL of CN=Main CA (test)" in result.stdout
 
 
 def test_crl_show_without_cache_is_not_found():

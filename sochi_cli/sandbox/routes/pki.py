@@ -6,7 +6,7 @@ import ipaddress
 import json
 import sqlite3
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -31,6 +31,7 @@ from sochi_cli.sandbox.state import b64
 from sochi_cli.sandbox.util import inn_problem, iso_now, new_id, parse_iso
 
 router = APIRouter()
+CrlIssuer = Literal["operator_ca", "root"]
 RENEWAL_FEE = 150000
 
 
@@ -38,9 +39,15 @@ def _der(cert: x509.Certificate) -> str:
     return b64(cert.public_bytes(serialization.Encoding.DER))
 
 
+CRL_LINKS = {"operator_ca": "pki/crl?ca=operator_ca", "root": "pki/crl?ca=root"}
+
+
 @router.get("/pki/chain", response_model=ChainOut, responses=problems(), tags=["pki"])
 def get_chain(sandbox: SandboxDep) -> dict[str, Any]:
-    """Operator CA, Main CA (sandbox) root, then the receipt-signing certificates."""
+    """Operator CA, Main CA (sandbox) root, then the receipt-signing certificates.
+
+    Each CA entry names its CRL (`crl`, relative to the API base URL).
+    """
     pki = sandbox.pki
     entries = [
         ("operator_ca", pki.operator_ca.cert),
@@ -55,6 +62,7 @@ def get_chain(sandbox: SandboxDep) -> dict[str, Any]:
                 "subject": cert.subject.rfc4514_string(),
                 "serial": serial_hex(cert),
                 "certificate": _der(cert),
+                **({"crl": CRL_LINKS[role]} if role in CRL_LINKS else {}),
             }
             for role, cert in entries
         ]
@@ -80,11 +88,14 @@ def revoked_rows(conn: sqlite3.Connection) -> list[tuple[str, datetime, str]]:
             "content": {"application/pkix-crl": {"schema": {"type": "string", "format": "binary"}}},
             "description": "DER CRL",
         },
-        **problems(),
+        **problems(422),
     },
 )
-def get_crl(sandbox: SandboxDep) -> Response:
-    """The operator CA's CRL (DER) with revocation dates and reasons."""
+def get_crl(sandbox: SandboxDep, ca: CrlIssuer = "operator_ca") -> Response:
+    """A CA's CRL (DER): the operator CA's (default; revocation dates and reasons) or the
+    Main CA (sandbox) root's (`?ca=root`)."""
+    if ca == "root":
+        return Response(sandbox.pki.root_crl(sandbox.now()), media_type="application/pkix-crl")
     with sandbox.db.read() as conn:
         rows = revoked_rows(conn)
     return Response(sandbox.pki.crl(rows, sandbox.now()), media_type="application/pkix-crl")
