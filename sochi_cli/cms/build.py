@@ -5,10 +5,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from datetime import datetime
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from sochi_cli.cms.digest import Content, digest_content
+from sochi_cli.cms.digest import Content, digest_content, hash_bytes
 from sochi_cli.errors import SignatureError
 from sochi_cli.timeutil import as_utc, utcnow
 from sochi_cli.token.base import SignatureAlgorithm, Signer, ecdsa_to_der
@@ -65,12 +64,14 @@ def assemble_signed_data(
     chain: Sequence[x509.Certificate],
 ) -> bytes:
     """DER ContentInfo(SignedData) with one SignerInfo and no encapsulated content."""
-    from asn1crypto import algos, cms
+    from asn1crypto import algos, cms, core
 
     if algorithm.key_type == "ec":
-        signature = ecdsa_to_der(signature)
+        signature = ecdsa_to_der(signature, size=algorithm.ec_size)
     cert = _asn1_cert(certificate)
-    digest_algorithm = algos.DigestAlgorithm({"algorithm": algorithm.digest_oid})
+    digest_algorithm = algos.DigestAlgorithm(
+        {"algorithm": algorithm.digest_oid, "parameters": core.Null()}
+    )
     signer_info = cms.SignerInfo(
         {
             "version": "v1",
@@ -84,9 +85,7 @@ def assemble_signed_data(
             ),
             "digest_algorithm": digest_algorithm,
             "signed_attrs": signed_attrs,
-            "signature_algorithm": algos.SignedDigestAlgorithm(
-                {"algorithm": algorithm.cms_signature_oid}
-            ),
+            "signature_algorithm": _signature_algorithm(algorithm),
             "signature": signature,
         }
     )
@@ -111,6 +110,18 @@ def assemble_signed_data(
     return result
 
 
+def _signature_algorithm(algorithm: SignatureAlgorithm) -> Any:
+    """SignerInfo.signatureAlgorithm: PSS parameters, NULL for RSA and GOST, none for ECDSA."""
+    from asn1crypto import algos, core
+
+    value = algos.SignedDigestAlgorithm({"algorithm": algorithm.cms_signature_oid})
+    if algorithm.cms_signature_params is not None:
+        value["parameters"] = algos.RSASSAPSSParams.load(algorithm.cms_signature_params)
+    elif algorithm.key_type in ("rsa", "gost"):
+        value["parameters"] = core.Null()
+    return value
+
+
 def _der_length(size: int) -> bytes:
     if size < 0x80:
         return bytes((size,))
@@ -123,7 +134,6 @@ def _der(tag: int, content: bytes) -> bytes:
 
 
 _SIGNED_DATA_OID = bytes.fromhex("06092a864886f70d010702")
-_DIGEST_SIZES = {"sha224": 28, "sha256": 32, "sha384": 48, "sha512": 64, "streebog256": 32}
 _ATTR_OIDS = {
     "content_type": "1.2.840.113549.1.9.3",
     "signing_time": "1.2.840.113549.1.9.5",
@@ -158,7 +168,7 @@ class BatchTemplate:
             return value
 
         self.algorithm = algorithm
-        self.digest_size = _DIGEST_SIZES.get(algorithm.digest, 32)
+        self.digest_size = algorithm.digest_size
         cert_der = certificate.public_bytes(Encoding.DER)
         issuer = certificate.issuer.public_bytes()
         serial: bytes = Integer(certificate.serial_number).dump()
@@ -196,8 +206,13 @@ class BatchTemplate:
         version_1 = bytes.fromhex("020101")
         digest_algorithm = _der(0x30, oid(algorithm.digest_oid) + b"\x05\x00")  # NULL params
         self._si_head = version_1 + _der(0x30, issuer + serial) + digest_algorithm
-        null = b"\x05\x00" if algorithm.key_type == "rsa" else b""  # RFC 3370: RSA has NULL
-        self._si_sig_alg = _der(0x30, oid(algorithm.cms_signature_oid) + null)
+        if algorithm.cms_signature_params is not None:  # RSASSA-PSS-params (RFC 4056)
+            params = algorithm.cms_signature_params
+        elif algorithm.key_type in ("rsa", "gost"):  # RFC 3370 / RFC 4490: NULL
+            params = b"\x05\x00"
+        else:  # ECDSA: absent (RFC 5753)
+            params = b""
+        self._si_sig_alg = _der(0x30, oid(algorithm.cms_signature_oid) + params)
         seen: list[bytes] = []
         for cert in (certificate, *chain):
             der = cert.public_bytes(Encoding.DER)
@@ -264,7 +279,7 @@ class BatchTemplate:
     def signed_data(self, content_digest: bytes, signature: bytes) -> bytes:
         """DER ContentInfo(SignedData) for one content digest and its signature value."""
         if self.algorithm.key_type == "ec":
-            signature = ecdsa_to_der(signature)
+            signature = ecdsa_to_der(signature, size=self.algorithm.ec_size)
         if len(content_digest) != self.digest_size:
             raise SignatureError(
                 f"a {self.algorithm.digest} digest is {self.digest_size} bytes",
@@ -311,13 +326,21 @@ def sign_detached_many(
     name = algorithm.digest
     digests = [digest_content(c, name) for c in contents]
     head, tail = template.attribute_parts()
-    new_hash = hashlib.sha256 if name == "sha256" else partial(hashlib.new, name)
-    to_sign = [new_hash(head + d + tail).digest() for d in digests]
-    signatures = signer.sign_digests(to_sign)
-    if len(signatures) != len(to_sign):
+    sign_data = getattr(signer, "sign_data", None)
+    if sign_data is not None and getattr(signer, "hashes_on_device", False):
+        # a token that hashes itself (CKM_GOSTR3410_WITH_GOSTR3411…) gets the attributes
+        signatures = sign_data([head + d + tail for d in digests])
+    else:
+        if name == "sha256":
+            sha256 = hashlib.sha256
+            to_sign = [sha256(head + d + tail).digest() for d in digests]
+        else:
+            to_sign = [hash_bytes(name, head + d + tail) for d in digests]
+        signatures = signer.sign_digests(to_sign)
+    if len(signatures) != len(digests):
         raise SignatureError(
             f"the {signer.kind} signer returned {len(signatures)} signatures for "
-            f"{len(to_sign)} digests",
+            f"{len(digests)} digests",
             code="signer_failed",
         )
     signed_data = template.signed_data

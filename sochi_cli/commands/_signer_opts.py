@@ -42,6 +42,15 @@ CredentialOpt = Annotated[str | None, typer.Option("--credential", help="E-Cloud
 InnOpt = Annotated[
     str | None, typer.Option("--inn", envvar="SOCHI_INN", help="Subscriber INN (E-Cloud).")
 ]
+RsaPssOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--rsa-pss/--rsa-pkcs1",
+        help="RSA keys: RSASSA-PSS (SHA-256, MGF1, salt 32) or PKCS#1 v1.5 (default: profile "
+        "rsa_padding, else PKCS#1 v1.5). A token must offer CKM_RSA_PKCS_PSS.",
+        show_default=False,
+    ),
+]
 
 # The options in the order `--help` lists them.
 _OPTIONS: dict[str, Any] = {
@@ -54,6 +63,7 @@ _OPTIONS: dict[str, Any] = {
     "key": KeyOpt,
     "credential": CredentialOpt,
     "inn": InnOpt,
+    "rsa_pss": RsaPssOpt,
 }
 
 
@@ -70,6 +80,7 @@ class SignerChoice:
     key: str | None = None
     credential: str | None = None
     inn: str | None = None
+    rsa_pss: bool | None = None
 
     def options(self, app: AppContext, *, kind: str | None = None) -> SignerOptions:
         """Map the choice to SignerOptions; secrets are read only when the key needs them."""
@@ -103,6 +114,7 @@ class SignerChoice:
             key_id=self.key,
             credential=self.credential,
             user_id=self.inn,
+            rsa_pss=self.rsa_pss,
             passphrase=passphrase if needs_passphrase else None,
             pin=pin,
             otp=otp,
@@ -177,6 +189,7 @@ __all__ = [
     "KeyOpt",
     "LibOpt",
     "PinFileOpt",
+    "RsaPssOpt",
     "SignerChoice",
     "SignerOpt",
     "TokenOpt",

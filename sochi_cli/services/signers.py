@@ -35,6 +35,14 @@ class SignerOptions:
     passphrase: SecretSource | None = None
     pin: SecretSource | None = None
     otp: SecretSource | None = None
+    rsa_pss: bool | None = None  # RSA keys: RSASSA-PSS instead of PKCS#1 v1.5
+
+
+def rsa_pss_chosen(options: SignerOptions, config: Config) -> bool:
+    """`--rsa-pss`, else profile key `rsa_padding = "pss"`."""
+    if options.rsa_pss is not None:
+        return options.rsa_pss
+    return bool(config.get("rsa_padding") == "pss")
 
 
 def signer_kind(options: SignerOptions, config: Config) -> str:
@@ -56,6 +64,7 @@ def build_signer(options: SignerOptions, config: Config) -> Signer:
             raise UsageError("the PKCS#11 signer needs a PIN source")
         pin_source = options.pin
         return PKCS11Signer(
+            rsa_pss=rsa_pss_chosen(options, config),
             pin=lambda _info: pin_source(),
             library=options.pkcs11_lib,
             configured_library=config.get("pkcs11_lib"),
@@ -79,6 +88,7 @@ def build_signer(options: SignerOptions, config: Config) -> Signer:
         "otp": lambda _info: otp_source(),
         "credential_id": options.credential or config.get("cloud_credential"),
         "timeout": float(config.get("timeout")),
+        "rsa_pss": rsa_pss_chosen(options, config),
     }
     return CloudSigner(**cloud_kwargs)
 
@@ -98,12 +108,19 @@ def _file_signer(options: SignerOptions, config: Config) -> Signer:
     def passphrase() -> bytes | None:
         return options.passphrase().encode() if options.passphrase else None
 
+    pss = rsa_pss_chosen(options, config)
     if path.suffix.lower() in (".p12", ".pfx"):
-        return KeySigner.from_pkcs12(path, passphrase())
+        return KeySigner.from_pkcs12(path, passphrase(), rsa_pss=pss)
     cert = options.cert_file
     if cert is None:
         raise UsageError(f"{path}: a PEM key needs its certificate", hint="pass --cert-file")
-    return KeySigner.from_pem(path, cert, passphrase())
+    return KeySigner.from_pem(path, cert, passphrase(), rsa_pss=pss)
 
 
-__all__ = ["SecretSource", "SignerOptions", "build_signer", "signer_kind"]
+__all__ = [
+    "SecretSource",
+    "SignerOptions",
+    "build_signer",
+    "rsa_pss_chosen",
+    "signer_kind",
+]

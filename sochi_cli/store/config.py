@@ -104,6 +104,11 @@ PROFILE_SETTINGS: dict[str, Setting] = {
         Setting("key_id", "key on the token: CKA_ID hex, label or certificate serial"),
         Setting("key_file", "PKCS#12/PEM key file for the file signer (development only)"),
         Setting("cloud_credential", "E-Cloud credential id for remote signing"),
+        Setting(
+            "rsa_padding",
+            "RSA signatures: pkcs1v15 (default) or pss (RSASSA-PSS, SHA-256)",
+            _one_of(("pkcs1v15", "pss")),
+        ),
         Setting("timeout", "HTTP timeout, seconds", _positive(float), 30.0),
         Setting("concurrency", "parallel submissions in a batch", _positive(int), 8),
     )

@@ -14,13 +14,17 @@ from typing import TYPE_CHECKING, Any, Self
 
 from sochi_cli.errors import AuthError, SignatureError, UsageError
 from sochi_cli.logs import register_secret
-from sochi_cli.token.base import SignatureAlgorithm, algorithm_for_certificate, ecdsa_to_der
+from sochi_cli.token.base import (
+    SHA256_OID,
+    SignatureAlgorithm,
+    algorithm_for_certificate,
+    ecdsa_to_der,
+)
 
 if TYPE_CHECKING:
     import httpx
     from cryptography import x509
 
-SHA256_OID = "2.16.840.1.101.3.4.2.1"
 DEFAULT_CHUNK = 100
 
 
@@ -62,8 +66,10 @@ class CloudSigner:
         client: httpx.Client | None = None,
         chunk_size: int = DEFAULT_CHUNK,
         timeout: float = 30.0,
+        rsa_pss: bool = False,
     ) -> None:
         self._base = api_url.rstrip("/") + "/csc/v2"
+        self._rsa_pss = rsa_pss
         self._user_id = user_id
         self._pin = pin
         self._otp = otp
@@ -203,7 +209,7 @@ class CloudSigner:
             )
         self.info = info
         self.chain = list(info.certificates[1:])
-        self._algorithm = algorithm_for_certificate(info.certificate)
+        self._algorithm = algorithm_for_certificate(info.certificate, rsa_pss=self._rsa_pss)
 
     def close(self) -> None:
         if self._own_client and self._client is not None:
@@ -218,7 +224,7 @@ class CloudSigner:
 
     def algorithm(self) -> SignatureAlgorithm:
         if self._algorithm is None:
-            self._algorithm = algorithm_for_certificate(self.certificate)
+            self._algorithm = algorithm_for_certificate(self.certificate, rsa_pss=self._rsa_pss)
         return self._algorithm
 
     # -- signing ------------------------------------------------------------------------
@@ -265,8 +271,13 @@ class CloudSigner:
                         "credentialID": info.credential_id,
                         "SAD": sad,
                         "hashes": [base64.b64encode(d).decode("ascii") for d in chunk],
-                        "hashAlgo": SHA256_OID,
+                        "hashAlgo": algorithm.digest_oid,
                         "signAlgo": algorithm.csc_sign_oid,
+                        **(
+                            {"signAlgoParams": base64.b64encode(params).decode("ascii")}
+                            if (params := algorithm.cms_signature_params)
+                            else {}
+                        ),
                     },
                 )
                 values = data.get("signatures")
@@ -277,7 +288,11 @@ class CloudSigner:
                     )
                 for value in values:
                     raw = base64.b64decode(value)
-                    result.append(ecdsa_to_der(raw) if algorithm.key_type == "ec" else raw)
+                    result.append(
+                        ecdsa_to_der(raw, size=algorithm.ec_size)
+                        if algorithm.key_type == "ec"
+                        else raw
+                    )
         return result
 
     def __enter__(self) -> Self:

@@ -17,31 +17,44 @@ if TYPE_CHECKING:
     from cryptography import x509
     from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
+    from sochi_cli.cms import gost
+
 
 class KeySigner:
-    """A private key held in memory with its certificate and chain (kind "file")."""
+    """A private key held in memory with its certificate and chain (kind "file").
+
+    RSA and EC keys are `cryptography` keys; a GOST key is a `cms.gost.PrivateKey` held by
+    OpenSSL's gost engine.
+    """
 
     kind = "file"
 
     def __init__(
         self,
-        private_key: PrivateKeyTypes,
+        private_key: PrivateKeyTypes | gost.PrivateKey,
         certificate: x509.Certificate,
         chain: Iterable[x509.Certificate] = (),
+        *,
+        rsa_pss: bool = False,
     ) -> None:
         from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-        if not isinstance(private_key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+        from sochi_cli.cms import gost
+
+        known = (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey, gost.PrivateKey)
+        if not isinstance(private_key, known):
             raise UsageError(f"unsupported key type {type(private_key).__name__}")
         self._key = private_key
         self.certificate = certificate
         self.chain = list(chain)
-        self._algorithm = algorithm_for_certificate(certificate)
-        if private_key.public_key().public_numbers() != certificate.public_key().public_numbers():  # type: ignore[union-attr]
+        self._algorithm = algorithm_for_certificate(certificate, rsa_pss=rsa_pss)
+        if not _same_public_key(private_key, certificate):
             raise UsageError("the private key does not match the certificate")
 
     @classmethod
-    def from_pkcs12(cls, path: Path, passphrase: bytes | None) -> KeySigner:
+    def from_pkcs12(
+        cls, path: Path, passphrase: bytes | None, *, rsa_pss: bool = False
+    ) -> KeySigner:
         """Load a `.p12`/`.pfx`; a wrong passphrase is an AuthError, garbage a UsageError."""
         from cryptography.hazmat.primitives.serialization import pkcs12
 
@@ -59,7 +72,7 @@ class KeySigner:
             raise UsageError(f"{path}: not a PKCS#12 file") from None
         if key is None or cert is None:
             raise UsageError(f"{path}: the PKCS#12 file holds no private key and certificate")
-        return cls(key, cert, [c for c in extra if c != cert])
+        return cls(key, cert, [c for c in extra if c != cert], rsa_pss=rsa_pss)
 
     @classmethod
     def from_pem(
@@ -68,11 +81,22 @@ class KeySigner:
         cert_path: Path,
         passphrase: bytes | None = None,
         chain_path: Path | None = None,
+        *,
+        rsa_pss: bool = False,
     ) -> KeySigner:
-        """PEM (or DER) private key + certificate (+ optional chain bundle)."""
+        """PEM (or DER) private key + certificate (+ optional chain bundle).
+
+        A GOST certificate takes a GOST PKCS#8 key, read by OpenSSL's gost engine.
+        """
         from cryptography.hazmat.primitives import serialization
 
+        from sochi_cli.cms import gost
+
         key_data = _read(key_path, "key file")
+        certs = load_certificates(cert_path)
+        chain = load_certificates(chain_path) if chain_path else certs[1:]
+        if certs[0].public_key_algorithm_oid.dotted_string in gost.KEYS:
+            return cls(_gost_key(key_path, key_data, passphrase), certs[0], chain)
         try:
             if b"-----BEGIN" in key_data:
                 key = serialization.load_pem_private_key(key_data, passphrase)
@@ -91,12 +115,10 @@ class KeySigner:
                     code="passphrase_wrong",
                 ) from None
             raise UsageError(f"{key_path}: not a private key (PEM or DER)") from None
-        certs = load_certificates(cert_path)
-        chain = load_certificates(chain_path) if chain_path else certs[1:]
-        return cls(key, certs[0], chain)
+        return cls(key, certs[0], chain, rsa_pss=rsa_pss)
 
     @property
-    def private_key(self) -> PrivateKeyTypes:
+    def private_key(self) -> PrivateKeyTypes | gost.PrivateKey:
         """The in-memory key (for `sochi token import` of a development PKCS#12)."""
         return self._key
 
@@ -108,10 +130,21 @@ class KeySigner:
         from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
         from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
-        prehashed = Prehashed(hashes.SHA256())
         key = self._key
+        algorithm = self._algorithm
+        if algorithm.key_type == "gost":
+            sign_digest = key.sign_digest  # type: ignore[union-attr]
+            return [sign_digest(d) for d in digests]
+        hash_algorithm = {"sha384": hashes.SHA384, "sha512": hashes.SHA512}.get(
+            algorithm.digest, hashes.SHA256
+        )()
+        prehashed = Prehashed(hash_algorithm)
         if isinstance(key, rsa.RSAPrivateKey):
-            pad = padding.PKCS1v15()
+            pad: padding.AsymmetricPadding = (
+                padding.PSS(mgf=padding.MGF1(hash_algorithm), salt_length=algorithm.digest_size)
+                if algorithm.pss
+                else padding.PKCS1v15()
+            )
             return [key.sign(d, pad, prehashed) for d in digests]
         assert isinstance(key, ec.EllipticCurvePrivateKey)
         scheme = ec.ECDSA(prehashed)
@@ -127,6 +160,45 @@ class KeySigner:
         tb: TracebackType | None,
     ) -> None:
         return None
+
+
+def _gost_key(path: Path, data: bytes, passphrase: bytes | None) -> gost.PrivateKey:
+    from sochi_cli.cms import gost
+    from sochi_cli.errors import SignatureError
+
+    if passphrase is None and (b"ENCRYPTED" in data or gost.private_key_oid(data) is None):
+        try:
+            return gost.load_private_key(data, None)
+        except SignatureError:
+            raise AuthError(
+                f"{path}: the key is encrypted and needs a passphrase",
+                hint="set SOCHI_KEY_PASSPHRASE",
+                code="passphrase_needed",
+            ) from None
+    try:
+        return gost.load_private_key(data, passphrase)
+    except SignatureError as exc:
+        if exc.code == "passphrase_wrong":
+            raise AuthError(f"{path}: wrong passphrase for the key", code=exc.code) from None
+        if exc.code == "gost_engine_missing":
+            raise
+        raise UsageError(f"{path}: not a GOST private key (PKCS#8, PEM or DER)") from None
+
+
+def _same_public_key(key: PrivateKeyTypes | gost.PrivateKey, cert: x509.Certificate) -> bool:
+    from asn1crypto import keys
+
+    from sochi_cli.cms import gost
+    from sochi_cli.cms.verify import public_key_info
+
+    if isinstance(key, gost.PrivateKey):  # compare the key bits, not parameter encodings
+        ours = keys.PublicKeyInfo.load(key.public_key_info)["public_key"].native
+        theirs = keys.PublicKeyInfo.load(public_key_info(cert))["public_key"].native
+        return bool(ours == theirs)
+    try:
+        return bool(key.public_key().public_numbers() == cert.public_key().public_numbers())  # type: ignore[union-attr]
+    except Exception:  # the certificate's key is of another kind
+        return False
 
 
 def _read(path: Path, what: str) -> bytes:

@@ -418,6 +418,60 @@ def login(token: Any, info: TokenInfo, pin: str | PinProvider) -> Any:
         ) from None
 
 
+# GOST mechanisms: CKM_GOSTR3410* are in PKCS#11 2.30; the 2012-512 and Streebog ones are the
+# TC26 vendor extensions RuToken implements (NSSCK_VENDOR_PKCS11_RU_TEAM = 0xD4321000)
+CKM_GOSTR3410 = 0x1201
+CKM_GOSTR3410_WITH_GOSTR3411 = 0x1202
+CKM_GOSTR3410_512 = 0xD4321006
+CKM_GOSTR3410_WITH_GOSTR3411_12_256 = 0xD4321008
+CKM_GOSTR3410_WITH_GOSTR3411_12_512 = 0xD4321009
+_GOST_MECHANISMS = {  # digest -> (sign a digest made here, hash-and-sign on the token)
+    "gostr3411_94": (CKM_GOSTR3410, CKM_GOSTR3410_WITH_GOSTR3411),
+    "streebog256": (CKM_GOSTR3410, CKM_GOSTR3410_WITH_GOSTR3411_12_256),
+    "streebog512": (CKM_GOSTR3410_512, CKM_GOSTR3410_WITH_GOSTR3411_12_512),
+}
+
+
+def gost_mechanism(algorithm: SignatureAlgorithm, have: frozenset[int]) -> tuple[int | None, bool]:
+    """(mechanism, hashes on the token?) for a GOST key, from the token's mechanism list.
+
+    The digest is made here (OpenSSL's gost engine, fast) and signed with CKM_GOSTR3410 /
+    CKM_GOSTR3410_512 when the token offers them; else the token hashes the signed
+    attributes itself with CKM_GOSTR3410_WITH_GOSTR3411(_12_256/_12_512).
+    """
+    raw, hashing = _GOST_MECHANISMS[algorithm.digest]
+    if raw in have:
+        return raw, False
+    if hashing in have:
+        return hashing, True
+    return None, False
+
+
+def pkcs11_mechanism(value: int) -> Any:
+    """A pkcs11.Mechanism for `value`, vendor-defined ones included.
+
+    python-pkcs11 accepts only members of its Mechanism enum, which lacks the TC26 vendor
+    mechanisms; a pseudo-member carries their value to C_SignInit unchanged.
+    """
+    from pkcs11 import Mechanism
+
+    try:
+        return Mechanism(value)
+    except ValueError:
+        member = int.__new__(Mechanism, value)
+        member._name_ = f"VENDOR_{value:#x}"
+        member._value_ = value
+        return member
+
+
+def token_mechanisms(token: Any) -> frozenset[int]:
+    """The mechanisms the token's slot offers (empty if the library will not say)."""
+    try:
+        return frozenset(int(m) for m in token.slot.get_mechanisms())
+    except Exception:
+        return frozenset()
+
+
 class PKCS11Signer:
     """A key on a PKCS#11 token; `with signer:` logs in once, `sign_digests` signs a batch."""
 
@@ -432,8 +486,14 @@ class PKCS11Signer:
         token: str | None = None,
         key: str | None = None,
         extra_chain: Sequence[x509.Certificate] = (),
+        rsa_pss: bool = False,
     ) -> None:
         self._pin = pin
+        self._rsa_pss = rsa_pss
+        self._mechanisms: frozenset[int] = frozenset()
+        self._mechanism: Any = None  # what sign_digests / sign_data call the token with
+        self._mechanism_param: Any = None
+        self.hashes_on_device = False  # the token hashes the signed attributes itself
         self._library_arg = library
         self._configured_library = configured_library
         self._token_selector = token
@@ -455,7 +515,7 @@ class PKCS11Signer:
 
     def algorithm(self) -> SignatureAlgorithm:
         if self._algorithm is None:
-            self._algorithm = algorithm_for_certificate(self.certificate)
+            self._algorithm = algorithm_for_certificate(self.certificate, rsa_pss=self._rsa_pss)
         return self._algorithm
 
     def open(self) -> None:
@@ -470,7 +530,9 @@ class PKCS11Signer:
             pool = [c for _, c in on_token] + self._extra_chain
             self._certificate = key_info.certificate
             self.chain = _build_chain(key_info.certificate, pool)
-            self.algorithm()
+            algorithm = self.algorithm()
+            self._mechanisms = token_mechanisms(token)
+            self._choose_mechanism(algorithm, info)
         except BaseException:
             session.close()
             raise
@@ -484,26 +546,70 @@ class PKCS11Signer:
             except Exception:  # closing a session on a pulled token
                 return
 
+    def _choose_mechanism(self, algorithm: SignatureAlgorithm, info: TokenInfo) -> None:
+        """The token mechanism for the key's algorithm; refused early if the token lacks it."""
+        from pkcs11 import MGF, Mechanism
+
+        have = self._mechanisms
+        if algorithm.key_type == "rsa" and algorithm.pss:
+            if int(Mechanism.RSA_PKCS_PSS) not in have:
+                raise AuthError(
+                    f"token {info.describe()} does not offer CKM_RSA_PKCS_PSS",
+                    hint="sign with PKCS#1 v1.5 (drop --rsa-pss)",
+                    code="mechanism_unsupported",
+                )
+            self._mechanism = Mechanism.RSA_PKCS_PSS
+            self._mechanism_param = (Mechanism.SHA256, MGF.SHA256, algorithm.digest_size)
+        elif algorithm.key_type == "rsa":
+            self._mechanism = Mechanism.RSA_PKCS
+        elif algorithm.key_type == "ec":
+            self._mechanism = Mechanism.ECDSA
+        else:
+            mechanism, on_device = gost_mechanism(algorithm, have)
+            if mechanism is None:
+                raise AuthError(
+                    f"token {info.describe()} offers no GOST R 34.10 signing mechanism for "
+                    f"{algorithm.name}",
+                    code="mechanism_unsupported",
+                )
+            self._mechanism = pkcs11_mechanism(mechanism)
+            self.hashes_on_device = on_device
+
     def sign_digests(self, digests: Sequence[bytes]) -> list[bytes]:
-        from pkcs11 import Mechanism
         from pkcs11 import exceptions as p11err
 
         if self._key is None:
             raise UsageError("the PKCS#11 signer is not open (use it in a `with` block)")
         algorithm = self.algorithm()
         sign = self._key.sign  # the same call per digest as a bare python-pkcs11 loop
+        mechanism, param = self._mechanism, self._mechanism_param
         try:
-            if algorithm.key_type == "rsa":
-                mechanism = Mechanism.RSA_PKCS
+            if algorithm.key_type == "rsa" and not algorithm.pss:
                 return [bytes(sign(sha256_digest_info(d), mechanism=mechanism)) for d in digests]
             if algorithm.key_type == "ec":
-                mechanism = Mechanism.ECDSA
                 return [ecdsa_raw_to_der(sign(d, mechanism=mechanism)) for d in digests]
+            if self.hashes_on_device:
+                raise UsageError("this token hashes on the device: use sign_data")
+            # PSS over the digest; GOST: CKM_GOSTR3410(_512) over the digest, s || r as CMS has it
+            return [bytes(sign(d, mechanism=mechanism, mechanism_param=param)) for d in digests]
         except p11err.PKCS11Error as exc:
             raise AuthError(
                 f"the token refused to sign ({type(exc).__name__})", code="token_error"
             ) from None
-        raise AuthError(f"{algorithm.name} is not supported on tokens yet", code="token_error")
+
+    def sign_data(self, items: Sequence[bytes]) -> list[bytes]:
+        """Sign whole signed attributes with a hash-and-sign mechanism (GOST on RuToken)."""
+        from pkcs11 import exceptions as p11err
+
+        if self._key is None:
+            raise UsageError("the PKCS#11 signer is not open (use it in a `with` block)")
+        sign, mechanism = self._key.sign, self._mechanism
+        try:
+            return [bytes(sign(item, mechanism=mechanism)) for item in items]
+        except p11err.PKCS11Error as exc:
+            raise AuthError(
+                f"the token refused to sign ({type(exc).__name__})", code="token_error"
+            ) from None
 
     def __enter__(self) -> Self:
         self.open()
