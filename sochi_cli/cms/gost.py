@@ -392,6 +392,15 @@ def load_private_key(data: bytes, passphrase: bytes | None = None) -> PrivateKey
     return PrivateKey(int(key))
 
 
+def public_key_bits(spki_der: bytes) -> bytes:
+    """The subjectPublicKey BIT STRING contents of a SubjectPublicKeyInfo (asn1crypto's
+    PublicKeyInfo does not know the GOST key OIDs, so the structure is read generically)."""
+    from asn1crypto import core
+
+    value: bytes = core.load(spki_der)[1].contents
+    return value
+
+
 def private_key_oid(data: bytes) -> str | None:
     """The algorithm OID of an unencrypted PKCS#8 key (PEM or DER), None if unreadable."""
     from asn1crypto import keys, pem
@@ -421,6 +430,7 @@ __all__ = [
     "load_private_key",
     "new_hasher",
     "private_key_oid",
+    "public_key_bits",
     "signature_digest",
     "verify",
     "verify_digest",

@@ -186,15 +186,12 @@ def _gost_key(path: Path, data: bytes, passphrase: bytes | None) -> gost.Private
 
 
 def _same_public_key(key: PrivateKeyTypes | gost.PrivateKey, cert: x509.Certificate) -> bool:
-    from asn1crypto import keys
-
     from sochi_cli.cms import gost
     from sochi_cli.cms.verify import public_key_info
 
     if isinstance(key, gost.PrivateKey):  # compare the key bits, not parameter encodings
-        ours = keys.PublicKeyInfo.load(key.public_key_info)["public_key"].native
-        theirs = keys.PublicKeyInfo.load(public_key_info(cert))["public_key"].native
-        return bool(ours == theirs)
+        theirs = gost.public_key_bits(public_key_info(cert))
+        return gost.public_key_bits(key.public_key_info) == theirs
     try:
         return bool(key.public_key().public_numbers() == cert.public_key().public_numbers())  # type: ignore[union-attr]
     except Exception:  # the certificate's key is of another kind

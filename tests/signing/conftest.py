@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from sochi_cli.token.file import KeySigner
-from tests.signing import pki
+from tests.signing import gost_pki, pki
 
 
 @dataclass
@@ -55,6 +55,50 @@ def test_pki(tmp_path_factory: pytest.TempPathFactory) -> TestPKI:
 
 
 @dataclass
+class GostPKI:
+    """Main CA (GOST R 34.10-2001) → operator CA (2012-512) → one subscriber per GOST kind."""
+
+    root: gost_pki.GostCA
+    operator: gost_pki.GostCA
+    subscribers: dict[str, gost_pki.GostIssued]
+    dir: Path
+
+    @property
+    def chain(self) -> list:
+        return [self.operator.cert, self.root.cert]
+
+    @property
+    def crls(self) -> list:
+        return [self.operator.crl(revoked=[]), self.root.crl(revoked=[])]
+
+    def signer(self, issued: gost_pki.GostIssued) -> KeySigner:
+        return KeySigner(issued.key.key, issued.cert, self.chain)
+
+    def write(self, filename: str, data: bytes) -> Path:
+        path = self.dir / filename
+        path.write_bytes(data)
+        return path
+
+
+@pytest.fixture(scope="session")
+def gost(tmp_path_factory: pytest.TempPathFactory) -> GostPKI:
+    """The GOST test PKI. OpenSSL's gost engine is required: `make test` installs it."""
+    from sochi_cli.cms import gost as bridge
+
+    if not bridge.available():
+        pytest.fail(
+            "OpenSSL's gost engine is missing: `make test` installs libengine-gost-openssl "
+            "(or: sudo apt-get install libengine-gost-openssl)"
+        )
+    root = gost_pki.make_root()
+    operator = gost_pki.sub_ca(root)
+    subscribers = {
+        kind: operator.issue(f"Test Subscriber {kind}", kind=kind) for kind in gost_pki.KINDS
+    }
+    return GostPKI(root, operator, subscribers, tmp_path_factory.mktemp("gost-pki"))
+
+
+@dataclass
 class SoftHSM:
     conf: Path
     library: Path
@@ -63,11 +107,16 @@ class SoftHSM:
     ec_label: str = "sochi-ec"
     nocert_label: str = "sochi-nocert"
     wrongpin_label: str = "sochi-wrongpin"
+    ec384_label: str = "sochi-ec384"
+    gost_label: str = "sochi-gost"  # a GOST certificate over a stand-in EC key (see test_pkcs11)
+    ec384: pki.Issued | None = None
+    gost: tuple | None = None  # (GOST root CA, the token's GOST certificate)
 
 
 @pytest.fixture(scope="session")
 def softhsm(test_pki: TestPKI, tmp_path_factory: pytest.TempPathFactory):
-    """One SoftHSM2 token directory per session: RSA, EC, key-without-cert and a spare token."""
+    """One SoftHSM2 token directory per session: RSA, EC P-256 and P-384, key-without-cert,
+    a GOST certificate (SoftHSM2 has no GOST keys) and a spare token."""
     import os
 
     from sochi_cli.token import pkcs11 as p11
@@ -78,10 +127,21 @@ def softhsm(test_pki: TestPKI, tmp_path_factory: pytest.TempPathFactory):
     previous = os.environ.get("SOFTHSM2_CONF")
     os.environ["SOFTHSM2_CONF"] = str(conf)
     hsm = SoftHSM(conf, sh.LIBRARY, sh.PIN)
-    for label in (hsm.rsa_label, hsm.ec_label, hsm.nocert_label, hsm.wrongpin_label):
+    labels = (hsm.rsa_label, hsm.ec_label, hsm.nocert_label, hsm.wrongpin_label)
+    for label in (*labels, hsm.ec384_label, hsm.gost_label):
         sh.init_token(conf, label)
     chain = [test_pki.operator.cert, test_pki.root.cert]
-    for label, issued in ((hsm.rsa_label, test_pki.rsa), (hsm.ec_label, test_pki.ec)):
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    hsm.ec384 = test_pki.operator.issue(
+        "Test Subscriber P-384", key=ec.generate_private_key(ec.SECP384R1())
+    )
+    tokens = [
+        (hsm.rsa_label, test_pki.rsa),
+        (hsm.ec_label, test_pki.ec),
+        (hsm.ec384_label, hsm.ec384),
+    ]
+    for label, issued in tokens:
         p11.import_pkcs12(
             library=sh.LIBRARY,
             token=label,
@@ -104,6 +164,23 @@ def softhsm(test_pki: TestPKI, tmp_path_factory: pytest.TempPathFactory):
         label="lonely",
     )
     _drop_certificates(hsm.nocert_label)
+    # SoftHSM2 stores a GOST certificate but cannot hold or use a GOST key: the certificate
+    # sits beside an EC key with its CKA_ID; signing is exercised at the C_Sign seam
+    from sochi_cli.cms import gost as bridge
+
+    if bridge.available():
+        gost_root = gost_pki.make_root("Main CA GOST (token test)")
+        gost_cert = gost_root.issue("Token GOST subscriber", kind="gost2012_256")
+        hsm.gost = (gost_root, gost_cert)
+        p11.import_pkcs12(
+            library=sh.LIBRARY,
+            token=hsm.gost_label,
+            pin=sh.PIN,
+            private_key=pki.ec_key(),
+            certificate=gost_cert.cert,
+            key_id=b"\x01",
+            label="gost key",
+        )
     yield hsm
     if previous is None:
         os.environ.pop("SOFTHSM2_CONF", None)

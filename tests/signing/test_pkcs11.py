@@ -149,3 +149,116 @@ def test_openssl_verifies_token_signatures(softhsm, test_pki, which, tmp_path):
         check=False,
     )
     assert proc.returncode == 0, proc.stderr.decode()
+
+
+def test_rsa_pss_on_the_token(softhsm, test_pki, tmp_path):
+    """SoftHSM2 offers CKM_RSA_PKCS_PSS: RSASSA-PSS signed on the token, OpenSSL agrees."""
+    from sochi_cli.cms import parse_signature, sign_detached
+    from tests.signing.interop import openssl_verifies
+
+    content = tmp_path / "report.xml"
+    content.write_bytes(b"<report>pss</report>")
+    with p11.PKCS11Signer(
+        library=softhsm.library, token=softhsm.rsa_label, pin=softhsm.pin, rsa_pss=True
+    ) as signer:
+        der = sign_detached(content, signer)
+    (tmp_path / "report.p7s").write_bytes(der)
+    assert parse_signature(der).signature_algorithm == "rsassa_pss"
+    assert openssl_verifies("rsa", tmp_path / "report.p7s", content, test_pki.root_pem)
+
+
+def test_ecdsa_p384_on_the_token(softhsm, test_pki, tmp_path):
+    from sochi_cli.cms import parse_signature, sign_detached
+    from tests.signing.interop import openssl_verifies
+
+    content = tmp_path / "report.xml"
+    content.write_bytes(b"<report>p384</report>")
+    with p11.PKCS11Signer(
+        library=softhsm.library, token=softhsm.ec384_label, pin=softhsm.pin
+    ) as signer:
+        assert signer.algorithm().name == "ECDSA-P384-SHA384"
+        der = sign_detached(content, signer)
+    (tmp_path / "report.p7s").write_bytes(der)
+    assert parse_signature(der).digest_algorithm == "sha384"
+    assert openssl_verifies("ec", tmp_path / "report.p7s", content, test_pki.root_pem)
+
+
+def test_pss_is_refused_on_a_token_without_the_mechanism(softhsm, monkeypatch):
+    monkeypatch.setattr(p11, "token_mechanisms", lambda token: frozenset())
+    with pytest.raises(AuthError, match="CKM_RSA_PKCS_PSS") as err:
+        p11.PKCS11Signer(
+            library=softhsm.library, token=softhsm.rsa_label, pin=softhsm.pin, rsa_pss=True
+        ).open()
+    assert err.value.code == "mechanism_unsupported"
+
+
+def test_gost_certificate_on_softhsm_has_no_mechanism(softhsm, gost):
+    """Debian's SoftHSM2 has no GOST mechanisms: a GOST key there is refused before signing."""
+    with pytest.raises(AuthError, match=r"no GOST R 34\.10 signing mechanism") as err:
+        p11.PKCS11Signer(library=softhsm.library, token=softhsm.gost_label, pin=softhsm.pin).open()
+    assert err.value.code == "mechanism_unsupported"
+
+
+class RutokenGostKey:
+    """Stands in for a RuToken GOST private key at C_Sign, the one thing SoftHSM2 cannot do.
+
+    CKM_GOSTR3410 signs a digest made by the caller; CKM_GOSTR3410_WITH_GOSTR3411_12_256
+    hashes the data itself. Both return `s || r`, as PKCS#11 specifies for GOST.
+    """
+
+    def __init__(self, key):
+        self.key = key
+        self.calls = []
+
+    def sign(self, data, mechanism=None, mechanism_param=None):
+        self.calls.append(int(mechanism))
+        if int(mechanism) == p11.CKM_GOSTR3410:
+            assert len(data) == 32 and mechanism_param is None
+            return self.key.sign_digest(data)
+        assert int(mechanism) == p11.CKM_GOSTR3410_WITH_GOSTR3411_12_256
+        return self.key.sign(data, "streebog256")
+
+
+@pytest.mark.parametrize(
+    "mechanism",
+    [p11.CKM_GOSTR3410, p11.CKM_GOSTR3410_WITH_GOSTR3411_12_256],
+    ids=["digest-here", "digest-on-token"],
+)
+def test_gost_token_signature_is_what_openssl_accepts(
+    softhsm, gost, monkeypatch, tmp_path, mechanism
+):
+    """The whole PKCS#11 GOST path on a real SoftHSM2 session (token, login, certificate,
+    mechanism choice, CMS) with only C_Sign answered by the gost engine."""
+    from sochi_cli.cms import sign_detached_many
+    from sochi_cli.services.verify import STANDING, verify_dispute
+    from tests.signing import pki
+    from tests.signing.interop import openssl_verifies
+
+    root, issued = softhsm.gost
+    monkeypatch.setattr(p11, "token_mechanisms", lambda token: frozenset({mechanism}))
+    contents = [tmp_path / "a.xml", tmp_path / "b.xml"]
+    for path in contents:
+        path.write_bytes(b"<report>" + path.name.encode() + b"</report>")
+    signer = p11.PKCS11Signer(library=softhsm.library, token=softhsm.gost_label, pin=softhsm.pin)
+    with signer:
+        assert signer.algorithm().name == "GOST-R-34.10-2012-256-Streebog256"
+        assert signer.hashes_on_device is (mechanism != p11.CKM_GOSTR3410)
+        fake = RutokenGostKey(issued.key.key)
+        signer._key = fake
+        sigs = sign_detached_many(contents, signer)
+    assert fake.calls == [mechanism, mechanism]
+    root_pem = tmp_path / "root.pem"
+    root_pem.write_bytes(pki.pem(root.cert))
+    for path, der in zip(contents, sigs, strict=True):
+        path.with_suffix(".p7s").write_bytes(der)
+        assert openssl_verifies("gost2012_256", path.with_suffix(".p7s"), path, root_pem)
+        report = verify_dispute(path, der, trust_roots=[root.cert], crls=[root.crl(revoked=[])])
+        assert report.verdict == STANDING, report.reason
+
+
+def test_vendor_mechanisms_reach_python_pkcs11():
+    from pkcs11 import Mechanism
+
+    member = p11.pkcs11_mechanism(p11.CKM_GOSTR3410_512)
+    assert isinstance(member, Mechanism) and int(member) == 0xD4321006
+    assert p11.pkcs11_mechanism(0x1201) is Mechanism.GOSTR3410
