@@ -6,11 +6,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint typecheck pytest bench softhsm clean help
+.PHONY: demo test lint typecheck pytest bench softhsm gost-engine clean help
 
 help:
 	@echo "make demo   - run the main job end to end against the embedded sandbox operator"
-	@echo "make test   - lint + type check + the whole test suite (installs SoftHSM2 if root)"
+	@echo "make test   - lint + type check + the whole test suite (installs SoftHSM2 and the"
+	@echo "              OpenSSL gost engine if root)"
 	@echo "make lint   - ruff check + ruff format --check"
 	@echo "make bench  - run bench/*.py, print a table, write bench/results.json"
 
@@ -34,6 +35,19 @@ softhsm:
 		exit 1; \
 	fi
 
+# OpenSSL's gost engine (GOST R 34.10/34.11: sign, verify, digests); sochi loads it from libcrypto
+GOST_ENGINE_DIR := $(shell openssl version -e 2>/dev/null | sed -n 's/^ENGINESDIR: "\(.*\)"/\1/p')
+gost-engine:
+	@if [ -n "$(GOST_ENGINE_DIR)" ] && [ -f "$(GOST_ENGINE_DIR)/gost.so" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing libengine-gost-openssl (Debian) for the GOST tests"; \
+		(apt-get install -y -qq libengine-gost-openssl >/dev/null 2>&1 || \
+		 (apt-get update -qq >/dev/null && apt-get install -y -qq libengine-gost-openssl >/dev/null)) ; \
+	else \
+		echo "error: OpenSSL's gost engine is missing — install it: sudo apt-get install libengine-gost-openssl (Debian/Ubuntu)"; \
+		exit 1; \
+	fi
+
 lint: $(STAMP)
 	$(BIN)/ruff check sochi_cli tests bench
 	$(BIN)/ruff format --check sochi_cli tests bench
@@ -41,12 +55,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy sochi_cli
 
-pytest: $(STAMP) softhsm
+pytest: $(STAMP) softhsm gost-engine
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 
-bench: $(STAMP) softhsm
+bench: $(STAMP) softhsm gost-engine
 	$(BIN)/python bench/run.py
 
 clean:

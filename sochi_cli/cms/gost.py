@@ -48,6 +48,24 @@ ENGINE_PACKAGE = "libengine-gost-openssl"
 _ENGINE_METHOD_ALL = 0xFFFF
 
 
+DIGEST_NAMES = {
+    "gostr3411_94": "GOST R 34.11-94",
+    "streebog256": "GOST R 34.11-2012 (Streebog-256)",
+    "streebog512": "GOST R 34.11-2012 (Streebog-512)",
+}
+
+
+def describe(key_oid: str, digest_name: str) -> str:
+    """People's name of a GOST signature, with the Kyrgyz standard's where it has one."""
+    key = KEYS[key_oid][0] if key_oid in KEYS else key_oid
+    if key_oid in KYRGYZ_NAMES:
+        key += f" = {KYRGYZ_NAMES[key_oid]}"
+    digest = DIGEST_NAMES.get(digest_name, digest_name)
+    if digest_name in KYRGYZ_NAMES:
+        digest += f" = {KYRGYZ_NAMES[digest_name]}"
+    return f"{key} over {digest}"
+
+
 def is_gost_oid(oid: str) -> bool:
     """A GOST key, signature or digest algorithm OID."""
     return oid in KEYS or oid in SIGNATURES or oid in DIGEST_BY_OID
@@ -365,13 +383,7 @@ def load_private_key(data: bytes, passphrase: bytes | None = None) -> PrivateKey
     """A PKCS#8 GOST key (PEM or DER, encrypted or not). SignatureError when unreadable."""
     lib = api().lib
     if b"-----BEGIN" not in data:
-        from asn1crypto import keys
-
-        try:
-            keys.EncryptedPrivateKeyInfo.load(data).native  # noqa: B018
-            label = "ENCRYPTED PRIVATE KEY"
-        except (ValueError, TypeError):
-            label = "PRIVATE KEY"
+        label = "ENCRYPTED PRIVATE KEY" if key_is_encrypted(data) else "PRIVATE KEY"
         data = _pem(data, label)
     bio = lib.BIO_new_mem_buf(data, len(data))
     try:
@@ -401,6 +413,19 @@ def public_key_bits(spki_der: bytes) -> bytes:
     return value
 
 
+def key_is_encrypted(data: bytes) -> bool:
+    """Whether a PKCS#8 key (PEM or DER) is an EncryptedPrivateKeyInfo."""
+    from asn1crypto import keys, pem
+
+    if pem.detect(data):
+        return b"-----BEGIN ENCRYPTED PRIVATE KEY-----" in data
+    try:
+        keys.EncryptedPrivateKeyInfo.load(data).native  # noqa: B018  (parses it all)
+    except (ValueError, TypeError):
+        return False
+    return True
+
+
 def private_key_oid(data: bytes) -> str | None:
     """The algorithm OID of an unencrypted PKCS#8 key (PEM or DER), None if unreadable."""
     from asn1crypto import keys, pem
@@ -417,6 +442,7 @@ def private_key_oid(data: bytes) -> str | None:
 __all__ = [
     "DIGESTS",
     "DIGEST_BY_OID",
+    "DIGEST_NAMES",
     "ENGINE_PACKAGE",
     "KEYS",
     "KYRGYZ_NAMES",
@@ -425,8 +451,10 @@ __all__ = [
     "Hasher",
     "PrivateKey",
     "available",
+    "describe",
     "digest",
     "is_gost_oid",
+    "key_is_encrypted",
     "load_private_key",
     "new_hasher",
     "private_key_oid",

@@ -296,9 +296,20 @@ def certificate_summary(cert: x509.Certificate) -> dict[str, Any]:
         "not_before": as_utc(cert.not_valid_before_utc).isoformat(),
         "not_after": as_utc(cert.not_valid_after_utc).isoformat(),
         "key_usage": usages,
-        "public_key": cert.public_key_algorithm_oid._name,
+        "public_key": _key_name(cert),
         "sha256": cert.fingerprint(hashes.SHA256()).hex(),
     }
+
+
+def _key_name(cert: x509.Certificate) -> str:
+    from sochi_cli.cms import gost
+
+    oid = cert.public_key_algorithm_oid.dotted_string
+    if oid in gost.KEYS:
+        return gost.KEYS[oid][0] + (
+            f" ({gost.KYRGYZ_NAMES[oid]})" if oid in gost.KYRGYZ_NAMES else ""
+        )
+    return str(cert.public_key_algorithm_oid._name)
 
 
 def crl_summary(

@@ -162,6 +162,14 @@ def _validate_with_pyhanko(
     return PASSED, "path valid at the signing time with the supplied CRLs (RFC 5280)", {}
 
 
+def _algorithm_text(signer: ParsedSigner, cert: x509.Certificate) -> str:
+    if signer.signature_algorithm == "gost":
+        from sochi_cli.cms import gost
+
+        return gost.describe(cert.public_key_algorithm_oid.dotted_string, signer.digest_algorithm)
+    return f"{signer.signature_algorithm}, {signer.digest_algorithm}"
+
+
 def _dates_ok(path: Sequence[x509.Certificate], moment: datetime) -> list[str]:
     problems = []
     for cert in path:
@@ -225,7 +233,7 @@ def check_signer(
             "8.2.2",
             PASSED,
             "the document's digest matches and the signature verifies "
-            f"({signer.signature_algorithm}, {signer.digest_algorithm})",
+            f"({_algorithm_text(signer, cert)})",
             digest_algorithm=signer.digest_algorithm,
             signature_algorithm=signer.signature_algorithm,
             message_digest=(signer.message_digest or b"").hex() or None,

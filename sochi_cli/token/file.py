@@ -166,17 +166,15 @@ def _gost_key(path: Path, data: bytes, passphrase: bytes | None) -> gost.Private
     from sochi_cli.cms import gost
     from sochi_cli.errors import SignatureError
 
-    if passphrase is None and (b"ENCRYPTED" in data or gost.private_key_oid(data) is None):
-        try:
-            return gost.load_private_key(data, None)
-        except SignatureError:
-            raise AuthError(
-                f"{path}: the key is encrypted and needs a passphrase",
-                hint="set SOCHI_KEY_PASSPHRASE",
-                code="passphrase_needed",
-            ) from None
+    encrypted = gost.key_is_encrypted(data)
+    if encrypted and passphrase is None:
+        raise AuthError(
+            f"{path}: the key is encrypted and needs a passphrase",
+            hint="set SOCHI_KEY_PASSPHRASE",
+            code="passphrase_needed",
+        )
     try:
-        return gost.load_private_key(data, passphrase)
+        return gost.load_private_key(data, passphrase if encrypted else None)
     except SignatureError as exc:
         if exc.code == "passphrase_wrong":
             raise AuthError(f"{path}: wrong passphrase for the key", code=exc.code) from None

@@ -561,3 +561,133 @@ def test_token_import_loads_a_p12_into_softhsm(tmp_path, work, test_pki):
     )
     assert result.code == 0, result.stderr
     assert run_cli("verify", str(work / "report.xml"), *_trust(work)).code == 0
+
+
+def _gost_files(work, gost, kind="gost2001"):
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    sub = gost.subscribers[kind]
+    (work / "gost.key").write_bytes(sub.key_pem)
+    (work / "gost.pem").write_bytes(pki.pem(sub.cert) + pki.pem(gost.operator.cert))
+    (work / "gost-root.pem").write_bytes(pki.pem(gost.root.cert))
+    for name, crl in (("gost-op.crl", gost.operator), ("gost-root.crl", gost.root)):
+        (work / name).write_bytes(crl.crl(revoked=[]).public_bytes(Encoding.DER))
+    return [
+        "--trust",
+        str(work / "gost-root.pem"),
+        "--crl",
+        str(work / "gost-op.crl"),
+        "--crl",
+        str(work / "gost-root.crl"),
+    ]
+
+
+def test_sign_and_verify_with_a_gost_key_file(work, gost):
+    trust = _gost_files(work, gost)
+    report = work / "report.xml"
+    result = run_cli(
+        "sign",
+        "--signer",
+        "file",
+        "--key-file",
+        str(work / "gost.key"),
+        "--cert-file",
+        str(work / "gost.pem"),
+        str(report),
+        *trust,
+    )
+    assert result.code == 0, result.stderr
+    result = run_cli("--json", "verify", str(report), *trust)
+    assert result.code == 0, result.stdout
+    data = json.loads(result.stdout)
+    assert data["stands"] is True
+    summary = data["signers"][0]["steps"][1]["summary"]
+    assert "GOST 34.310-2004" in summary and "GOST 34.311-95" in summary
+    report.write_bytes(b"<report>2</report>\n")
+    result = run_cli("verify", str(report), *trust)
+    assert result.code == AUTH and "SIGNATURE DOES NOT STAND" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("key", "expect"),
+    [(b"garbage", "not a GOST private key"), ("other", "does not match the certificate")],
+    ids=["garbage", "other-key"],
+)
+def test_bad_gost_key_file_is_one_line(work, gost, key, expect):
+    trust = _gost_files(work, gost)
+    if key == "other":
+        key = gost.subscribers["gost2012_512"].key_pem
+    (work / "gost.key").write_bytes(key)
+    result = run_cli(
+        "sign",
+        "--signer",
+        "file",
+        "--key-file",
+        str(work / "gost.key"),
+        "--cert-file",
+        str(work / "gost.pem"),
+        str(work / "report.xml"),
+        *trust,
+    )
+    assert expect in _one_line_error(result, int(ExitCode.USAGE))
+    assert not list(work.glob("*.p7s"))
+
+
+def test_sign_with_rsa_pss_option(work, test_pki):
+    from sochi_cli.cms import parse_signature
+    from tests.signing.interop import openssl_verifies
+
+    pki.write_p12(work / "rsa.p12", test_pki.rsa, test_pki.chain, None)
+    report = work / "report.xml"
+    result = run_cli(
+        "sign",
+        "--signer",
+        "file",
+        "--key-file",
+        str(work / "rsa.p12"),
+        "--rsa-pss",
+        str(report),
+        *_trust(work),
+    )
+    assert result.code == 0, result.stderr
+    signature = work / "report.xml.p7s"
+    assert parse_signature(signature.read_bytes()).signature_algorithm == "rsassa_pss"
+    assert openssl_verifies("rsa", signature, report, work / "root.pem")
+    assert run_cli("verify", str(report), *_trust(work)).code == 0
+
+
+def test_encrypted_gost_key_takes_the_passphrase_from_environment(work, gost, monkeypatch):
+    from tests.signing.interop import openssl
+
+    trust = _gost_files(work, gost, "gost2012_256")
+    proc = openssl(
+        "pkcs8",
+        "-topk8",
+        "-engine",
+        "gost",
+        "-in",
+        str(work / "gost.key"),
+        "-v2",
+        "aes-256-cbc",
+        "-passout",
+        "pass:s3cret-gost",
+    )
+    assert proc.returncode == 0, proc.stderr.decode()
+    (work / "gost.key").write_bytes(proc.stdout)
+    args = [
+        "sign",
+        "--signer",
+        "file",
+        "--key-file",
+        str(work / "gost.key"),
+        "--cert-file",
+        str(work / "gost.pem"),
+        str(work / "report.xml"),
+        *trust,
+    ]
+    monkeypatch.setenv("SOCHI_KEY_PASSPHRASE", "wrong")
+    line = _one_line_error(run_cli(*args))
+    assert "wrong passphrase" in line and "s3cret" not in line
+    monkeypatch.setenv("SOCHI_KEY_PASSPHRASE", "s3cret-gost")
+    result = run_cli(*args)
+    assert result.code == 0, result.stderr
