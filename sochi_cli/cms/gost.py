@@ -146,10 +146,21 @@ def _errors(lib: Any) -> str:
     return "; ".join(texts[-2:])
 
 
+def _libcrypto() -> tuple[Any, str]:
+    # the usual sonames first: ctypes.util.find_library runs ldconfig/gcc (~30 ms)
+    for name in ("libcrypto.so.3", "libcrypto.3.dylib"):
+        try:
+            return ctypes.CDLL(name), name
+        except OSError:
+            continue
+    name = ctypes.util.find_library("crypto") or "libcrypto"
+    return ctypes.CDLL(name), name
+
+
 def _load() -> _Api:
-    name = ctypes.util.find_library("crypto") or "libcrypto.so.3"
+    name = "libcrypto"
     try:
-        lib = ctypes.CDLL(name)
+        lib, name = _libcrypto()
         _bind(lib)
     except (OSError, AttributeError) as exc:
         raise GostUnavailable(
