@@ -1,7 +1,8 @@
 """The Signer protocol every key backend implements, and the table of signature algorithms.
 
-A signer turns SHA-256 digests of DER signed attributes into signature values ready for a
-CMS SignerInfo (RSA: the PKCS#1 v1.5 block; ECDSA: a DER `Ecdsa-Sig-Value`).
+A signer turns digests of DER signed attributes (the row's digest: SHA-2 or GOST) into
+signature values ready for a CMS SignerInfo (RSA: the PKCS#1 v1.5 or PSS block; ECDSA: a
+DER `Ecdsa-Sig-Value`; GOST: `s || r`).
 """
 
 from __future__ import annotations
