@@ -235,15 +235,6 @@ print(time.perf_counter() - t)
 """
 
 
-def _best_of(fn, runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
 def _bench_gost(tmp: Path, size_mb: int, repeat: int) -> dict:
     """GOST through the ctypes bridge: digests vs `openssl dgst -engine gost`, clause-8
     verification of a 100 KB report, and what the `openssl` binary would cost instead."""
@@ -252,6 +243,7 @@ def _bench_gost(tmp: Path, size_mb: int, repeat: int) -> dict:
     from sochi_cli.cms import digest_content, sign_detached, verify_detached
     from sochi_cli.services.verify import verify_dispute
     from tests.signing import gost_pki, pki
+    from tests.signing.interop import openssl_verifies
 
     def run(*args: str) -> None:
         subprocess.run(args, check=True, capture_output=True)
@@ -274,11 +266,11 @@ def _bench_gost(tmp: Path, size_mb: int, repeat: int) -> dict:
         ours_times, theirs_times = [], []
         for _ in range(5):  # interleaved: the machine may be shared
             theirs_times.append(
-                _best_of(
+                _best(
                     lambda flag=flag: run("openssl", "dgst", "-engine", "gost", flag, str(path)), 1
                 )
             )
-            ours_times.append(_best_of(lambda name=name: digest_content(path, name), 1))
+            ours_times.append(_best(lambda name=name: digest_content(path, name), 1))
         ours, theirs = min(ours_times), min(theirs_times)
         digests.append(
             {
@@ -340,26 +332,9 @@ def _bench_gost(tmp: Path, size_mb: int, repeat: int) -> dict:
             verify_dispute(report, der, trust_roots=[anchor.cert], crls=case_crls)
 
         clause8()  # warm-up: imports and the engine load are paid once per process
-        engine_args = ["-engine", "gost"] if kind.startswith("gost") else []
-        openssl_cms = _best_of(
-            lambda signature=signature, anchor_pem=anchor_pem, engine_args=engine_args: run(
-                "openssl",
-                "cms",
-                "-verify",
-                *engine_args,
-                "-binary",
-                "-inform",
-                "DER",
-                "-in",
-                str(signature),
-                "-content",
-                str(report),
-                "-CAfile",
-                str(anchor_pem),
-                "-purpose",
-                "any",
-                "-out",
-                "/dev/null",
+        openssl_cms = _best(
+            lambda kind=kind, signature=signature, anchor_pem=anchor_pem: openssl_verifies(
+                kind, signature, report, anchor_pem
             ),
             repeat,
         )
@@ -385,17 +360,17 @@ def _bench_gost(tmp: Path, size_mb: int, repeat: int) -> dict:
             {
                 "key": kind,
                 "report_kb": report.stat().st_size // 1024,
-                "clause8_warm_ms": round(_best_of(clause8, repeat) * 1000, 1),
+                "clause8_warm_ms": round(_best(clause8, repeat) * 1000, 1),
                 "cms_check_warm_ms": round(
-                    _best_of(lambda der=der: verify_detached(der, report), repeat) * 1000, 2
+                    _best(lambda der=der: verify_detached(der, report), repeat) * 1000, 2
                 ),
-                "sochi_verify_process_ms": round(_best_of(cold, 3) * 1000, 1),
+                "sochi_verify_process_ms": round(_best(cold, 3) * 1000, 1),
                 "openssl_cms_verify_process_ms": round(openssl_cms * 1000, 1),
             }
         )
     # the bridge per operation: a 100 KB Streebog digest in-process vs one `openssl dgst`
-    in_process = _best_of(lambda: digest_content(report, "streebog256"), repeat * 10)
-    binary = _best_of(
+    in_process = _best(lambda: digest_content(report, "streebog256"), repeat * 10)
+    binary = _best(
         lambda: run("openssl", "dgst", "-engine", "gost", "-md_gost12_256", str(report)), repeat
     )
     return {

@@ -94,36 +94,30 @@ def _spki(cert: Any) -> bytes:
     return der
 
 
+def _signed_by(signed: Any, tbs: str, value: str, issuer: x509.Certificate) -> bool:
+    try:
+        return signature_verifies(
+            signed[value].native,
+            signed[tbs].dump(),
+            _spki(_asn1(issuer, "cert")),
+            signed["signature_algorithm"],
+        )
+    except SignatureError:
+        return False
+
+
 def issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
     """`issuer`'s name is `cert`'s issuer and its key verifies `cert`'s signature."""
     if cert.issuer != issuer.subject:
         return False
-    a = _asn1(cert, "cert")
-    try:
-        return signature_verifies(
-            a["signature_value"].native,
-            a["tbs_certificate"].dump(),
-            _spki(_asn1(issuer, "cert")),
-            a["signature_algorithm"],
-        )
-    except SignatureError:
-        return False
+    return _signed_by(_asn1(cert, "cert"), "tbs_certificate", "signature_value", issuer)
 
 
 def crl_signed_by(crl: x509.CertificateRevocationList, issuer: x509.Certificate) -> bool:
     """The CRL names `issuer` and its signature verifies with the issuer's key."""
     if crl.issuer != issuer.subject:
         return False
-    a = _asn1(crl, "crl")
-    try:
-        return signature_verifies(
-            a["signature"].native,
-            a["tbs_cert_list"].dump(),
-            _spki(_asn1(issuer, "cert")),
-            a["signature_algorithm"],
-        )
-    except SignatureError:
-        return False
+    return _signed_by(_asn1(crl, "crl"), "tbs_cert_list", "signature", issuer)
 
 
 def pyhanko_signature_validator() -> Any:

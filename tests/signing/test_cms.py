@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -11,12 +10,12 @@ import pytest
 from sochi_cli.cms import parse_signature, sign_detached, sign_detached_many, verify_detached
 from sochi_cli.errors import SignatureError
 from tests.signing import pki
+from tests.signing.interop import openssl
 
 KINDS = ["rsa", "ec"]
 
 
-def _openssl(*args: str, input: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(["openssl", *args], capture_output=True, input=input, check=False)
+_openssl = openssl
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -370,6 +370,18 @@ def test_cert_status_cloud_mentions_auto_renewal(work, test_pki):
     assert result.code == 0, result.stderr
 
 
+def _sign_with_dev_key(work, *extra):
+    return run_cli(
+        "sign",
+        "--signer",
+        "file",
+        "--key-file",
+        str(work / "dev.p12"),
+        str(work / "report.xml"),
+        *extra,
+    )
+
+
 def _pki_server(routes: dict[str, bytes]):
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
@@ -430,17 +442,7 @@ def test_crl_fetch_caches_every_ca_crl_and_show_reads_cache(work, test_pki, monk
     shown = json.loads(result.stdout)
     assert shown["issuer"].startswith("CN=DOS TEK GROUP CA") and len(shown["crls"]) == 2
     # the cached chain + CRLs now serve `sign` and `verify` without --trust/--crl
-    assert (
-        run_cli(
-            "sign",
-            "--signer",
-            "file",
-            "--key-file",
-            str(work / "dev.p12"),
-            str(work / "report.xml"),
-        ).code
-        == 0
-    )
+    assert _sign_with_dev_key(work).code == 0
     result = run_cli("verify", str(work / "report.xml"))
     assert result.code == 0, result.stdout
     assert "CN=DOS TEK GROUP CA (test),O=sochi tests,C=KG: not on the CRL of CN=Main CA" in (
@@ -464,17 +466,7 @@ def test_crl_fetch_says_which_ca_has_no_crl(work, test_pki, monkeypatch):
     assert result.code == 0, result.stderr
     assert "no CRL for CA CN=Main CA (test)" in result.stderr
     # without the Main CA's CRL the operator CA's revocation is unknown: not a verdict
-    assert (
-        run_cli(
-            "sign",
-            "--signer",
-            "file",
-            "--key-file",
-            str(work / "dev.p12"),
-            str(work / "report.xml"),
-        ).code
-        == 0
-    )
+    assert _sign_with_dev_key(work).code == 0
     result = run_cli("verify", str(work / "report.xml"))
     assert result.code == AUTH and "VERDICT UNDETERMINED" in result.stdout
     assert "no CRL of CN=Main CA (test)" in result.stdout

@@ -66,12 +66,16 @@ def _steps(report):
     return {s.step: s for s in report.signers[0].steps}
 
 
-def _check(content, der, family, *, operator_crl, root_crl, roots=None, at=None):
+def _check(content, der, family, *, operator_crl=None, root_crl=None, roots=None, at=None):
+    """Clause 8 with current CRLs (empty unless given) of the operator CA and the Main CA."""
     return verify_dispute(
         content,
         der,
         trust_roots=roots or [family.root.cert],
-        crls=[operator_crl, root_crl],
+        crls=[
+            family.operator.crl(revoked=[]) if operator_crl is None else operator_crl,
+            family.root.crl(revoked=[]) if root_crl is None else root_crl,
+        ],
         at=at,
     )
 
@@ -82,13 +86,7 @@ pytestmark = pytest.mark.parametrize("family", KINDS, indirect=True)
 def test_valid_stands(family, tmp_path):
     sub = family.issue("Valid")
     content, der = _sign(tmp_path, family, sub, [family.operator.cert, family.root.cert])
-    report = _check(
-        content,
-        der,
-        family,
-        operator_crl=family.operator.crl(revoked=[]),
-        root_crl=family.root.crl(revoked=[]),
-    )
+    report = _check(content, der, family)
     assert report.verdict == STANDING, report.reason
     assert [s.status for s in report.signers[0].steps][:7] == ["passed"] * 7
 
@@ -97,13 +95,7 @@ def test_tampered_does_not_stand(family, tmp_path):
     sub = family.issue("Tampered")
     content, der = _sign(tmp_path, family, sub, [family.operator.cert, family.root.cert])
     content.write_bytes(BODY.replace(b"100", b"900"))
-    report = _check(
-        content,
-        der,
-        family,
-        operator_crl=family.operator.crl(revoked=[]),
-        root_crl=family.root.crl(revoked=[]),
-    )
+    report = _check(content, der, family)
     assert report.verdict == NOT_STANDING
     assert _steps(report)["8.2.2"].status == "failed"
 
@@ -116,7 +108,6 @@ def test_revoked_before_signing_does_not_stand(family, tmp_path):
         der,
         family,
         operator_crl=family.operator.crl(revoked=[(sub.serial, NOW - 2 * DAY)]),
-        root_crl=family.root.crl(revoked=[]),
     )
     assert report.verdict == NOT_STANDING
     assert _steps(report)["8.3"].status == "failed"
@@ -160,13 +151,7 @@ def test_issuing_ca_revoked_before_signing_does_not_stand(family, tmp_path):
 def test_expired_at_signing_does_not_stand(family, tmp_path):
     sub = family.issue("Expired", not_before=NOW - 400 * DAY, not_after=NOW - DAY)
     content, der = _sign(tmp_path, family, sub, [family.operator.cert, family.root.cert])
-    report = _check(
-        content,
-        der,
-        family,
-        operator_crl=family.operator.crl(revoked=[]),
-        root_crl=family.root.crl(revoked=[]),
-    )
+    report = _check(content, der, family)
     assert report.verdict == NOT_STANDING
     assert "expired" in _steps(report)["8.2.6"].summary
 
@@ -179,8 +164,6 @@ def test_unknown_root_does_not_stand(family, tmp_path):
         content,
         der,
         family,
-        operator_crl=family.operator.crl(revoked=[]),
-        root_crl=family.root.crl(revoked=[]),
         roots=[stranger.cert],
     )
     assert report.verdict == NOT_STANDING
