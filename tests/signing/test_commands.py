@@ -683,3 +683,42 @@ def test_encrypted_gost_key_takes_the_passphrase_from_environment(work, gost, mo
     monkeypatch.setenv("SOCHI_KEY_PASSPHRASE", "s3cret-gost")
     result = run_cli(*args)
     assert result.code == 0, result.stderr
+
+
+def test_the_two_wrong_verdicts_of_issue_14(work, test_pki):
+    """`sochi verify … --crl root.crl --crl ca.crl`: a signer whose CA the root's CRL revoked
+    20 days before signing does not stand; an `openssl cms` RSASSA-PSS signature stands."""
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from tests.signing.interop import OpensslSigner
+
+    ca = pki.sub_ca(test_pki.root, "Revoked issuing CA (test)")
+    sub = ca.issue("Signer under a revoked CA")
+    report = work / "report.xml"
+    der = OpensslSigner.write(work / "o1", "ec", sub, [ca.cert, test_pki.root.cert]).sign(report)
+    (work / "report.xml.p7s").write_bytes(der)
+    (work / "ca.crl").write_bytes(ca.crl(revoked=[]).public_bytes(Encoding.DER))
+    (work / "root-revoking.crl").write_bytes(
+        test_pki.root.crl(revoked=[(ca.cert.serial_number, NOW - 20 * DAY)]).public_bytes(
+            Encoding.DER
+        )
+    )
+    result = run_cli(
+        "verify",
+        str(report),
+        "--trust",
+        str(work / "root.pem"),
+        "--crl",
+        str(work / "root-revoking.crl"),
+        "--crl",
+        str(work / "ca.crl"),
+    )
+    assert result.code == AUTH, result.stdout
+    assert "SIGNATURE DOES NOT STAND" in result.stdout
+    assert "CA CN=Revoked issuing CA (test)" in result.stdout
+
+    signer = OpensslSigner.write(work / "o2", "rsa", test_pki.rsa, test_pki.chain)
+    (work / "report.xml.p7s").write_bytes(signer.sign(report, "-keyopt", "rsa_padding_mode:pss"))
+    result = run_cli("verify", str(report), *_trust(work))
+    assert result.code == 0, result.stdout
+    assert "SIGNATURE STANDS" in result.stdout
