@@ -18,6 +18,13 @@ sandbox_app = typer.Typer(
     "  sochi sandbox reset --yes",
 )
 
+HistoryOpt = Annotated[
+    bool,
+    typer.Option(
+        "--history/--no-history",
+        help="Seed the demo with three months of filings (what `sochi due` shows).",
+    ),
+]
 DataDir = Annotated[
     Path | None,
     typer.Option("--data-dir", help="Sandbox data directory [default: DATA_DIR/sandbox]."),
@@ -57,6 +64,7 @@ def serve(
         int | None, typer.Option(help="Generated clients in the demo seed [default: 12].", min=0)
     ] = None,
     allow_remote: Annotated[bool, typer.Option(help="Allow a non-loopback --host.")] = False,
+    history: HistoryOpt = True,
 ) -> None:
     """Serve the operator API until Ctrl-C / SIGTERM; prints the base URL when ready."""
     import os
@@ -88,6 +96,7 @@ def serve(
         seed=_check_seed(seed),
         bulk_clients=bulk_clients,
         allow_remote=allow_remote,
+        history=history,
         on_ready=ready,
     )
 
@@ -99,6 +108,7 @@ def reset(
     seed: Annotated[str, typer.Option(help="Seed after wiping: demo or empty.")] = "demo",
     bulk_clients: Annotated[int | None, typer.Option(min=0, help="Generated demo clients.")] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    history: HistoryOpt = True,
 ) -> None:
     """Wipe the sandbox database (the PKI stays) and seed it again."""
     from sochi_cli.commands._prompts import confirm
@@ -116,7 +126,9 @@ def reset(
         sandbox.db.wipe()
         if chosen == "demo":
             seed_demo(
-                sandbox, bulk_clients=DEFAULT_BULK_CLIENTS if bulk_clients is None else bulk_clients
+                sandbox,
+                bulk_clients=DEFAULT_BULK_CLIENTS if bulk_clients is None else bulk_clients,
+                history=history,
             )
     finally:
         sandbox.close()
@@ -131,6 +143,7 @@ def seed_cmd(
     ctx: typer.Context,
     data_dir: DataDir = None,
     bulk_clients: Annotated[int | None, typer.Option(min=0, help="Generated demo clients.")] = None,
+    history: HistoryOpt = True,
 ) -> None:
     """Load the demo data set into an empty sandbox database."""
     from sochi_cli.errors import UsageError
@@ -149,7 +162,9 @@ def seed_cmd(
                 hint="use `sochi sandbox reset` to start over",
             )
         seed_demo(
-            sandbox, bulk_clients=DEFAULT_BULK_CLIENTS if bulk_clients is None else bulk_clients
+            sandbox,
+            bulk_clients=DEFAULT_BULK_CLIENTS if bulk_clients is None else bulk_clients,
+            history=history,
         )
     finally:
         sandbox.close()

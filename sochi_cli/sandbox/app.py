@@ -29,10 +29,12 @@ def create_app(
     seed: str | None = None,
     bulk_clients: int | None = None,
     now: datetime | None = None,
+    history: bool = False,
 ) -> FastAPI:
     """An app over `data_dir` (created if needed). `seed="demo"` seeds an empty database.
 
-    `clock` lets tests drive time; `now` starts the server clock at that instant.
+    `clock` lets tests drive time; `now` starts the server clock at that instant; `history`
+    adds the demo seed's filing history (`sochi sandbox serve --seed demo` does).
     """
     from sochi_cli.sandbox.routes import (
         account,
@@ -42,6 +44,7 @@ def create_app(
         csc,
         feed,
         pki,
+        replies,
         status,
         submissions,
     )
@@ -56,7 +59,9 @@ def create_app(
             from sochi_cli.sandbox.seed import DEFAULT_BULK_CLIENTS, seed_demo
 
             seed_demo(
-                sandbox, bulk_clients=DEFAULT_BULK_CLIENTS if bulk_clients is None else bulk_clients
+                sandbox,
+                bulk_clients=DEFAULT_BULK_CLIENTS if bulk_clients is None else bulk_clients,
+                history=history,
             )
 
     @contextlib.asynccontextmanager
@@ -86,7 +91,7 @@ def create_app(
     )
     app.state.sandbox = sandbox
     install_handlers(app)
-    for module in (status, auth, account, clients, submissions, feed, pki, csc, controls):
+    for module in (status, auth, account, clients, submissions, feed, replies, pki, csc, controls):
         app.include_router(module.router, prefix=API_PREFIX)
     app.add_middleware(GateMiddleware, sandbox=sandbox)
 

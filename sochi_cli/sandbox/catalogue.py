@@ -1,4 +1,9 @@
-"""The sandbox's forms catalogue: six forms of three agencies with schemas and totals rules."""
+"""The sandbox's forms catalogue: six forms of three agencies with schemas and totals rules.
+
+Each form names the taxpayer registration that obliges it (`registration`), whether it may
+be filed before its period ends (`early_filing`) and the figures the agency compares with
+another accepted report of the same taxpayer and period (`cross_checks`).
+"""
 
 from __future__ import annotations
 
@@ -41,6 +46,8 @@ _MONTHLY_20 = {
 FORMS: list[dict[str, Any]] = [
     {
         "code": "STI-077",
+        "registration": "vat_payer",
+        "early_filing": False,
         "title": "VAT return",
         "agency": "STS",
         "periodicity": "monthly",
@@ -64,6 +71,8 @@ FORMS: list[dict[str, Any]] = [
     },
     {
         "code": "STI-081",
+        "registration": "sales_tax_payer",
+        "early_filing": False,
         "title": "Sales tax return",
         "agency": "STS",
         "periodicity": "monthly",
@@ -88,6 +97,9 @@ FORMS: list[dict[str, Any]] = [
     },
     {
         "code": "STI-100",
+        "registration": "employer",
+        "early_filing": False,
+        "cross_checks": [{"field": "payroll", "form": "SF-001", "other": "contribution_base"}],
         "title": "Personal income tax withheld at source",
         "agency": "STS",
         "periodicity": "monthly",
@@ -112,6 +124,8 @@ FORMS: list[dict[str, Any]] = [
     },
     {
         "code": "STI-001",
+        "registration": "taxpayer",
+        "early_filing": True,
         "title": "Annual unified tax declaration",
         "agency": "STS",
         "periodicity": "annual",
@@ -141,6 +155,9 @@ FORMS: list[dict[str, Any]] = [
     },
     {
         "code": "SF-001",
+        "registration": "employer",
+        "early_filing": False,
+        "cross_checks": [{"field": "contribution_base", "form": "STI-100", "other": "payroll"}],
         "title": "Insurance contributions report",
         "agency": "SF",
         "periodicity": "monthly",
@@ -169,6 +186,8 @@ FORMS: list[dict[str, Any]] = [
     },
     {
         "code": "NSC-1T",
+        "registration": "statistics_respondent",
+        "early_filing": False,
         "title": "Labour statistics (quarterly)",
         "agency": "NSC",
         "periodicity": "quarterly",
@@ -205,11 +224,17 @@ def form_summary(form: dict[str, Any]) -> dict[str, Any]:
         "deadline": form["deadline"],
         "fee": form["fee"],
         "filers": form["filers"],
+        "registration": form["registration"],
+        "early_filing": form["early_filing"],
     }
 
 
 def form_detail(form: dict[str, Any]) -> dict[str, Any]:
-    return {**form_summary(form), "schema": {"fields": form["fields"], "totals": form["totals"]}}
+    return {
+        **form_summary(form),
+        "schema": {"fields": form["fields"], "totals": form["totals"]},
+        "cross_checks": form.get("cross_checks", []),
+    }
 
 
 __all__ = ["FORMS", "FORMS_BY_CODE", "form_detail", "form_summary"]

@@ -63,7 +63,8 @@ CREATE TABLE IF NOT EXISTS inbox (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, account_inn TEXT NOT NULL,
   agency TEXT NOT NULL, kind TEXT NOT NULL, subject TEXT NOT NULL, body TEXT NOT NULL,
   received_at TEXT NOT NULL, submission_id TEXT, document BLOB NOT NULL,
-  signature BLOB NOT NULL, acknowledged_at TEXT, ack_receipt_id TEXT);
+  signature BLOB NOT NULL, acknowledged_at TEXT, ack_receipt_id TEXT, client_inn TEXT,
+  reply_receipt_id TEXT, replied_at TEXT);
 CREATE TABLE IF NOT EXISTS charges (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, account_inn TEXT NOT NULL,
   at TEXT NOT NULL, kind TEXT NOT NULL, amount INTEGER NOT NULL,
@@ -75,6 +76,10 @@ CREATE TABLE IF NOT EXISTS notices (
 CREATE TABLE IF NOT EXISTS windows (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, starts_at TEXT NOT NULL, ends_at TEXT NOT NULL,
   title TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS taxpayers (
+  inn TEXT PRIMARY KEY, status TEXT NOT NULL, registered_on TEXT NOT NULL, inactive_since TEXT,
+  registrations TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS submissions_target ON submissions(client_inn, form, period);
 CREATE TABLE IF NOT EXISTS abroad (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, inn TEXT NOT NULL,
   ip TEXT NOT NULL, country TEXT NOT NULL, city TEXT NOT NULL, date_from TEXT NOT NULL,
@@ -82,10 +87,17 @@ CREATE TABLE IF NOT EXISTS abroad (
   decided_at TEXT);
 """
 
+# columns added after v1: (table, column, declaration), added to older data dirs on open
+_ADDED_COLUMNS = (
+    ("inbox", "client_inn", "TEXT"),
+    ("inbox", "reply_receipt_id", "TEXT"),
+    ("inbox", "replied_at", "TEXT"),
+)
+
 TABLES = (
     *("meta", "accounts", "certificates", "credentials", "otps", "sads", "challenges"),
     *("sessions", "clients", "submissions", "receipts", "events", "inbox", "charges"),
-    *("notices", "windows", "abroad"),
+    *("notices", "windows", "abroad", "taxpayers"),
 )
 
 
@@ -107,6 +119,10 @@ class Database:
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
         conn.executescript(SCHEMA)
+        for table, column, declaration in _ADDED_COLUMNS:
+            present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+            if column not in present:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
         return conn
 
     def _connection(self) -> sqlite3.Connection:

@@ -152,6 +152,11 @@ class ClientIn(Request):
     poa: PoaIn
 
 
+class AttachIn(Request):
+    poa: PoaIn
+    name: str | None = Field(None, min_length=1, max_length=300)
+
+
 class DetachIn(Request):
     reason: str | None = Field(None, max_length=500)
 
@@ -166,6 +171,7 @@ class ClientOut(Out):
     detach_reason: str | None
     poa: dict[str, Any] | None
     poa_state: str
+    taxpayer: dict[str, Any]
 
 
 # ---- forms -----------------------------------------------------------------------------
@@ -245,6 +251,14 @@ class InboxItemOut(Out):
     signature: str
     acknowledged_at: str | None
     ack_receipt_id: str | None
+    client_inn: str | None = None
+    replied_at: str | None = None
+    reply_receipt_id: str | None = None
+
+
+class ReplyCreated(Out):
+    item: InboxItemOut
+    receipt: ReceiptOut
 
 
 class AckIn(Request):

@@ -137,14 +137,11 @@ def period_bounds(period: str, periodicity: str) -> tuple[date, date] | None:
     return first, nxt - timedelta(days=1)
 
 
-def deadline_for(form: dict[str, Any], last_day: date) -> date:
-    rule = form["deadline"]
-    if rule["kind"] == "day_of_following_month":
-        nxt = last_day + timedelta(days=1)
-        return nxt.replace(day=rule["day"])
-    if rule["kind"] == "days_after_period":
-        return last_day + timedelta(days=rule["days"])
-    return date(last_day.year + 1, rule["month"], rule["day"])
+def deadline_for(form: dict[str, Any], period: str) -> date:
+    """The period's deadline: the catalogue rule, moved to the next Kyrgyz working day."""
+    from sochi_cli.forms.deadlines import deadline
+
+    return deadline(form["deadline"], period, form["periodicity"], form=form["code"]).due
 
 
 def _check_value(spec: dict[str, Any], value: str) -> str | None:

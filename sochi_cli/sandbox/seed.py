@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from sochi_cli.sandbox.pki import new_ec_key, new_rsa_key, serial_hex
+from sochi_cli.sandbox.pki import AGENCIES, new_ec_key, new_rsa_key, serial_hex
 from sochi_cli.sandbox.state import month_of
 from sochi_cli.sandbox.util import iso_now, new_id
 from sochi_cli.store.files import atomic_write_bytes, atomic_write_text
@@ -228,8 +228,16 @@ def _poa(kind: str, today: Any, number: int) -> dict[str, Any]:
     }
 
 
-def seed_demo(sandbox: Sandbox, *, bulk_clients: int = DEFAULT_BULK_CLIENTS) -> dict[str, Any]:
-    """Write the demo data set (see docs/api.md "Demo seed"); returns the demo facts."""
+def seed_demo(
+    sandbox: Sandbox, *, bulk_clients: int = DEFAULT_BULK_CLIENTS, history: bool = False
+) -> dict[str, Any]:
+    """Write the demo data set (see docs/api.md "Demo seed"); returns the demo facts.
+
+    `history` adds the filing history of sandbox/history.py (what `sochi due` shows).
+    """
+    from sochi_cli.sandbox.history import bulk_taxpayer, named_taxpayer, past_filings
+    from sochi_cli.sandbox.taxpayers import save_taxpayer
+
     rep_key, self_key, pending_key = new_rsa_key(), new_rsa_key(), new_rsa_key()
     cloud_key = new_ec_key()
     today = sandbox.today()
@@ -362,6 +370,23 @@ def seed_demo(sandbox: Sandbox, *, bulk_clients: int = DEFAULT_BULK_CLIENTS) -> 
                     json.dumps(_poa("valid", today, 100 + index)),
                 ),
             )
+        for inn in [c[0] for c in NAMED_CLIENTS] + [
+            REPRESENTATIVE_INN,
+            SELF_FILER_INN,
+            PENDING_INN,
+        ]:
+            save_taxpayer(conn, inn, named_taxpayer(inn, today))
+        for index in range(bulk_clients):
+            save_taxpayer(
+                conn, bulk_client_inn(index), bulk_taxpayer(index, bulk_client_inn(index), today)
+            )
+        filed: dict[tuple[str, str, str], str] = {}
+        if history:
+            bulk = [(i, bulk_client_inn(i)) for i in range(bulk_clients)]
+            named = [c[0] for c in NAMED_CLIENTS if c[2] in ("valid", "natural")]
+            for filing in past_filings(today, bulk, named):
+                key = (filing.client_inn, filing.form, filing.period)
+                filed[key] = _seed_filing(sandbox, conn, filing, rep_cert, today)
         conn.execute(
             "INSERT INTO notices (id, kind, title, body, published_at) VALUES (?,?,?,?,?)",
             (
@@ -372,13 +397,18 @@ def seed_demo(sandbox: Sandbox, *, bulk_clients: int = DEFAULT_BULK_CLIENTS) -> 
                 iso_now(now),
             ),
         )
+        asked = bulk_client_inn(12) if bulk_clients > 12 else NAMED_CLIENTS[0][0]
+        asked_period = _month_back(today, 2)
         sandbox.add_inbox_item(
             conn,
             inn=REPRESENTATIVE_INN,
             agency="STS",
             kind="request",
-            subject="Request for explanations on STI-077",
-            body="Please confirm the VAT credit declared for the previous month.",
+            subject=f"Request for explanations on STI-077 {asked_period} of {asked}",
+            body=f"Please confirm the VAT credit declared by {asked} for {asked_period} "
+            "and send the invoices it rests on.",
+            client_inn=asked,
+            submission_id=filed.get((asked, "STI-077", asked_period)),
         )
         sandbox.add_inbox_item(
             conn,
@@ -413,6 +443,8 @@ def seed_demo(sandbox: Sandbox, *, bulk_clients: int = DEFAULT_BULK_CLIENTS) -> 
             "serial": serial_hex(pending_cert),
             **_export(sandbox, "pending", pending_key, pending_cert),
         },
+        "seeded_on": today.isoformat(),
+        "history": history,
         "clients": {
             "valid": [c[0] for c in NAMED_CLIENTS if c[2] == "valid"],
             "expired_poa": [c[0] for c in NAMED_CLIENTS if c[2] == "expired"],
@@ -427,6 +459,149 @@ def seed_demo(sandbox: Sandbox, *, bulk_clients: int = DEFAULT_BULK_CLIENTS) -> 
     }
     _write_readme(sandbox.data_dir / "demo", facts)
     return facts
+
+
+def _month_back(today: Any, months: int) -> str:
+    from sochi_cli.sandbox.history import month_back
+
+    return month_back(today, months)
+
+
+def _seed_filing(
+    sandbox: Sandbox, conn: sqlite3.Connection, filing: Any, cert: x509.Certificate, today: Any
+) -> str:
+    """One past submission with its delivery receipt, protocol and fee (history only)."""
+    from sochi_cli.sandbox.catalogue import FORMS_BY_CODE
+    from sochi_cli.sandbox.history import filed_at
+    from sochi_cli.sandbox.samples import report_xml
+    from sochi_cli.timeutil import BISHKEK
+
+    form = FORMS_BY_CODE[filing.form]
+    day = filed_at(filing.form, filing.period, filing.late, today)
+    received = datetime(day.year, day.month, day.day, 11, 0, tzinfo=BISHKEK)
+    received = min(received, sandbox.now() - timedelta(minutes=5))
+    decided = received + timedelta(hours=2)
+    report = report_xml(
+        form_code=filing.form,
+        client_inn=filing.client_inn,
+        client_name="",
+        period=filing.period,
+        correction=0,
+        values=filing.values,
+        filer_inn=REPRESENTATIVE_INN,
+    ).encode()
+    sub_id = new_id("sub")
+    sha = hashlib.sha256(report).hexdigest()
+    signer = {
+        "certificate_serial": serial_hex(cert),
+        "inn": REPRESENTATIVE_INN,
+        "name": cert.subject.rfc4514_string(),
+        "signing_time": iso_now(received),
+    }
+    protocol = None
+    if filing.status != "delivered":
+        from sochi_cli.sandbox.reports import totals_errors
+
+        errors = totals_errors(form, filing.values)
+        agency = form["agency"]
+        receipt_id = sandbox.issue_receipt(
+            conn,
+            kind="protocol",
+            issuer=agency,
+            inn=REPRESENTATIVE_INN,
+            submission_id=sub_id,
+            document={
+                "type": "agency_protocol",
+                "submission_id": sub_id,
+                "verdict": filing.status,
+                "errors": errors,
+                "decided_at": iso_now(decided),
+                "agency": {"code": agency, "name": AGENCIES[agency]},
+                "client_inn": filing.client_inn,
+                "form": filing.form,
+                "period": filing.period,
+            },
+        )
+        protocol = {"verdict": filing.status, "errors": errors, "receipt_id": receipt_id}
+    conn.execute(
+        "INSERT INTO submissions (id, account_inn, idem_key, fingerprint, client_inn, form,"
+        " period, correction, status, received_at, delivered_at, decided_at, due_ts, fee, late,"
+        " report, attachments, signer, values_json, protocol)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (
+            sub_id,
+            REPRESENTATIVE_INN,
+            f"seed-{sub_id}",
+            sha,
+            filing.client_inn,
+            filing.form,
+            filing.period,
+            0,
+            filing.status,
+            iso_now(received),
+            iso_now(received + timedelta(minutes=1)),
+            None if protocol is None else iso_now(decided),
+            None,
+            form["fee"],
+            int(filing.late),
+            json.dumps(
+                {
+                    "filename": f"{filing.form}_{filing.client_inn}_{filing.period}.xml",
+                    "sha256": sha,
+                    "size": len(report),
+                }
+            ),
+            "[]",
+            json.dumps(signer),
+            json.dumps(filing.values),
+            None if protocol is None else json.dumps(protocol),
+        ),
+    )
+    receipt = {
+        "type": "delivery_receipt",
+        "submission_id": sub_id,
+        "filer_inn": REPRESENTATIVE_INN,
+        "client_inn": filing.client_inn,
+        "form": filing.form,
+        "period": filing.period,
+        "correction": 0,
+        "report_sha256": sha,
+        "signature_sha256": None,
+        "received_at": iso_now(received),
+        "operator": sandbox.operator_identity(),
+    }
+    sandbox.issue_receipt(
+        conn,
+        kind="delivery",
+        issuer="operator",
+        inn=REPRESENTATIVE_INN,
+        submission_id=sub_id,
+        document=receipt,
+    )
+    balance = (
+        int(
+            conn.execute(
+                "SELECT balance FROM accounts WHERE inn=?", (REPRESENTATIVE_INN,)
+            ).fetchone()[0]
+        )
+        - form["fee"]
+    )
+    conn.execute("UPDATE accounts SET balance=? WHERE inn=?", (balance, REPRESENTATIVE_INN))
+    conn.execute(
+        "INSERT INTO charges (id, account_inn, at, kind, amount, balance_after, submission_id,"
+        " description) VALUES (?,?,?,?,?,?,?,?)",
+        (
+            new_id("chg"),
+            REPRESENTATIVE_INN,
+            iso_now(received),
+            "submission_fee",
+            -form["fee"],
+            balance,
+            sub_id,
+            f"{filing.form} {filing.period} for {filing.client_inn}",
+        ),
+    )
+    return sub_id
 
 
 def _write_readme(demo: Path, facts: dict[str, Any]) -> None:

@@ -43,6 +43,7 @@ def serve(
     port: int = 8788,
     seed: str | None = None,
     bulk_clients: int | None = None,
+    history: bool = True,
     allow_remote: bool = False,
     on_ready: Callable[[str], None] | None = None,
 ) -> None:
@@ -55,7 +56,7 @@ def serve(
     bound_host, bound_port = sock.getsockname()[:2]
     shown = f"[{bound_host}]" if ":" in bound_host else bound_host
     base_url = f"http://{shown}:{bound_port}"
-    app = create_app(data_dir, seed=seed, bulk_clients=bulk_clients)
+    app = create_app(data_dir, seed=seed, bulk_clients=bulk_clients, history=history)
     config = uvicorn.Config(
         app, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=5
     )

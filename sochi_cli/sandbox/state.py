@@ -257,6 +257,7 @@ class Sandbox:
         subject: str,
         body: str,
         submission_id: str | None = None,
+        client_inn: str | None = None,
     ) -> str:
         item_id = new_id("inb")
         now = iso_now(self.now())
@@ -271,13 +272,26 @@ class Sandbox:
                 "body": body,
                 "received_at": now,
                 "submission_id": submission_id,
+                "client_inn": client_inn,
             }
         )
         signature = self.pki.sign(agency, document, self.now())
         conn.execute(
             "INSERT INTO inbox (id, account_inn, agency, kind, subject, body, received_at,"
-            " submission_id, document, signature) VALUES (?,?,?,?,?,?,?,?,?,?)",
-            (item_id, inn, agency, kind, subject, body, now, submission_id, document, signature),
+            " submission_id, document, signature, client_inn) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                item_id,
+                inn,
+                agency,
+                kind,
+                subject,
+                body,
+                now,
+                submission_id,
+                document,
+                signature,
+                client_inn,
+            ),
         )
         self.add_event(conn, inn, "inbox.received", inbox_id=item_id)
         return item_id
@@ -404,8 +418,19 @@ class Sandbox:
         return bool(due)
 
     def _decide(self, conn: sqlite3.Connection, row: sqlite3.Row, now: datetime) -> None:
+        from sochi_cli.sandbox.taxpayers import (
+            cross_check_errors,
+            load_taxpayer,
+            registration_problem,
+        )
+
         form = FORMS_BY_CODE[row["form"]]
-        errors = totals_errors(form, json.loads(row["values_json"]))
+        values = json.loads(row["values_json"])
+        errors = totals_errors(form, values)
+        why = registration_problem(load_taxpayer(conn, row["client_inn"]), form, row["period"])
+        if why:
+            errors.append({"path": "header/inn", "message": why})
+        errors += cross_check_errors(conn, row, form, values)
         verdict = "rejected" if errors else "accepted"
         agency = form["agency"]
         receipt_id = self.issue_receipt(
@@ -439,15 +464,16 @@ class Sandbox:
             status=verdict,
         )
         if errors:
-            fields = ", ".join(e["path"] for e in errors)
+            reasons = "; ".join(f"{e['path']}: {e['message']}" for e in errors)
             self.add_inbox_item(
                 conn,
                 inn=row["account_inn"],
                 agency=agency,
                 kind="notice",
                 subject=f"{row['form']} {row['period']} for {row['client_inn']} rejected",
-                body=f"The report was rejected: totals rules broken in {fields}.",
+                body=f"The report {row['id']} was rejected: {reasons}.",
                 submission_id=row["id"],
+                client_inn=row["client_inn"],
             )
 
     def _bill_subscriptions(self) -> None:

@@ -16,8 +16,8 @@ from sochi_cli.sandbox.util import iso_now
 router = APIRouter(prefix="/account", tags=["account"])
 
 
-def account_json(row: sqlite3.Row) -> dict[str, Any]:
-    return {
+def account_json(row: sqlite3.Row, conn: sqlite3.Connection | None = None) -> dict[str, Any]:
+    data = {
         "inn": row["inn"],
         "name": row["name"],
         "kind": row["kind"],
@@ -32,6 +32,11 @@ def account_json(row: sqlite3.Row) -> dict[str, Any]:
         "status": "active" if row["balance"] > 0 else "suspended",
         "created_at": row["created_at"],
     }
+    if conn is not None:
+        from sochi_cli.sandbox.taxpayers import load_taxpayer
+
+        data["taxpayer"] = load_taxpayer(conn, row["inn"])
+    return data
 
 
 @router.get("", response_model=AccountOut, responses=problems(401, 403))
@@ -39,7 +44,7 @@ def get_account(session: SessionDep, sandbox: SandboxDep) -> dict[str, Any]:
     """The subscriber's account: kind, registration state, requisites."""
     with sandbox.db.read() as conn:
         row = conn.execute("SELECT * FROM accounts WHERE inn=?", (session.inn,)).fetchone()
-    return account_json(row)
+        return account_json(row, conn)
 
 
 @router.patch("", response_model=AccountOut, responses=problems(400, 401, 403, 415, 422))
@@ -64,7 +69,7 @@ def patch_account(body: AccountPatch, session: SessionDep, sandbox: SandboxDep) 
                 "UPDATE accounts SET name=? WHERE inn=?", (changes["legal_name"], session.inn)
             )
         row = conn.execute("SELECT * FROM accounts WHERE inn=?", (session.inn,)).fetchone()
-    return account_json(row)
+        return account_json(row, conn)
 
 
 @router.get("/balance", response_model=BalanceOut, responses=problems(401, 403))

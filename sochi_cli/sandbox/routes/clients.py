@@ -10,9 +10,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Query
 
 from sochi_cli.sandbox.deps import Cursor, Limit, SandboxDep, SessionDep, cursor_seq
-from sochi_cli.sandbox.models import ClientIn, ClientOut, DetachIn, Page, PoaIn
+from sochi_cli.sandbox.models import AttachIn, ClientIn, ClientOut, DetachIn, Page, PoaIn
 from sochi_cli.sandbox.problems import ApiProblem, problems
 from sochi_cli.sandbox.state import Sandbox, Session
+from sochi_cli.sandbox.taxpayers import load_taxpayer
 from sochi_cli.sandbox.util import inn_kind, inn_problem, iso_now
 
 router = APIRouter(prefix="/clients", tags=["clients"])
@@ -28,7 +29,7 @@ def poa_state(poa: dict[str, Any] | None, today: date) -> str:
     return "valid"
 
 
-def client_json(row: sqlite3.Row, today: date) -> dict[str, Any]:
+def client_json(conn: sqlite3.Connection, row: sqlite3.Row, today: date) -> dict[str, Any]:
     poa = json.loads(row["poa"]) if row["poa"] else None
     return {
         "inn": row["inn"],
@@ -40,6 +41,7 @@ def client_json(row: sqlite3.Row, today: date) -> dict[str, Any]:
         "detach_reason": row["detach_reason"],
         "poa": poa,
         "poa_state": poa_state(poa, today),
+        "taxpayer": load_taxpayer(conn, row["inn"]),
     }
 
 
@@ -107,11 +109,12 @@ def list_clients(
     if status:
         sql += " AND status=?"
         args.append(status)
+    today = sandbox.today()
     with sandbox.db.read() as conn:
         rows = conn.execute(sql + " ORDER BY seq LIMIT ?", (*args, limit + 1)).fetchall()
-    today = sandbox.today()
+        items = [client_json(conn, r, today) for r in rows[:limit]]
     return {
-        "items": [client_json(r, today) for r in rows[:limit]],
+        "items": items,
         "next_cursor": str(rows[limit - 1]["seq"]) if len(rows) > limit else None,
     }
 
@@ -147,7 +150,7 @@ def add_client(body: ClientIn, session: SessionDep, sandbox: SandboxDep) -> dict
             ),
         )
         row = _get(conn, session.inn, body.inn)
-    return client_json(row, sandbox.today())
+        return client_json(conn, row, sandbox.today())
 
 
 @router.get("/{inn}", response_model=ClientOut, responses=problems(401, 403, 404))
@@ -156,7 +159,7 @@ def get_client(inn: str, session: SessionDep, sandbox: SandboxDep) -> dict[str, 
     require_representative(sandbox, session)
     with sandbox.db.read() as conn:
         row = _get(conn, session.inn, inn)
-    return client_json(row, sandbox.today())
+        return client_json(conn, row, sandbox.today())
 
 
 @router.put(
@@ -175,7 +178,29 @@ def replace_poa(inn: str, body: PoaIn, session: SessionDep, sandbox: SandboxDep)
             (json.dumps(poa), session.inn, inn),
         )
         row = _get(conn, session.inn, inn)
-    return client_json(row, sandbox.today())
+        return client_json(conn, row, sandbox.today())
+
+
+@router.post(
+    "/{inn}/attach", response_model=ClientOut, responses=problems(400, 401, 403, 404, 409, 415, 422)
+)
+def attach_client(
+    inn: str, body: AttachIn, session: SessionDep, sandbox: SandboxDep
+) -> dict[str, Any]:
+    """Represent a detached client again, with a new power of attorney."""
+    require_representative(sandbox, session)
+    poa = check_poa(body.poa, inn)
+    with sandbox.db.tx() as conn:
+        row = _get(conn, session.inn, inn)
+        if row["status"] != "detached":
+            raise ApiProblem(409, "client_active", f"{inn} is not detached; renew its POA instead")
+        conn.execute(
+            "UPDATE clients SET status='active', detached_at=NULL, detach_reason=NULL, poa=?,"
+            " name=COALESCE(?, name) WHERE rep_inn=? AND inn=?",
+            (json.dumps(poa), body.name, session.inn, inn),
+        )
+        row = _get(conn, session.inn, inn)
+        return client_json(conn, row, sandbox.today())
 
 
 @router.post(
@@ -198,4 +223,4 @@ def detach_client(
                 (iso_now(sandbox.now()), body.reason if body else None, session.inn, inn),
             )
             row = _get(conn, session.inn, inn)
-    return client_json(row, sandbox.today())
+        return client_json(conn, row, sandbox.today())

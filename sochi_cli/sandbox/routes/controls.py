@@ -80,6 +80,8 @@ class InboxIn(Request):
     kind: Literal["notice", "request"] = "notice"
     subject: str = Field(min_length=1, max_length=300)
     body: str = Field("", max_length=10_000)
+    client_inn: str | None = Field(None, max_length=20)
+    submission_id: str | None = Field(None, max_length=100)
 
 
 class RegistrationIn(Request):
@@ -322,6 +324,8 @@ def add_inbox(body: InboxIn, sandbox: SandboxDep) -> dict[str, Any]:
             kind=body.kind,
             subject=body.subject,
             body=body.body,
+            client_inn=body.client_inn,
+            submission_id=body.submission_id,
         )
         row = conn.execute("SELECT * FROM inbox WHERE id=?", (item_id,)).fetchone()
     return inbox_json(row)

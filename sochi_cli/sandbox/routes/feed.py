@@ -83,6 +83,9 @@ def inbox_json(row: sqlite3.Row) -> dict[str, Any]:
         "signature": b64(row["signature"]),
         "acknowledged_at": row["acknowledged_at"],
         "ack_receipt_id": row["ack_receipt_id"],
+        "client_inn": row["client_inn"],
+        "replied_at": row["replied_at"],
+        "reply_receipt_id": row["reply_receipt_id"],
     }
 
 
@@ -106,6 +109,10 @@ def list_inbox(
         "items": [inbox_json(r) for r in rows[:limit]],
         "next_cursor": str(rows[limit - 1]["seq"]) if len(rows) > limit else None,
     }
+
+
+def inbox_item_row(conn: sqlite3.Connection, inn: str, item_id: str) -> sqlite3.Row:
+    return _item(conn, inn, item_id)
 
 
 def _item(conn: sqlite3.Connection, inn: str, item_id: str) -> sqlite3.Row:

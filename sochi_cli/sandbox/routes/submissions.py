@@ -296,6 +296,47 @@ def _check_client(
             )
 
 
+def check_correction_order(
+    conn: sqlite3.Connection, account_inn: str, meta: dict[str, Any], form: dict[str, Any]
+) -> None:
+    """One original per taxpayer, form and period; corrections numbered 1, 2… in order.
+
+    Rejected submissions do not count (the taxpayer files again under the same number);
+    received, delivered and accepted ones do. Runs inside the filing transaction.
+    """
+    rows = conn.execute(
+        "SELECT id, account_inn, correction, status, received_at FROM submissions"
+        " WHERE client_inn=? AND form=? AND period=? AND status!='rejected'"
+        " ORDER BY correction, seq",
+        (meta["client_inn"], form["code"], meta["period"]),
+    ).fetchall()
+    wanted = meta["correction"]
+    expected = (max(r["correction"] for r in rows) + 1) if rows else 0
+    if wanted == expected:
+        return
+    target = f"{form['code']} {meta['period']} of {meta['client_inn']}"
+    if rows and wanted == 0:
+        original = rows[0]
+        named = original["id"] if original["account_inn"] == account_inn else "another filer's"
+        raise ApiProblem(
+            409,
+            "original_exists",
+            f"an original {target} is already filed: {named} ({original['status']}, received "
+            f"{original['received_at']}); file this report as correction {expected}",
+            submission_id=original["id"] if original["account_inn"] == account_inn else None,
+            submission_status=original["status"],
+            next_correction=expected,
+        )
+    what = "no original is on file" if not rows else f"the last one filed is {expected - 1}"
+    raise ApiProblem(
+        409,
+        "correction_out_of_order",
+        f"correction {wanted} of {target} is out of order: {what}; "
+        + ("file the original (correction 0) first" if not rows else f"file {expected} next"),
+        next_correction=expected,
+    )
+
+
 def _file(
     sandbox: Sandbox, session: Session, key: str, upload: Upload
 ) -> tuple[int, dict[str, Any]]:
@@ -333,7 +374,15 @@ def _file(
             errors=errors,
         )
     bounds = period_bounds(meta["period"], form["periodicity"])
-    late = bool(bounds and deadline_for(form, bounds[1]) < today)
+    if bounds is not None and bounds[1] >= today and not form["early_filing"]:
+        raise ApiProblem(
+            422,
+            "period_not_ended",
+            f"period {meta['period']} ends on {bounds[1].isoformat()}; {form['code']} may be "
+            "filed only after its period has ended",
+            period_ends=bounds[1].isoformat(),
+        )
+    late = bool(bounds and deadline_for(form, meta["period"]) < today)
     now = sandbox.now()
     sub_id, receipt_id = new_id("sub"), new_id("rcp")
     report_info = {
@@ -355,6 +404,7 @@ def _file(
         replay = _replay(sandbox, conn, session.inn, key, fingerprint)
         if replay is not None:
             return 200, replay
+        check_correction_order(conn, session.inn, meta, form)
         sandbox.require_balance(conn, session.inn, form["fee"])
         conn.execute(
             "INSERT INTO submissions (id, account_inn, idem_key, fingerprint, client_inn, form,"
