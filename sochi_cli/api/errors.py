@@ -147,6 +147,13 @@ _HINTS: dict[str, str] = {
     "form_not_found": "see `sochi forms list`",
     "client_not_found": "see `sochi clients list`",
     "idempotency_conflict": "the idempotency key was used for different content",
+    "original_exists": "file it as a correction: the manifest's correction column, the "
+    "report's <correction> or `sochi submit --correction N`",
+    "correction_out_of_order": "corrections are numbered 1, 2… after the original, in order",
+    "period_not_ended": "file after the period ends (only some forms may be filed early)",
+    "already_replied": "the request was answered already; see `sochi inbox show`",
+    "reply_not_expected": "only requests take a reply; acknowledge notices with `sochi inbox ack`",
+    "client_active": "the client is represented already; `sochi clients renew` replaces its POA",
 }
 
 _BY_CODE: dict[str, type[ApiProblem]] = {
@@ -175,6 +182,11 @@ _BY_CODE: dict[str, type[ApiProblem]] = {
     "idempotency_conflict": Conflict,
     "client_exists": Conflict,
     "client_detached": Refused,
+    "original_exists": Conflict,
+    "correction_out_of_order": Conflict,
+    "already_replied": Conflict,
+    "reply_not_expected": Conflict,
+    "client_active": Conflict,
     "certificate_revoked": Conflict,
     "requisites_changed": Conflict,
     "validation_failed": OperatorValidationFailed,

@@ -145,6 +145,21 @@ class Ecloud(ApiModel):
     monthly_fee: int = 0
 
 
+class TaxpayerRegistration(ApiModel):
+    kind: str
+    since: date
+    until: date | None = None
+
+
+class Taxpayer(ApiModel):
+    """The tax register's view of a taxpayer: which forms apply to it, from when."""
+
+    status: str = "active"
+    registered_on: date | None = None
+    inactive_since: date | None = None
+    registrations: list[TaxpayerRegistration] = Field(default_factory=list)
+
+
 class Account(ApiModel):
     inn: str
     name: str
@@ -154,6 +169,7 @@ class Account(ApiModel):
     ecloud: Ecloud = Field(default_factory=Ecloud)
     status: str = "active"
     created_at: datetime | None = None
+    taxpayer: Taxpayer | None = None
 
 
 class Balance(ApiModel):
@@ -206,6 +222,7 @@ class Client(ApiModel):
     detach_reason: str | None = None
     poa: Poa | None = None
     poa_state: str | None = None
+    taxpayer: Taxpayer | None = None
 
 
 # -- forms --------------------------------------------------------------------------------
@@ -255,6 +272,8 @@ class Form(ApiModel):
     deadline: Deadline | None = None
     fee: int = 0
     filers: list[str] = Field(default_factory=list)
+    registration: str | None = None  # the taxpayer registration that obliges this form
+    early_filing: bool = False  # may be filed before its period ends
     form_schema: FormSchema | None = Field(default=None, alias="schema")
 
 
@@ -361,6 +380,9 @@ class InboxItem(ApiModel):
     signature: str = ""
     acknowledged_at: datetime | None = None
     ack_receipt_id: str | None = None
+    client_inn: str | None = None
+    replied_at: datetime | None = None
+    reply_receipt_id: str | None = None
 
 
 class InboxAck(ApiModel):
@@ -457,6 +479,8 @@ __all__ = [
     "Subscriber",
     "Tariff",
     "Tariffs",
+    "Taxpayer",
+    "TaxpayerRegistration",
     "TokenGrant",
     "Window",
 ]

@@ -115,6 +115,12 @@ class ClientsResource:
     def replace_poa(self, inn: str, poa: Mapping[str, Any]) -> Call[m.Client]:
         return Call("PUT", f"clients/{_seg(inn)}/poa", model_parser(m.Client), json=dict(poa))
 
+    def attach(self, inn: str, poa: Mapping[str, Any], name: str | None = None) -> Call[m.Client]:
+        body: dict[str, Any] = {"poa": dict(poa)}
+        if name:
+            body["name"] = name
+        return Call("POST", f"clients/{_seg(inn)}/attach", model_parser(m.Client), json=body)
+
     def detach(self, inn: str, reason: str | None = None) -> Call[m.Client]:
         body = {"reason": reason} if reason else {}
         # Detaching twice returns the same client: safe to retry, so keyed as idempotent.
@@ -238,6 +244,33 @@ class InboxResource:
             f"inbox/{_seg(item_id)}/ack",
             model_parser(m.InboxAck),
             json={"signature": _b64(signature_der)},
+            replay_safe=True,
+        )
+
+    def reply(
+        self,
+        item_id: str,
+        *,
+        document: bytes,
+        filename: str,
+        signature: bytes,
+        attachments: Sequence[tuple[str, bytes, bytes]] = (),
+    ) -> Call[m.InboxAck]:
+        """Multipart POST of a signed answer; the same document again returns the first reply."""
+        files: list[FilePart] = [
+            ("document", (filename, document, "application/octet-stream")),
+            ("signature", (f"{filename}.p7s", signature, "application/pkcs7-signature")),
+        ]
+        for name, content, sig in attachments:
+            files.append(("attachment", (name, content, "application/octet-stream")))
+            files.append(
+                ("attachment_signature", (f"{name}.p7s", sig, "application/pkcs7-signature"))
+            )
+        return Call(
+            "POST",
+            f"inbox/{_seg(item_id)}/reply",
+            model_parser(m.InboxAck),
+            files=files,
             replay_safe=True,
         )
 

@@ -32,6 +32,11 @@ COMMANDS: dict[str, CommandEntry] = {
         _FILING,
         "Check report files against the cached form schema before signing (clause 6.3).",
     ),
+    "due": CommandEntry(
+        "due_cmd",
+        _FILING,
+        "What is due, for whom, by when: every client's forms, periods, deadlines and states.",
+    ),
     "sign": CommandEntry(
         "sign_cmd",
         _FILING,

@@ -41,6 +41,33 @@ def period_problem(period: str, periodicity: str, today: date) -> str | None:
     return None
 
 
+def periodicity_of(period: str) -> str | None:
+    """`monthly`, `quarterly` or `annual` from the syntax of `period`, or None."""
+    for periodicity, (pattern, _syntax) in PERIOD_SYNTAX.items():
+        if pattern.fullmatch(period) and period_start(period, periodicity) is not None:
+            return periodicity
+    return None
+
+
+def period_containing(day: date, periodicity: str) -> str:
+    """The period of `periodicity` that `day` falls in."""
+    if periodicity == "monthly":
+        return f"{day.year:04d}-{day.month:02d}"
+    if periodicity == "quarterly":
+        return f"{day.year:04d}-Q{(day.month - 1) // 3 + 1}"
+    return f"{day.year:04d}"
+
+
+def shift_period(period: str, periodicity: str, steps: int) -> str:
+    """The period `steps` periods after `period` (before it when negative)."""
+    start = period_start(period, periodicity)
+    if start is None:
+        raise ValueError(f"{period!r} is not a {periodicity} period")
+    months = {"monthly": 1, "quarterly": 3, "annual": 12}[periodicity] * steps
+    index = start.year * 12 + start.month - 1 + months
+    return period_containing(date(index // 12, index % 12 + 1, 1), periodicity)
+
+
 def month_of(period: str) -> tuple[str, str] | None:
     """(first month, last month) as YYYY-MM of any period syntax, for POA period bounds."""
     for periodicity in PERIOD_SYNTAX:
@@ -53,4 +80,12 @@ def month_of(period: str) -> tuple[str, str] | None:
     return None
 
 
-__all__ = ["PERIOD_SYNTAX", "month_of", "period_problem", "period_start"]
+__all__ = [
+    "PERIOD_SYNTAX",
+    "month_of",
+    "period_containing",
+    "period_problem",
+    "period_start",
+    "periodicity_of",
+    "shift_period",
+]

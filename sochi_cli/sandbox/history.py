@@ -43,7 +43,7 @@ _NAMED_REGISTRATIONS = {
     "00105201510033": ("taxpayer", "vat_payer", "employer", "statistics_respondent"),
     "21503198800123": ("taxpayer",),
 }
-_NAMED_WITH_HISTORY = ("02010201910123", "01503201810045", "12505199000042")
+_NAMED_WITH_HISTORY = ("02010201910123", "01503201810045", "12505199000042", "00203202010077")
 
 
 def month_back(today: date, months: int) -> str:

@@ -384,6 +384,7 @@ def seed_demo(
         if history:
             bulk = [(i, bulk_client_inn(i)) for i in range(bulk_clients)]
             named = [c[0] for c in NAMED_CLIENTS if c[2] in ("valid", "natural")]
+            named.append(REPRESENTATIVE_INN)
             for filing in past_filings(today, bulk, named):
                 key = (filing.client_inn, filing.form, filing.period)
                 filed[key] = _seed_filing(sandbox, conn, filing, rep_cert, today)

@@ -12,8 +12,8 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sochi_cli.errors import UsageError, ValidationFailed
-from sochi_cli.forms.inn import check_inn, inn_kind
+from sochi_cli.errors import NotFound, UsageError, ValidationFailed
+from sochi_cli.forms.inn import check_inn, inn_kind, inn_problem
 from sochi_cli.store import paths
 
 if TYPE_CHECKING:
@@ -47,6 +47,87 @@ def _remember(profile: str, clients: list[Client]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     rows = [{"inn": c.inn, "name": c.name} for c in clients]
     atomic_write_text(path, json.dumps(rows, ensure_ascii=False))
+
+
+def match_client(text: str, known: list[tuple[str, str]]) -> str:
+    """The INN `text` names: an INN itself, a client's name or a unique prefix of one.
+
+    `known` is (INN, name) pairs. Names match case-insensitively: an exact name first, then
+    names (or any of their words) starting with `text`. Several matches → UsageError naming
+    them (exit 2); none → NotFound (exit 9).
+    """
+    value = " ".join(text.split())
+    if not value:
+        raise UsageError("a client is an INN, a name or the start of a name; got nothing")
+    if value.isdigit():
+        if inn_problem(value) is None:
+            return value
+        inns = sorted({inn for inn, _name in known if inn.startswith(value)})
+        if len(inns) == 1:
+            return inns[0]
+        if not inns:
+            raise NotFound(
+                f"no client's INN starts with {value!r}", hint="see `sochi clients list`"
+            )
+        raise _ambiguous(value, [(inn, n) for inn, n in known if inn in inns])
+    wanted = value.casefold()
+    exact = [(inn, name) for inn, name in known if name.casefold() == wanted]
+    if len(exact) == 1:
+        return exact[0][0]
+    hits = exact or [
+        (inn, name)
+        for inn, name in known
+        if name.casefold().startswith(wanted)
+        or any(word.startswith(wanted) for word in name.casefold().split())
+    ]
+    unique = {inn: name for inn, name in hits}
+    if len(unique) == 1:
+        return next(iter(unique))
+    if not unique:
+        raise NotFound(
+            f"no client named {value!r}",
+            hint="give the INN, the name or its first letters; see `sochi clients list`",
+        )
+    raise _ambiguous(value, list(unique.items()))
+
+
+def _ambiguous(value: str, hits: list[tuple[str, str]]) -> UsageError:
+    shown = ", ".join(f"{name} ({inn})" for inn, name in hits[:5])
+    more = f" and {len(hits) - 5} more" if len(hits) > 5 else ""
+    return UsageError(
+        f"{value!r} matches {len(hits)} clients: {shown}{more}",
+        hint="give more of the name, or the INN",
+        code="client_ambiguous",
+        details={"matches": [{"inn": inn, "name": name} for inn, name in hits]},
+    )
+
+
+def resolve_client(client: OperatorClient, profile: str, text: str) -> str:
+    """`match_client` against the operator's client list (an INN is taken as it is)."""
+    value = text.strip()
+    if value.isdigit() and inn_problem(value) is None:
+        return value
+    known = [(c.inn, c.name) for c in list_clients(client, profile)]
+    return match_client(value, known)
+
+
+def resolve_client_offline(profile: str, text: str) -> str:
+    """`match_client` against the client list cached by the last `sochi clients list`."""
+    value = text.strip()
+    if value.isdigit() and inn_problem(value) is None:
+        return value
+    known = cached_client_inns(profile)
+    if not known:
+        raise UsageError(
+            f"cannot look up the client {value!r}: no client list cached yet",
+            hint="run `sochi clients list` once, or give the INN",
+        )
+    return match_client(value, known)
+
+
+def client_names(profile: str) -> dict[str, str]:
+    """INN → name from the cached client list (empty when none is cached); no network."""
+    return dict(cached_client_inns(profile))
 
 
 def list_clients(client: OperatorClient, profile: str, status: str | None = None) -> list[Client]:
@@ -106,6 +187,12 @@ def add_client(client: OperatorClient, inn: str, name: str, poa: NewPoa) -> Clie
     inn = check_inn(inn, what="client INN")
     if not name.strip():
         raise UsageError("the client's name cannot be empty")
+    return client.call(resources.clients.add(inn, name.strip(), _poa_body(inn, poa)))
+
+
+def _poa_body(inn: str, poa: NewPoa) -> dict[str, Any]:
+    from sochi_cli.api import resources
+
     if not poa.number.strip():
         raise UsageError("the power of attorney number cannot be empty")
     if poa.valid_until < poa.issued_on:
@@ -122,7 +209,7 @@ def add_client(client: OperatorClient, inn: str, name: str, poa: NewPoa) -> Clie
         )
     _check_month(poa.period_from, "--period-from")
     _check_month(poa.period_to, "--period-to")
-    body = resources.poa_body(
+    return resources.poa_body(
         number=poa.number.strip(),
         issued_on=poa.issued_on,
         valid_until=poa.valid_until,
@@ -131,7 +218,22 @@ def add_client(client: OperatorClient, inn: str, name: str, poa: NewPoa) -> Clie
         period_from=poa.period_from,
         period_to=poa.period_to,
     )
-    return client.call(resources.clients.add(inn, name.strip(), body))
+
+
+def renew_poa(client: OperatorClient, inn: str, poa: NewPoa) -> Client:
+    """Record a new power of attorney (scan hash, number, dates) for an active client."""
+    from sochi_cli.api import resources
+
+    inn = check_inn(inn, what="client INN")
+    return client.call(resources.clients.replace_poa(inn, _poa_body(inn, poa)))
+
+
+def attach_client(client: OperatorClient, inn: str, poa: NewPoa, name: str | None = None) -> Client:
+    """Represent a detached client again, on a new power of attorney."""
+    from sochi_cli.api import resources
+
+    inn = check_inn(inn, what="client INN")
+    return client.call(resources.clients.attach(inn, _poa_body(inn, poa), name))
 
 
 def detach_client(client: OperatorClient, inn: str, reason: str | None) -> Client:
@@ -197,11 +299,17 @@ __all__ = [
     "NewPoa",
     "PoaRow",
     "add_client",
+    "attach_client",
     "cached_client_inns",
+    "client_names",
     "clients_cache_path",
     "detach_client",
     "get_client",
     "list_clients",
+    "match_client",
     "poa_rows",
+    "renew_poa",
+    "resolve_client",
+    "resolve_client_offline",
     "sha256_file",
 ]
