@@ -93,14 +93,14 @@ def batch_list(
 @batch_app.command("show")
 def batch_show(ctx: typer.Context, ident: BatchId) -> None:
     """One batch: its status, counts per state and every item's outcome."""
-    from sochi_cli.services.batch_report import batch_outcomes, batch_summary
+    from sochi_cli.services.batch_report import RowContext, batch_outcomes, batch_summary
 
     app = app_context(ctx)
     journal = _journal(app)
     batch = _resolve(journal, ident)
     assert journal is not None
     summary = batch_summary(journal, batch)
-    rows = batch_outcomes(journal, batch.id)
+    rows = batch_outcomes(journal, batch.id, RowContext.load(app.profile))
 
     def render() -> None:
         app.out.fields(
@@ -120,16 +120,19 @@ def batch_show(ctx: typer.Context, ident: BatchId) -> None:
                 (
                     r.seq,
                     r.client_inn,
+                    r.client_name,
                     r.form,
                     r.period,
-                    r.state + (f" ({r.in_flight_stage}…)" if r.in_flight_stage else ""),
+                    r.state
+                    + (f" ({r.in_flight_stage}…)" if r.in_flight_stage else "")
+                    + (" (late)" if r.late else ""),
+                    r.fee,
                     r.submission_id,
-                    r.receipt_id,
                     r.error or r.error_code,
                 )
                 for r in rows
             ],
-            ["#", "CLIENT", "FORM", "PERIOD", "STATE", "SUBMISSION", "RECEIPT", "ERROR"],
+            ["#", "INN", "CLIENT", "FORM", "PERIOD", "STATE", "FEE", "SUBMISSION", "ERROR"],
         )
 
     app.out.result({**summary.to_json(), "items": [r.to_json() for r in rows]}, render)
@@ -146,15 +149,21 @@ def batch_report(
         Path | None, typer.Option("--out", "-o", help="Write to FILE instead of stdout.")
     ] = None,
 ) -> None:
-    """Per-item outcome report (client, form, period, file, state, submission, receipt, error)."""
-    from sochi_cli.services.batch_report import batch_outcomes, outcomes_csv, outcomes_json
+    """Per-item outcome report (client INN and name, form, period, file, state, submission,
+    receipt, error, fee in som, late) — what a firm invoices its clients from."""
+    from sochi_cli.services.batch_report import (
+        RowContext,
+        batch_outcomes,
+        outcomes_csv,
+        outcomes_json,
+    )
     from sochi_cli.store.files import atomic_write_text
 
     app = app_context(ctx)
     journal = _journal(app)
     batch = _resolve(journal, ident)
     assert journal is not None
-    rows = batch_outcomes(journal, batch.id)
+    rows = batch_outcomes(journal, batch.id, RowContext.load(app.profile))
     use_json = fmt is ReportFormat.JSON or app.out.json_mode
     text = outcomes_json(batch, rows) if use_json else outcomes_csv(rows)
     if out is None:
@@ -233,5 +242,12 @@ def batch_resume(
     )  # fmt: skip
     factory = make_signer_factory(app, chosen)
     with progress_display(app) as progress:
-        result = resume(app.config, batch.id, options, signer_factory=factory, progress=progress)
+        result = resume(
+            app.config,
+            batch.id,
+            options,
+            signer_factory=factory,
+            progress=progress,
+            warn=app.out.warn,
+        )
     show_result(app, result)

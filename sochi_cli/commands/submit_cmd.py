@@ -77,6 +77,15 @@ def submit(
         bool, typer.Option("--strict", help="Stop at the first invalid item.")
     ] = False,
     no_wait_maintenance: NoWaitMaintenanceOpt = False,
+    correction: Annotated[
+        int | None,
+        typer.Option(
+            "--correction",
+            min=0,
+            max=999,
+            help="Correction number for reports without <correction> (0 = original).",
+        ),
+    ] = None,
     chosen: SignerChoice = SignerChoice(),
 ) -> None:
     """Validate, sign (one token session), send and follow reports; rerun to resume.
@@ -100,10 +109,13 @@ def submit(
         wait_maintenance=not no_wait_maintenance,
         wait_timeout=wait_timeout,
         command=" ".join(["sochi", *sys.argv[1:]]) if sys.argv else "sochi submit",
+        correction=correction,
     )
     factory = make_signer_factory(app, chosen)
     with progress_display(app) as progress:
-        result = run(app.config, options, signer_factory=factory, progress=progress)
+        result = run(
+            app.config, options, signer_factory=factory, progress=progress, warn=app.out.warn
+        )
     show_result(app, result)
 
 
@@ -196,11 +208,12 @@ def show_result(app: AppContext, result: SubmitResult) -> None:
             (
                 row.get("seq", n),
                 row["client_inn"],
+                row.get("client_name"),
                 row["form"],
                 row["period"],
-                "already_filed" if row.get("already_filed") else row["state"],
+                ("already_filed" if row.get("already_filed") else row["state"])
+                + (" (late)" if row.get("late") else ""),
                 row.get("submission_id"),
-                row.get("receipt_id"),
                 row.get("error_code"),
                 row.get("error"),
             )
@@ -208,7 +221,7 @@ def show_result(app: AppContext, result: SubmitResult) -> None:
         )
         if out.stdout_tty and result.total > TTY_ROWS:
             fine = ("accepted", "received", "delivered")
-            shown = [r for r in rows if r[4] not in fine]
+            shown = [r for r in rows if str(r[5]).split(" ")[0] not in fine]
             hidden = result.total - len(shown)
             out.info(
                 f"{hidden} filed item(s) not listed; `sochi batch show {result.batch_id}` "
@@ -217,7 +230,7 @@ def show_result(app: AppContext, result: SubmitResult) -> None:
             rows = (r for r in shown)
         out.table(
             rows,
-            ["#", "client", "form", "period", "state", "submission", "receipt", "code", "error"],
+            ["#", "inn", "client", "form", "period", "state", "submission", "code", "error"],
             title="Outcome",
         )
         counts = ", ".join(f"{k} {v}" for k, v in sorted(result.counts.items()))

@@ -169,7 +169,7 @@ def _check_header(header: Node, form: Form, today: date, add: _Collector) -> Non
     for child in header.children:
         if child.name not in known:
             add(f"header/{child.name}", child.line, "unknown", "unknown header element")
-    for key in ("inn", "name", "period", "correction"):
+    for key in ("inn", "name", "period"):  # <correction> is optional: absent = the meta's
         if header.child(key) is None:
             add(f"header/{key}", header.line, "required", f"missing <{key}>")
     inn = header.child("inn")

@@ -196,7 +196,7 @@ def validate_report(
     for name in report.header:
         if name not in HEADER_FIELDS:
             err(f"header/{name}", "unknown header element", report.header[name][1])
-    for required in ("inn", "name", "period", "correction"):
+    for required in ("inn", "name", "period"):  # correction: optional, absent = meta
         if required not in report.header or not report.header[required][0]:
             err(f"header/{required}", "required")
     inn, inn_line = report.header.get("inn", ("", None))

@@ -13,6 +13,7 @@ from sochi_cli.store.journal import Batch, Item, Journal
 REPORT_COLUMNS = (
     "seq",
     "client_inn",
+    "client_name",
     "form",
     "period",
     "correction",
@@ -22,13 +23,50 @@ REPORT_COLUMNS = (
     "receipt_id",
     "error_code",
     "error",
+    "fee",
+    "late",
 )
+
+
+@dataclass(frozen=True)
+class RowContext:
+    """What rows add from local caches: client names and the forms' deadline rules."""
+
+    names: dict[str, str]
+    forms: dict[str, dict[str, Any]]  # code → cached catalogue entry (periodicity, deadline)
+
+    @classmethod
+    def load(cls, profile: str) -> RowContext:
+        from sochi_cli.forms.catalogue import cached_catalogue, cached_codes, load_form
+        from sochi_cli.services.clients import client_names
+
+        forms = {str(f.get("code")): f for f in cached_catalogue(profile) or []}
+        for code in cached_codes(profile):
+            if code not in forms and (form := load_form(profile, code)) is not None:
+                forms[code] = form.to_json()
+        return cls(client_names(profile), forms)
+
+    def late(self, item: Item) -> bool | None:
+        """Received after the form's deadline (None when unknown: not sent, form not cached)."""
+        from sochi_cli.forms.deadlines import deadline
+        from sochi_cli.timeutil import parse_instant, to_bishkek
+
+        sent = item.stage_times.get("send", {}).get("finished")
+        form = self.forms.get(item.form)
+        if not sent or form is None or item.submission_id is None:
+            return None
+        try:
+            due = deadline(form["deadline"], item.period, form["periodicity"], form=item.form)
+        except Exception:  # a rule this sochi does not know: late is unknown here
+            return None
+        return to_bishkek(parse_instant(sent)).date() > due.due
 
 
 @dataclass(frozen=True)
 class OutcomeRow:
     seq: int
     client_inn: str
+    client_name: str | None
     form: str
     period: str
     correction: int
@@ -38,6 +76,8 @@ class OutcomeRow:
     receipt_id: str | None  # the delivery receipt (first one); all ids are in receipt_ids
     error_code: str | None
     error: str | None
+    fee: str | None = None  # som, what the operator charged
+    late: bool | None = None
     receipt_ids: tuple[str, ...] = ()
     in_flight_stage: str | None = None
 
@@ -57,10 +97,13 @@ class BatchSummary:
         return {**asdict(self.batch), "counts": self.counts, "in_flight": self.in_flight}
 
 
-def outcome_row(item: Item) -> OutcomeRow:
+def outcome_row(item: Item, context: RowContext | None = None) -> OutcomeRow:
+    from sochi_cli.services.account import som
+
     return OutcomeRow(
         seq=item.seq,
         client_inn=item.client_inn,
+        client_name=context.names.get(item.client_inn) if context else None,
         form=item.form,
         period=item.period,
         correction=item.correction,
@@ -70,14 +113,18 @@ def outcome_row(item: Item) -> OutcomeRow:
         receipt_id=item.receipt_ids[0] if item.receipt_ids else None,
         error_code=item.error_code,
         error=item.error_message,
+        fee=som(item.fee) if item.fee is not None and item.submission_id else None,
+        late=context.late(item) if context else None,
         receipt_ids=tuple(item.receipt_ids),
         in_flight_stage=item.stage if item.in_flight else None,
     )
 
 
-def batch_outcomes(journal: Journal, batch_id: int) -> list[OutcomeRow]:
+def batch_outcomes(
+    journal: Journal, batch_id: int, context: RowContext | None = None
+) -> list[OutcomeRow]:
     journal.batch(batch_id)  # NotFound for an unknown id
-    return [outcome_row(item) for item in journal.batch_items(batch_id)]
+    return [outcome_row(item, context) for item in journal.batch_items(batch_id)]
 
 
 def batch_summary(journal: Journal, batch: Batch) -> BatchSummary:
@@ -105,6 +152,7 @@ __all__ = [
     "REPORT_COLUMNS",
     "BatchSummary",
     "OutcomeRow",
+    "RowContext",
     "batch_outcomes",
     "batch_summary",
     "outcome_row",

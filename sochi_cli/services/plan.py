@@ -165,10 +165,13 @@ def make_plan(
     api_url: str,
     strict: bool = False,
     progress: Callable[[int], None] | None = None,
+    correction: int | None = None,
 ) -> Plan:
     """Expand inputs (or read the manifest), read each report's header, build the items."""
     if manifest is not None and inputs:
         raise UsageError("give report paths or --manifest, not both")
+    if manifest is not None and correction is not None:
+        raise UsageError("--correction is for report paths; a manifest has a correction column")
     if manifest is None and not inputs:
         raise UsageError(
             "nothing to file", hint="give report files, directories, globs or --manifest"
@@ -177,7 +180,7 @@ def make_plan(
     rows = (
         _manifest_rows(Path(manifest), collector)
         if manifest is not None
-        else _path_rows(inputs, collector)
+        else _path_rows(inputs, collector, correction)
     )
     plan = Plan()
     by_key: dict[str, str] = {}
@@ -211,14 +214,16 @@ def make_plan(
 
 
 # inputs ------------------------------------------------------------------------------
-def _path_rows(inputs: Sequence[str], collector: _Collector) -> Iterator[_Row]:
+def _path_rows(
+    inputs: Sequence[str], collector: _Collector, correction: int | None = None
+) -> Iterator[_Row]:
     seen: set[Path] = set()
     for raw in inputs:
         for path in _expand(raw, collector):
             resolved = path.resolve()
             if resolved not in seen:
                 seen.add(resolved)
-                yield _Row(where=str(path), file=path)
+                yield _Row(where=str(path), file=path, correction=correction)
 
 
 def _expand(raw: str, collector: _Collector) -> Iterable[Path]:

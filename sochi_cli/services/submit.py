@@ -97,8 +97,12 @@ def submit(
     *,
     signer_factory: SignerFactory | None,
     progress: ProgressCallback | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> SubmitResult:
-    """Plan the inputs and run the batch (or check it with `dry_run`)."""
+    """Plan the inputs and run the batch (or check it with `dry_run`).
+
+    `warn` hears, before anything is signed, about reports that will be filed late.
+    """
     from sochi_cli.services.plan import make_plan
 
     emit = progress or (lambda _event: None)
@@ -111,11 +115,14 @@ def submit(
         api_url=api_url,
         strict=options.strict,
         progress=lambda n: emit(ProgressEvent("plan", 0, n)),
+        correction=options.correction,
     )
     if not plan.items:
         raise plan.error() if plan.problems else ValidationFailed("nothing to file")
     problems = [p.to_json() for p in plan.problems]
-    return _Run(config, options, signer_factory, emit).run(plan.items, problems)
+    run = _Run(config, options, signer_factory, emit)
+    run.warn = warn
+    return run.run(plan.items, problems)
 
 
 def resume(
@@ -125,6 +132,7 @@ def resume(
     *,
     signer_factory: SignerFactory | None,
     progress: ProgressCallback | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> SubmitResult:
     """Continue batch `batch_id` from the journal alone (same items, keys and signatures)."""
     from sochi_cli.errors import NotFound
@@ -136,7 +144,9 @@ def resume(
         batch = journal.batch(batch_id)
         items = [_plan_item(i) for i in journal.batch_items(batch.id)]
     emit = progress or (lambda _event: None)
-    return _Run(config, options, signer_factory, emit).run(items, [])
+    run = _Run(config, options, signer_factory, emit)
+    run.warn = warn
+    return run.run(items, [])
 
 
 @dataclass(frozen=True)
@@ -198,6 +208,7 @@ class _Run:
         self.profile = config.profile
         self.api_url = str(config.get("api_url"))
         self.stop = _StopFlag()
+        self.warn: Callable[[str], None] | None = None
         self.abort_signing = False
         self.started = time.monotonic()
 
@@ -216,6 +227,15 @@ class _Run:
                 return self._dry_run(client, context, items, problems)
             with Journal.for_profile(self.profile) as journal, journal.writer_lock():
                 return self._journaled(journal, client, context, status, items, problems)
+
+    def _warn(self, context: BatchContext) -> None:
+        """Late filings, said before anything is signed (at most 10 lines, then a count)."""
+        if self.warn is None:
+            return
+        for line in context.warnings[:10]:
+            self.warn(line)
+        if len(context.warnings) > 10:
+            self.warn(f"{len(context.warnings) - 10} more report(s) will be filed late")
 
     def _outside_maintenance(self, client: OperatorClient) -> Status:
         """The operator's status once no maintenance window is active (waiting if allowed)."""
@@ -254,7 +274,21 @@ class _Run:
         rows: list[dict[str, Any]] = []
         valid_forms: list[str] = []
         for done, item in enumerate(items, start=1):
-            problem = check_item(context, item.file.path, item.client_inn, item.form, item.period)
+            problem = check_item(
+                context,
+                item.file.path,
+                item.client_inn,
+                item.form,
+                item.period,
+                correction=item.correction,
+                key=item.idempotency_key,
+            )
+            filed = [
+                s
+                for s in context.filed(item.client_inn, item.form, item.period)
+                if s.status != "rejected"
+            ]
+            already = any(s.idempotency_key == item.idempotency_key for s in filed)
             rows.append(
                 {
                     "client_inn": item.client_inn,
@@ -262,23 +296,35 @@ class _Run:
                     "period": item.period,
                     "correction": item.correction,
                     "file": str(item.file.path),
+                    "client_name": context.names.get(item.client_inn),
                     "state": ItemState.INVALID if problem else ItemState.VALIDATED,
                     "error_code": problem.code if problem else None,
                     "error": problem.message if problem else None,
                     "idempotency_key": item.idempotency_key,
+                    "already_filed": already,
+                    "on_file": [
+                        {"submission_id": s.id, "correction": s.correction, "status": s.status}
+                        for s in filed
+                    ],
                 }
             )
-            if problem is None:
+            if problem is None and not already:
                 valid_forms.append(item.form)
             self.emit(ProgressEvent("validate", len(items), done))
         cost = batch_cost(client, valid_forms)
-        invalid = len(items) - len(valid_forms)
+        invalid = sum(1 for row in rows if row["state"] == ItemState.INVALID)
         code = ExitCode.OK
         if invalid or problems:
             code = ExitCode.VALIDATION
         elif cost.shortfall:
             code = ExitCode.REFUSED
-        counts = {ItemState.VALIDATED.value: len(valid_forms), ItemState.INVALID.value: invalid}
+        filed_count = sum(1 for row in rows if row["already_filed"])
+        counts = {
+            ItemState.VALIDATED.value: len(valid_forms),
+            ItemState.INVALID.value: invalid,
+            "already_filed": filed_count,
+        }
+        self._warn(context)
         return SubmitResult(
             batch_id=None,
             status="dry_run",
@@ -289,6 +335,8 @@ class _Run:
             cost=cost,
             problems=problems,
             items=rows,
+            already_filed=filed_count,
+            warnings=list(context.warnings),
             seconds=time.monotonic() - self.started,
         )
 
@@ -364,6 +412,7 @@ class _Run:
             done += len(part)
             self.emit(ProgressEvent("validate", validate_count, done, _counts(states)))
         del part, to_validate
+        self._warn(context)
         context.forget_clients()  # the operator's client list is needed for validation only
         if self.options.strict and any(s == ItemState.INVALID for s in states.values()):
             bad = next(i for i in journal.batch_items(batch.id) if i.state == ItemState.INVALID)
@@ -481,7 +530,13 @@ class _Run:
         from sochi_cli.services.submit_checks import check_item
 
         problem = check_item(
-            context, Path(item.source_path), item.client_inn, item.form, item.period
+            context,
+            Path(item.source_path),
+            item.client_inn,
+            item.form,
+            item.period,
+            correction=item.correction,
+            key=item.idempotency_key,
         )
         if problem is None:
             outcome = Outcome(ItemState.VALIDATED)
@@ -792,7 +847,7 @@ class _Run:
             remaining=remaining,
             cost=cost,
             problems=problems,
-            items=JournalRows(journal.path, batch_id, frozenset(already)),
+            items=JournalRows(journal.path, batch_id, frozenset(already), self.profile),
             seconds=time.monotonic() - self.started,
         )
 

@@ -16,7 +16,7 @@ from sochi_cli.services.submit_model import Cost
 
 if TYPE_CHECKING:
     from sochi_cli.api.client import OperatorClient
-    from sochi_cli.api.models import Client, Form
+    from sochi_cli.api.models import Client, Form, Submission
 
 
 @dataclass(frozen=True)
@@ -38,13 +38,40 @@ class BatchContext:
     _client: OperatorClient
     _clients: dict[str, Client] | None = None
     _forms: dict[str, Form | None] = field(default_factory=dict)
+    # what the operator already holds, per period (fetched once per period of the batch)
+    _filed: dict[str, dict[tuple[str, str], list[Submission]]] = field(default_factory=dict)
+    # corrections this batch files per target, so an original and its correction can go together
+    _planned: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)  # INN → name (clients and ourselves)
+    warnings: list[str] = field(default_factory=list)  # said before signing (late filings)
 
     @classmethod
     def fetch(cls, client: OperatorClient, profile: str, today: date) -> BatchContext:
         from sochi_cli.api import resources
 
         account = client.call(resources.account.get())
-        return cls(profile, today, account.inn, account.kind, client)
+        context = cls(profile, today, account.inn, account.kind, client)
+        context.names[account.inn] = account.name
+        return context
+
+    def name(self, inn: str) -> str:
+        """`Name (INN)` when the name is known, else the INN."""
+        if inn not in self.names and self._clients is not None and inn in self._clients:
+            self.names[inn] = self._clients[inn].name
+        name = self.names.get(inn)
+        return f"{name} ({inn})" if name else inn
+
+    def filed(self, client_inn: str, form: str, period: str) -> list[Submission]:
+        """The operator's submissions for one target (all corrections, all states)."""
+        if period not in self._filed:
+            from sochi_cli.api import resources
+
+            found: dict[tuple[str, str], list[Submission]] = {}
+            listing = resources.submissions.list(period=period, limit=500)
+            for sub in self._client.iterate(listing):
+                found.setdefault((sub.client_inn, sub.form.upper()), []).append(sub)
+            self._filed[period] = found
+        return self._filed[period].get((client_inn, form.upper()), [])
 
     def form(self, code: str) -> Form | None:
         if code not in self._forms:
@@ -67,6 +94,7 @@ class BatchContext:
             else:
                 found = []
             self._clients = {c.inn: c for c in found}
+            self.names.update({c.inn: c.name for c in found})
         return self._clients
 
     def forget_clients(self) -> None:
@@ -75,9 +103,20 @@ class BatchContext:
 
 
 def check_item(
-    context: BatchContext, path: Path, client_inn: str, form_code: str, period: str
+    context: BatchContext,
+    path: Path,
+    client_inn: str,
+    form_code: str,
+    period: str,
+    *,
+    correction: int = 0,
+    key: str | None = None,
 ) -> ItemProblem | None:
-    """Local validation (clause 6.3) then the power of attorney (clause 3.2): first problem."""
+    """Local validation (clause 6.3), the power of attorney (clause 3.2), the period's end,
+    then what the operator already holds for the target (one original, corrections in order).
+
+    A late filing is not a problem: it is added to `context.warnings`, said before signing.
+    """
     from sochi_cli.forms.validate import validate_report
 
     form = context.form(form_code)
@@ -89,7 +128,86 @@ def check_item(
         more = len(check.issues) - 1
         suffix = f" (and {more} more)" if more > 0 else ""
         return ItemProblem("validation_failed", first.one_line() + suffix)
-    return poa_problem(context, client_inn, period)
+    problem = poa_problem(context, client_inn, period) or period_problem(context, form, period)
+    if problem is None:
+        problem = filing_problem(context, client_inn, form.code, period, correction, key)
+    if problem is None:
+        late_warning(context, form, client_inn, period)
+    return problem
+
+
+def period_problem(context: BatchContext, form: Form, period: str) -> ItemProblem | None:
+    """A period that has not ended yet is refused unless the form may be filed early."""
+    from sochi_cli.forms.deadlines import period_end
+
+    end = period_end(period, form.periodicity)
+    if end is None or end < context.today or form.early_filing:
+        return None
+    return ItemProblem(
+        "period_not_ended",
+        f"period {period} ends on {end}; {form.code} may be filed only after its period ends",
+    )
+
+
+def late_warning(context: BatchContext, form: Form, client_inn: str, period: str) -> None:
+    from sochi_cli.forms.deadlines import deadline
+
+    if form.deadline is None:
+        return
+    due = deadline(form.deadline.to_json(), period, form.periodicity, form=form.code).due
+    if due < context.today:
+        context.warnings.append(
+            f"late: {form.code} {period} of {context.name(client_inn)} was due {due}; "
+            "it will be filed late"
+        )
+
+
+def filing_problem(
+    context: BatchContext,
+    client_inn: str,
+    form_code: str,
+    period: str,
+    correction: int,
+    key: str | None,
+) -> ItemProblem | None:
+    """One original per taxpayer, form and period; corrections 1, 2… in order (docs/api.md).
+
+    Rejected submissions do not count. The item's own earlier send (same idempotency key)
+    is not a problem: the engine reports it as already filed.
+    """
+    subs = [s for s in context.filed(client_inn, form_code, period) if s.status != "rejected"]
+    if key is not None and any(s.idempotency_key == key for s in subs):
+        return None
+    target = (client_inn, form_code.upper(), period)
+    numbers = [s.correction for s in subs]
+    if target in context._planned:
+        numbers.append(context._planned[target])
+    expected = max(numbers) + 1 if numbers else 0
+    if correction == expected:
+        context._planned[target] = correction
+        return None
+    what = f"{form_code} {period} of {context.name(client_inn)}"
+    if correction == 0 and subs:
+        original = min(subs, key=lambda s: s.correction)
+        received = f", received {original.received_at:%Y-%m-%d}" if original.received_at else ""
+        return ItemProblem(
+            "original_exists",
+            f"an original {what} is already filed: {original.id} ({original.status}{received});"
+            f" to file this report as correction {expected}, set <correction>{expected}"
+            f"</correction> in it, or leave that out and give {expected} in the manifest's "
+            f"correction column or with --correction {expected}",
+        )
+    if not numbers:
+        return ItemProblem(
+            "correction_out_of_order",
+            f"correction {correction} of {what}: no original is on file; file the original "
+            "(correction 0) first",
+        )
+    return ItemProblem(
+        "correction_out_of_order",
+        f"correction {correction} of {what} is out of order: the last one filed is "
+        f"{expected - 1}; file correction {expected} next",
+    )
 
 
 def poa_problem(context: BatchContext, client_inn: str, period: str) -> ItemProblem | None:
@@ -161,6 +279,9 @@ __all__ = [
     "ItemProblem",
     "batch_cost",
     "check_item",
+    "filing_problem",
+    "late_warning",
+    "period_problem",
     "poa_problem",
     "require_affordable",
 ]

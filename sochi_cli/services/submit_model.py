@@ -33,6 +33,7 @@ class SubmitOptions:
     command: str = "sochi submit"  # recorded in the journal (secrets redacted there)
     sign_chunk: int = 256  # signatures produced per token call (one session for all chunks)
     send_rounds: int = 3  # how often a transiently failing send is retried by the engine
+    correction: int | None = None  # for report paths whose header has no <correction>
 
 
 @dataclass(frozen=True)
@@ -86,14 +87,16 @@ class JournalRows:
     journal_path: Path
     batch_id: int
     already_filed: frozenset[int]
+    profile: str | None = None  # client names and late flags from this profile's caches
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
-        from sochi_cli.services.batch_report import outcome_row
+        from sochi_cli.services.batch_report import RowContext, outcome_row
         from sochi_cli.store.journal import Journal
 
+        context = RowContext.load(self.profile) if self.profile else None
         with Journal(self.journal_path) as journal:
             for item in journal.iter_batch_items(self.batch_id):
-                row = outcome_row(item).to_json()
+                row = outcome_row(item, context).to_json()
                 row["already_filed"] = item.id in self.already_filed
                 row["idempotency_key"] = item.idempotency_key
                 yield row
