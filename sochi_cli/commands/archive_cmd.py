@@ -16,7 +16,20 @@ archive_app = typer.Typer(
     "  sochi archive export --period 2026-10 --out 2026-10.zip\n\n  sochi archive verify",
 )
 
-Client = Annotated[str | None, typer.Option("--client", help="Client INN.")]
+Client = Annotated[
+    str | None,
+    typer.Option(
+        "--client", help="Client INN, or a name/prefix from the last `sochi clients list`."
+    ),
+]
+
+
+def _client(profile: str, value: str | None) -> str | None:
+    from sochi_cli.services.clients import resolve_client_offline
+
+    return resolve_client_offline(profile, value) if value is not None else None
+
+
 Period = Annotated[str | None, typer.Option("--period", help="Period: YYYY, YYYY-MM, YYYY-Qn.")]
 Form = Annotated[str | None, typer.Option("--form", help="Form code, e.g. STI-077.")]
 
@@ -40,7 +53,9 @@ def archive_list(
     app = app_context(ctx)
     journal = Journal.existing(app.profile)
     entries = (
-        Archive(journal).entries(client=client, period=period, form=form, kind=kind)
+        Archive(journal).entries(
+            client=_client(app.profile, client), period=period, form=form, kind=kind
+        )
         if journal
         else []
     )
@@ -86,7 +101,9 @@ def archive_export(
     journal = Journal.existing(app.profile)
     if journal is None:
         raise NotFound("nothing archived yet in this profile")
-    result = Archive(journal).export(out, client=client, period=period, form=form)
+    result = Archive(journal).export(
+        out, client=_client(app.profile, client), period=period, form=form
+    )
     from sochi_cli.store.audit import AuditLog
 
     AuditLog(journal).append(

@@ -16,8 +16,9 @@ if TYPE_CHECKING:
 
 EXIT_CODES = (
     "Exit codes: 0 ok; 2 bad option or no confirmation; 4 invalid INN or POA dates; "
-    "5 not logged in; 6 refused (not a tax representative, client exists…); 7 unavailable; "
-    "9 no such client."
+    "5 not logged in; 6 refused (not a tax representative, client exists or detached…); "
+    "7 unavailable; 9 no such client. A name that matches several clients is exit 2 and "
+    "lists them."
 )
 clients_app = typer.Typer(
     help="Taxpayers you represent and their powers of attorney (clauses 3.2, 4.3.10).",
@@ -25,6 +26,9 @@ clients_app = typer.Typer(
     epilog="Examples:\n\n  sochi clients list\n\n"
     "  sochi clients add 02010201910123 --name 'Ak-Suu Trade' --poa-scan poa.pdf "
     "--poa-number 17 --issued 2026-01-10 --valid-until 2027-01-10\n\n"
+    "  sochi clients show 'Ak-Suu'\n\n"
+    "  sochi clients renew 'Naryn Agro' --poa-scan poa-18.pdf --poa-number 18 "
+    "--issued 2026-11-01 --valid-until 2027-11-01\n\n"
     "  sochi clients detach 02010201910123 --reason 'contract ended' --yes\n\n" + EXIT_CODES,
 )
 poa_app = typer.Typer(
@@ -35,6 +39,14 @@ poa_app = typer.Typer(
 
 InnArg = Annotated[
     str, typer.Argument(help="Client INN (14 digits).", autocompletion=complete_client_inn)
+]
+ClientArg = Annotated[
+    str,
+    typer.Argument(
+        help="Client INN, name or the first letters of a name.",
+        autocompletion=complete_client_inn,
+        metavar="CLIENT",
+    ),
 ]
 
 
@@ -84,14 +96,14 @@ def list_(
 
 
 @clients_app.command("show")
-def show(ctx: typer.Context, inn: InnArg) -> None:
-    """One client and its power of attorney."""
+def show(ctx: typer.Context, who: ClientArg) -> None:
+    """One client and its power of attorney (by INN, name or a unique prefix of a name)."""
     from sochi_cli.commands._operator import connect
-    from sochi_cli.services.clients import get_client
+    from sochi_cli.services.clients import get_client, resolve_client
 
     app = app_context(ctx)
     with connect(app) as client:
-        item = get_client(client, inn)
+        item = get_client(client, resolve_client(client, app.profile, who))
     _render_client(app, item)
 
 
@@ -118,6 +130,22 @@ def _render_client(app: AppContext, item: Client) -> None:
                 ("poa scan sha256", poa.scan_sha256),
             ]
         pairs.append(("poa state", item.poa_state or "missing"))
+        taxpayer = item.taxpayer
+        if taxpayer is not None:
+            pairs.append(
+                (
+                    "taxpayer",
+                    taxpayer.status
+                    + (f" since {taxpayer.inactive_since}" if taxpayer.inactive_since else ""),
+                )
+            )
+            pairs += [
+                (
+                    "registered as",
+                    f"{r.kind} since {r.since}" + (f" until {r.until}" if r.until else ""),
+                )
+                for r in taxpayer.registrations
+            ]
         app.out.fields(pairs)
 
     app.out.result(item, render)
@@ -176,7 +204,7 @@ def add(
 @clients_app.command("detach")
 def detach(
     ctx: typer.Context,
-    inn: InnArg,
+    who: ClientArg,
     reason: Annotated[
         str | None, typer.Option("--reason", help="Why representation ended.")
     ] = None,
@@ -186,16 +214,105 @@ def detach(
     from sochi_cli.commands._operator import connect
     from sochi_cli.commands._prompts import confirm
     from sochi_cli.errors import Interrupted
-    from sochi_cli.forms.inn import check_inn
-    from sochi_cli.services.clients import detach_client
+    from sochi_cli.services.clients import detach_client, resolve_client
 
     app = app_context(ctx)
-    inn = check_inn(inn)
-    if not confirm(f"Notify the operator that you no longer represent {inn}?", assume_yes=yes):
-        raise Interrupted("not detached", code="declined")
     with connect(app) as client:
+        inn = resolve_client(client, app.profile, who)
+        if not confirm(f"Notify the operator that you no longer represent {inn}?", assume_yes=yes):
+            raise Interrupted("not detached", code="declined")
         item = detach_client(client, inn, reason)
     app.out.info(f"detached client {item.inn}; the operator has been notified")
+    _render_client(app, item)
+
+
+PoaScan = Annotated[
+    Path, typer.Option("--poa-scan", help="Scan of the signed POA (its SHA-256 is sent).")
+]
+PoaNumber = Annotated[str, typer.Option("--poa-number", help="POA number.")]
+Issued = Annotated[str, typer.Option("--issued", help="Issued on, YYYY-MM-DD.")]
+ValidUntil = Annotated[str, typer.Option("--valid-until", help="Valid until, YYYY-MM-DD.")]
+Notarised = Annotated[
+    bool, typer.Option("--notarised", help="The POA is notarised (natural persons).")
+]
+PeriodFrom = Annotated[
+    str | None, typer.Option("--period-from", help="First month covered, YYYY-MM.")
+]
+PeriodTo = Annotated[str | None, typer.Option("--period-to", help="Last month covered, YYYY-MM.")]
+
+
+def _new_poa(
+    scan: Path,
+    number: str,
+    issued: str,
+    valid_until: str,
+    notarised: bool,
+    period_from: str | None,
+    period_to: str | None,
+) -> Any:
+    from sochi_cli.commands._operator import parse_date
+    from sochi_cli.errors import UsageError
+    from sochi_cli.services.clients import NewPoa
+
+    if not scan.is_file():
+        raise UsageError(f"--poa-scan {scan}: file not found")
+    return NewPoa(
+        number=number,
+        issued_on=parse_date(issued, "--issued"),
+        valid_until=parse_date(valid_until, "--valid-until"),
+        scan=scan,
+        notarised=notarised,
+        period_from=period_from,
+        period_to=period_to,
+    )
+
+
+@clients_app.command("renew")
+def renew(
+    ctx: typer.Context,
+    who: ClientArg,
+    poa_scan: PoaScan,
+    poa_number: PoaNumber,
+    issued: Issued,
+    valid_until: ValidUntil,
+    notarised: Notarised = False,
+    period_from: PeriodFrom = None,
+    period_to: PeriodTo = None,
+) -> None:
+    """Record a new power of attorney (scan hash, number, dates), e.g. for an expired one."""
+    from sochi_cli.commands._operator import connect
+    from sochi_cli.services.clients import renew_poa, resolve_client
+
+    app = app_context(ctx)
+    poa = _new_poa(poa_scan, poa_number, issued, valid_until, notarised, period_from, period_to)
+    with connect(app) as client:
+        item = renew_poa(client, resolve_client(client, app.profile, who), poa)
+    app.out.info(f"recorded power of attorney {poa.number} for {item.inn} ({item.name})")
+    _render_client(app, item)
+
+
+@clients_app.command("attach")
+def attach(
+    ctx: typer.Context,
+    who: ClientArg,
+    poa_scan: PoaScan,
+    poa_number: PoaNumber,
+    issued: Issued,
+    valid_until: ValidUntil,
+    notarised: Notarised = False,
+    period_from: PeriodFrom = None,
+    period_to: PeriodTo = None,
+    name: Annotated[str | None, typer.Option("--name", help="A new name, if it changed.")] = None,
+) -> None:
+    """Represent a detached client again, on a new power of attorney."""
+    from sochi_cli.commands._operator import connect
+    from sochi_cli.services.clients import attach_client, resolve_client
+
+    app = app_context(ctx)
+    poa = _new_poa(poa_scan, poa_number, issued, valid_until, notarised, period_from, period_to)
+    with connect(app) as client:
+        item = attach_client(client, resolve_client(client, app.profile, who), poa, name)
+    app.out.info(f"attached client {item.inn} ({item.name}) again")
     _render_client(app, item)
 
 

@@ -177,24 +177,62 @@ def sample_reports(
     ctx: typer.Context,
     out: Annotated[Path, typer.Option("--out", help="Directory to write the XML files to.")],
     clients: Annotated[
-        int, typer.Option(min=1, max=100_000, help="Reports (one per demo client).")
+        int, typer.Option(min=0, max=100_000, help="Reports (one per generated demo client).")
     ] = 10,
     invalid: Annotated[int, typer.Option(min=0, help="How many of them to break on purpose.")] = 0,
+    rejected: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Extra reports that pass local checks and are rejected by the agency "
+            "(not registered, before the registration, figures disagree, inactive taxpayer).",
+        ),
+    ] = 0,
     form: Annotated[str, typer.Option(help="Form code.")] = "STI-077",
     period: Annotated[
         str | None, typer.Option(help="Period [default: the last one ended].")
     ] = None,
+    data_dir: DataDir = None,
 ) -> None:
-    """Write realistic report XML for the demo's generated clients (+ samples.json manifest)."""
+    """Write realistic report XML for the demo's seeded clients, and samples.json: a manifest
+    (`sochi submit --manifest samples.json`) with every file's expected outcome."""
+    from datetime import date
+
     from sochi_cli.errors import UsageError
     from sochi_cli.sandbox.catalogue import FORMS_BY_CODE
-    from sochi_cli.sandbox.samples import write_samples
+    from sochi_cli.sandbox.samples import REJECTION_ROUNDS, REJECTIONS, SAMPLES_FILE, write_samples
+    from sochi_cli.sandbox.seed import DEFAULT_BULK_CLIENTS, demo_facts
 
     app = app_context(ctx)
     if form.upper() not in FORMS_BY_CODE:
         raise UsageError(f"unknown form {form!r}", hint="one of " + ", ".join(FORMS_BY_CODE))
     if invalid > clients:
         raise UsageError("--invalid cannot exceed --clients")
+    if clients + rejected == 0:
+        raise UsageError("nothing to write", hint="give --clients N and/or --rejected N")
+    directory = _data_dir(data_dir)
+    facts = demo_facts(directory)
+    if facts is None:
+        app.out.info(
+            f"no demo seed in {directory}: assuming the default one ({DEFAULT_BULK_CLIENTS} "
+            "generated clients, seeded today, with history)"
+        )
+        facts = {"clients": {"bulk": {"count": DEFAULT_BULK_CLIENTS}}, "history": True}
+    seeded = int(facts["clients"]["bulk"]["count"])
+    if clients > seeded:
+        raise UsageError(
+            f"--clients {clients}: the sandbox in {directory} has {seeded} generated clients",
+            hint=f"write at most {seeded}, or reseed: `sochi sandbox reset --bulk-clients "
+            f"{clients} --yes`",
+        )
+    most = len(REJECTIONS) * REJECTION_ROUNDS
+    if rejected > most:
+        raise UsageError(f"--rejected {rejected}: at most {most} (each rule has distinct targets)")
+    if rejected and (seeded < 11 or not facts.get("history", True)):
+        raise UsageError(
+            "--rejected needs the demo seed with its filing history and at least 11 clients",
+            hint="`sochi sandbox reset --seed demo --history --yes`",
+        )
     if period is not None:
         from sochi_cli.sandbox.reports import period_bounds
 
@@ -204,21 +242,31 @@ def sample_reports(
                 f"--period {period!r} does not fit a {periodicity} form",
                 hint="YYYY-MM, YYYY-Qn or YYYY",
             )
+    seeded_on = date.fromisoformat(facts["seeded_on"]) if facts.get("seeded_on") else None
     try:
         samples = write_samples(
-            out, clients=clients, invalid=invalid, form_code=form.upper(), period=period
+            out,
+            clients=clients,
+            invalid=invalid,
+            rejected=rejected,
+            form_code=form.upper(),
+            period=period,
+            seeded_on=seeded_on,
         )
     except OSError as exc:
         raise UsageError(f"cannot write to {out}: {exc.strerror}") from None
     data = {
         "out": str(out),
         "files": len(samples),
-        "invalid": sum(1 for s in samples if s.broken),
-        "manifest": str(out / "samples.json"),
+        "invalid": sum(1 for s in samples if s.broken in ("totals", "missing_field")),
+        "rejected": sum(1 for s in samples if s.expected == "rejected"),
+        "manifest": str(out / SAMPLES_FILE),
     }
     app.out.result(
         data,
         lambda: app.out.info(
-            f"wrote {len(samples)} reports ({data['invalid']} broken on purpose) to {out}"
+            f"wrote {len(samples)} reports ({data['invalid']} broken on purpose, "
+            f"{data['rejected']} to be rejected by the agency) to {out}; expected outcomes and "
+            f"a manifest in {out / SAMPLES_FILE}"
         ),
     )

@@ -44,7 +44,11 @@ def list_(
     ctx: typer.Context,
     client_inn: Annotated[
         str | None,
-        typer.Option("--client", help="Client INN.", autocompletion=complete_client_inn),
+        typer.Option(
+            "--client",
+            help="Client INN, name or the first letters of a name.",
+            autocompletion=complete_client_inn,
+        ),
     ] = None,
     form: Annotated[
         str | None, typer.Option("--form", help="Form code.", autocompletion=complete_form_code)
@@ -67,6 +71,11 @@ def list_(
     from sochi_cli.services.submissions import SubmissionFilter, list_submissions
 
     app = app_context(ctx)
+    if client_inn is not None and not client_inn.strip().isdigit():
+        from sochi_cli.services.clients import resolve_client
+
+        with connect(app) as client:
+            client_inn = resolve_client(client, app.profile, client_inn)
     wanted = SubmissionFilter(
         client_inn,
         form,

@@ -17,6 +17,10 @@ from sochi_cli.sandbox.seed import REPRESENTATIVE_INN, bulk_client_inn, bulk_cli
 from sochi_cli.store.files import atomic_write_text
 
 BROKEN_KINDS = ("totals", "missing_field")
+# agency rejections the client cannot see locally, in the order --rejected cycles through them
+REJECTIONS = ("not_registered", "before_registration", "figures_disagree", "inactive_taxpayer")
+REJECTION_ROUNDS = 4  # each rule has distinct targets for this many samples
+SAMPLES_FILE = "samples.json"
 
 
 @dataclass(frozen=True)
@@ -26,8 +30,19 @@ class Sample:
     form: str
     period: str
     correction: int
-    expected: str  # "accepted" | "rejected" (totals) | "invalid" (schema)
-    broken: str | None
+    expected: str  # "accepted" | "rejected" (by the agency) | "invalid" (schema)
+    broken: str | None  # totals | missing_field | one of REJECTIONS
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "file": self.path.name,
+            "client_inn": self.client_inn,
+            "form": self.form,
+            "period": self.period,
+            "correction": self.correction,
+            "expected": self.expected,
+            "broken": self.broken,
+        }
 
 
 def previous_period(form: dict[str, Any], today: date) -> str:
@@ -143,16 +158,22 @@ def write_samples(
     *,
     clients: int,
     invalid: int = 0,
+    rejected: int = 0,
     form_code: str = "STI-077",
     period: str | None = None,
     today: date | None = None,
     seed: int = 1,
+    seeded_on: date | None = None,
 ) -> list[Sample]:
-    """`clients` reports (one per generated demo client) of which `invalid` are broken.
+    """`clients` reports (one per generated demo client) of which `invalid` are broken, plus
+    `rejected` reports the agency rejects for a reason no local check can see.
 
     Broken ones alternate: a totals-rule breaker (passes the schema, the agency rejects it)
-    and a report missing a required field (refused with validation_failed). A manifest
-    `samples.json` lists every file with its client, form, period and expected outcome.
+    and a report missing a required field (refused with validation_failed). Rejections cycle
+    through REJECTIONS, using the demo seed's register and history as of `seeded_on` (the
+    day the sandbox was seeded; default `today`). `samples.json` is a manifest that
+    `sochi submit --manifest` takes (`items`) with every file's expected outcome
+    (`expected`).
     """
     form = FORMS_BY_CODE[form_code]
     today = today or date.today()
@@ -192,20 +213,76 @@ def write_samples(
             ),
         )
         samples.append(Sample(path, inn, form_code, period, 0, expected, broken))
-    manifest = [
-        {
-            "file": s.path.name,
-            "client_inn": s.client_inn,
-            "form": s.form,
-            "period": s.period,
-            "correction": s.correction,
-            "expected": s.expected,
-            "broken": s.broken,
-        }
-        for s in samples
-    ]
-    atomic_write_text(out / "samples.json", json.dumps(manifest, indent=2) + "\n")
+    for number in range(rejected):
+        samples.append(_rejected_sample(out, number, seeded_on or today, today))
+    manifest = {
+        "items": [
+            {
+                "file": s.path.name,
+                "client": s.client_inn,
+                "form": s.form,
+                "period": s.period,
+                "correction": s.correction,
+            }
+            for s in samples
+        ],
+        "expected": [s.to_json() for s in samples],
+    }
+    atomic_write_text(out / SAMPLES_FILE, json.dumps(manifest, indent=2) + "\n")
     return samples
 
 
-__all__ = ["Sample", "body_values", "previous_period", "report_xml", "write_samples"]
+def _rejected_sample(out: Path, number: int, seeded: date, today: date) -> Sample:
+    """Sample `number` of the agency rejections (see sandbox/history.py for the facts)."""
+    from sochi_cli.sandbox import history
+    from sochi_cli.sandbox.seed import NAMED_CLIENTS
+
+    rule, round_ = REJECTIONS[number % len(REJECTIONS)], number // len(REJECTIONS)
+    if rule == "not_registered":  # STI-081 for a generated client that is no sales tax payer
+        index = [i for i in range(history.HISTORY_CLIENTS) if i % 5 != 2][round_]
+        inn, name, form_code = bulk_client_inn(index), bulk_client_name(index), "STI-081"
+        period = history.month_back(seeded, 1 + round_)
+        values = history.history_values(inn, form_code, period)
+    elif rule == "before_registration":  # STI-100 before the client became an employer
+        index = history.BEFORE_REGISTRATION_CLIENT
+        inn, name, form_code = bulk_client_inn(index), bulk_client_name(index), "STI-100"
+        period = history.month_back(seeded, 2 + round_)
+        values = history.history_values(inn, form_code, period)
+    elif rule == "figures_disagree":  # STI-100 payroll ≠ the accepted SF-001 contribution base
+        index = 1 + 3 * round_  # clients 1, 4, 7, 10: SF-001 accepted, STI-100 not filed
+        inn, name, form_code = bulk_client_inn(index), bulk_client_name(index), "STI-100"
+        period = history.month_back(seeded, 1)
+        values = history.history_values(inn, form_code, period, payroll_shift=1000)
+    else:  # inactive_taxpayer: Issyk-Kul Tour LLC, inactive since four months back
+        inn = history.INACTIVE_CLIENT
+        name = next(n for i, n, _kind in NAMED_CLIENTS if i == inn)
+        form_code = "STI-077"
+        period = history.month_back(seeded, 1 + round_)
+        values = history.history_values(inn, form_code, period)
+    path = out / f"{form_code}_{inn}_{period}_0.xml"
+    atomic_write_text(
+        path,
+        report_xml(
+            form_code=form_code,
+            client_inn=inn,
+            client_name=name,
+            period=period,
+            correction=0,
+            values=values,
+            filer_inn=REPRESENTATIVE_INN,
+            composed_on=today,
+        ),
+    )
+    return Sample(path, inn, form_code, period, 0, "rejected", rule)
+
+
+__all__ = [
+    "REJECTIONS",
+    "REJECTION_ROUNDS",
+    "SAMPLES_FILE",
+    "Sample",
+    "body_values",
+    "previous_period",
+    "report_xml",
+    "write_samples",
+]

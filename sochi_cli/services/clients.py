@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sochi_cli.errors import NotFound, UsageError, ValidationFailed
-from sochi_cli.forms.inn import check_inn, inn_kind, inn_problem
+from sochi_cli.forms.inn import check_inn, inn_kind
 from sochi_cli.store import paths
 
 if TYPE_CHECKING:
@@ -52,24 +52,15 @@ def _remember(profile: str, clients: list[Client]) -> None:
 def match_client(text: str, known: list[tuple[str, str]]) -> str:
     """The INN `text` names: an INN itself, a client's name or a unique prefix of one.
 
-    `known` is (INN, name) pairs. Names match case-insensitively: an exact name first, then
-    names (or any of their words) starting with `text`. Several matches → UsageError naming
-    them (exit 2); none → NotFound (exit 9).
+    `known` is (INN, name) pairs. Digits are taken as an INN. Names match case-insensitively:
+    an exact name first, then names (or any of their words) starting with `text`. Several
+    matches → UsageError naming them (exit 2); none → NotFound (exit 9).
     """
     value = " ".join(text.split())
     if not value:
         raise UsageError("a client is an INN, a name or the start of a name; got nothing")
     if value.isdigit():
-        if inn_problem(value) is None:
-            return value
-        inns = sorted({inn for inn, _name in known if inn.startswith(value)})
-        if len(inns) == 1:
-            return inns[0]
-        if not inns:
-            raise NotFound(
-                f"no client's INN starts with {value!r}", hint="see `sochi clients list`"
-            )
-        raise _ambiguous(value, [(inn, n) for inn, n in known if inn in inns])
+        return value  # an INN (checked where it is used: a bad one is exit 4)
     wanted = value.casefold()
     exact = [(inn, name) for inn, name in known if name.casefold() == wanted]
     if len(exact) == 1:
@@ -105,7 +96,7 @@ def _ambiguous(value: str, hits: list[tuple[str, str]]) -> UsageError:
 def resolve_client(client: OperatorClient, profile: str, text: str) -> str:
     """`match_client` against the operator's client list (an INN is taken as it is)."""
     value = text.strip()
-    if value.isdigit() and inn_problem(value) is None:
+    if value.isdigit():
         return value
     known = [(c.inn, c.name) for c in list_clients(client, profile)]
     return match_client(value, known)
@@ -114,7 +105,7 @@ def resolve_client(client: OperatorClient, profile: str, text: str) -> str:
 def resolve_client_offline(profile: str, text: str) -> str:
     """`match_client` against the client list cached by the last `sochi clients list`."""
     value = text.strip()
-    if value.isdigit() and inn_problem(value) is None:
+    if value.isdigit():
         return value
     known = cached_client_inns(profile)
     if not known:

@@ -215,7 +215,7 @@ def _write_reports(
     if code != 0:
         raise _step_failed("sochi sandbox sample-reports", code, err)
     manifest = out / "samples.json"
-    samples = json.loads(manifest.read_text())
+    samples = json.loads(manifest.read_text())["expected"]
     manifest.unlink()
     rows = [
         {

@@ -114,7 +114,7 @@ def test_sample_reports_writes_valid_and_broken_reports_with_manifest(tmp_path: 
     )
     assert result.code == 0, result.stderr
     assert json.loads(result.stdout)["files"] == 6
-    manifest = json.loads((out / "samples.json").read_text())
+    manifest = json.loads((out / "samples.json").read_text())["expected"]
     assert sorted(m["expected"] for m in manifest).count("accepted") == 4
     form = FORMS_BY_CODE["STI-077"]
     from datetime import date
