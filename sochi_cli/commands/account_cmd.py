@@ -87,7 +87,7 @@ def balance(ctx: typer.Context) -> None:
 
     app = app_context(ctx)
     with connect(app) as client:
-        report = balance_report(client, today_bishkek())
+        report = balance_report(client, today_bishkek(), app.profile)
     runs_out = report.runs_out_on.isoformat() if report.runs_out_on else "-"
     app.out.result(
         report.to_json(),
@@ -97,6 +97,15 @@ def balance(ctx: typer.Context) -> None:
                 ("status", report.balance.status),
                 ("e-cloud fee", f"{som(report.monthly_fee)} per month"),
                 (f"debit on {report.month_end}", som(report.month_end_debit)),
+                (
+                    "filing fees due",
+                    f"{som(report.filing_fees)} for {report.filings} report(s) still to file "
+                    f"by {report.month_end} (`sochi due`)",
+                ),
+                (
+                    f"balance on {report.month_end}",
+                    f"{som(report.projected_month_end_balance)} (projected)",
+                ),
                 ("runs out on", runs_out),
             ]
         ),
@@ -107,12 +116,42 @@ def balance(ctx: typer.Context) -> None:
 def charges(
     ctx: typer.Context,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="Newest N only.")] = None,
+    client_ref: Annotated[
+        str | None,
+        typer.Option("--client", help="Only filing fees for this client (INN, name or prefix)."),
+    ] = None,
+    period: Annotated[
+        str | None, typer.Option("--period", help="Only filing fees for this period.")
+    ] = None,
 ) -> None:
-    """Debits and top-ups of the personal account, oldest first."""
+    """Debits and top-ups of the personal account, oldest first; with --client/--period,
+    the filing fees of that client and period (what to invoice it)."""
     from sochi_cli.commands._operator import connect
     from sochi_cli.services.account import list_charges, som
 
     app = app_context(ctx)
+    if client_ref is not None or period is not None:
+        from sochi_cli.services.account import client_charges
+
+        with connect(app) as client:
+            rows = client_charges(client, app.profile, client_ref, period)
+        if limit is not None:
+            rows = rows[-limit:]
+        total = sum(r.charge.amount for r in rows)
+
+        def render() -> None:
+            app.out.table(
+                [
+                    (r.charge.at, r.client_inn, r.client_name, r.form, r.period,
+                     som(r.charge.amount), r.charge.submission_id)
+                    for r in rows
+                ],
+                ["AT", "INN", "CLIENT", "FORM", "PERIOD", "AMOUNT", "SUBMISSION"],
+            )  # fmt: skip
+            app.out.info(f"{len(rows)} filing fee(s), total {som(total)} KGS")
+
+        app.out.result([r.to_json() for r in rows], render)
+        return
     with connect(app) as client:
         items = list_charges(client, limit)
     data = [

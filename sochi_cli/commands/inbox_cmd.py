@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -11,14 +12,17 @@ from sochi_cli.commands._signer_opts import SignerChoice, signer_parameters
 
 EXIT_CODES = (
     "Exit codes: 0 ok; 2 a PIN is needed but stdin is not a terminal (use --pin-file or "
-    "SOCHI_PIN); 5 not logged in, PIN/key refused, certificate unusable or a signature does "
+    "SOCHI_PIN), an unreadable --file/--attach or a reply to a notice; 5 not logged in, "
+    "PIN/key refused, certificate unusable or a signature does "
     "not verify; 7 operator unavailable; 9 no such inbox item."
 )
 inbox_app = typer.Typer(
     help="Notices and requests from agencies; acknowledging sends a signed receipt.",
     no_args_is_help=True,
     epilog="Examples:\n\n  sochi inbox list --unread\n\n  sochi inbox show inb_3Qx\n\n"
-    "  SOCHI_PIN=... sochi inbox ack inb_3Qx --signer pkcs11\n\n" + EXIT_CODES,
+    "  SOCHI_PIN=... sochi inbox ack inb_3Qx --signer pkcs11\n\n"
+    "  SOCHI_PIN=... sochi inbox reply inb_3Qx --file answer.xml --attach scan.pdf\n\n"
+    + EXIT_CODES,
 )
 
 IdArg = Annotated[str, typer.Argument(help="Inbox item id (inb_…).")]
@@ -37,14 +41,17 @@ def list_(
 ) -> None:
     """Inbox items, oldest first."""
     from sochi_cli.commands._operator import connect
+    from sochi_cli.services.clients import client_names
     from sochi_cli.services.inbox import list_items
 
     app = app_context(ctx)
     with connect(app) as client:
         items = list_items(client, unread=unread)
+    names = client_names(app.profile)
     data = []
     for item in items:
         row = item.to_json()
+        row["client_name"] = names.get(item.client_inn or "")
         row.pop("document", None)
         row.pop("signature", None)
         data.append(row)
@@ -52,10 +59,30 @@ def list_(
         data,
         lambda: app.out.table(
             [
-                (i.id, i.agency.code, i.kind, i.received_at, i.acknowledged_at, i.subject)
+                (
+                    i.id,
+                    i.agency.code,
+                    i.kind,
+                    i.client_inn,
+                    names.get(i.client_inn or "", None),
+                    i.submission_id,
+                    i.received_at,
+                    "replied" if i.replied_at else ("acknowledged" if i.acknowledged_at else "new"),
+                    i.subject,
+                )
                 for i in items
             ],
-            ["ID", "AGENCY", "KIND", "RECEIVED", "ACKNOWLEDGED", "SUBJECT"],
+            [
+                "ID",
+                "AGENCY",
+                "KIND",
+                "CLIENT",
+                "NAME",
+                "SUBMISSION",
+                "RECEIVED",
+                "STATE",
+                "SUBJECT",
+            ],
         ),
     )
 
@@ -80,8 +107,10 @@ def show(ctx: typer.Context, item_id: IdArg) -> None:
             ("kind", item.kind),
             ("subject", item.subject),
             ("received", item.received_at),
+            ("client", item.client_inn),
             ("submission", item.submission_id),
             ("acknowledged", item.acknowledged_at),
+            ("replied", item.replied_at),
             ("signature", describe(shown.signature) if shown.signature else "none"),
         ]
         app.out.fields(pairs)
@@ -132,6 +161,55 @@ def ack(
         )
 
     app.out.result(result.to_json(), render)
+
+
+@inbox_app.command("reply")
+@signer_parameters
+def reply(
+    ctx: typer.Context,
+    item_id: IdArg,
+    file: Annotated[Path, typer.Option("--file", help="The answer document (signed and sent).")],
+    attach: Annotated[
+        list[Path] | None,
+        typer.Option("--attach", help="A file to send along (signed too); repeatable."),
+    ] = None,
+    chosen: SignerChoice = SignerChoice(),
+) -> None:
+    """Answer an agency's request with a signed document (and signed attachments)."""
+    from sochi_cli.commands._operator import connect
+    from sochi_cli.services.inbox import reply as send_reply
+    from sochi_cli.services.receipts import describe
+    from sochi_cli.services.signers import build_signer
+    from sochi_cli.services.signing import trust_material
+
+    app = app_context(ctx)
+    options = chosen.options(app)
+    trust = trust_material(app.profile, api_url=app.config.get("api_url"), fetch_missing=True)
+    with connect(app) as client:
+        result = send_reply(
+            client,
+            item_id,
+            file,
+            build_signer(options, app.config),
+            trust=trust,
+            attachments=attach or [],
+            on_warning=app.out.warn,
+            keep_in=app.profile,
+        )
+    app.out.result(
+        result.to_json(),
+        lambda: app.out.fields(
+            [
+                ("inbox item", result.item.id),
+                ("client", result.item.client_inn),
+                ("submission", result.item.submission_id),
+                ("replied", result.item.replied_at),
+                ("receipt", result.receipt.id),
+                ("receipt signature", describe(result.receipt_signature)),
+                ("archived", f"{result.archived} object(s)"),
+            ]
+        ),
+    )
 
 
 __all__ = ["register"]

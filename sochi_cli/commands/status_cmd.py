@@ -42,6 +42,7 @@ def status(ctx: typer.Context) -> None:
             ("state", report.state),
             ("server time", report.status.server_time),
             ("clock skew", f"{report.skew_seconds:+.1f} s (server minus this machine)"),
+            ("calendar", _calendar_text(report.calendar)),
         ]
         if maintenance.current is not None:
             pairs.append(("maintenance", window_text(maintenance.current, "ends in")))
@@ -57,6 +58,15 @@ def status(ctx: typer.Context) -> None:
             )
 
     app.out.result(report.to_json(), render)
+
+
+def _calendar_text(calendar: dict[str, Any]) -> str:
+    if calendar["working_day"]:
+        return f"{calendar['date']} is a working day in Kyrgyzstan"
+    return (
+        f"{calendar['date']}: {calendar['closed_because']}; deadlines falling today move to "
+        f"{calendar['next_working_day']}"
+    )
 
 
 __all__ = ["register"]

@@ -26,7 +26,8 @@ def support(ctx: typer.Context) -> None:
         if info.open_now:
             state = f"open now, until {_hm(info.closes_at)}"
         else:
-            state = f"closed now; opens {_when(info.next_opening)}"
+            why = f" ({info.closed_because})" if info.closed_because else ""
+            state = f"closed now{why}; opens {_when(info.next_opening)}"
         app.out.fields(
             [
                 ("call centre", PHONE),

@@ -54,6 +54,12 @@ class BalanceReport:
     month_end: date
     month_end_debit: int
     runs_out_on: date | None
+    filing_fees: int = 0  # fees of what is still to be filed this month (obligations)
+    filings: int = 0
+
+    @property
+    def projected_month_end_balance(self) -> int:
+        return self.balance.balance - self.filing_fees - self.month_end_debit
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -66,6 +72,9 @@ class BalanceReport:
             "ecloud_monthly_fee": som(self.monthly_fee),
             "month_end": self.month_end,
             "projected_month_end_debit": som(self.month_end_debit),
+            "projected_filing_fees": som(self.filing_fees),
+            "projected_filings": self.filings,
+            "projected_month_end_balance": som(self.projected_month_end_balance),
             "runs_out_on": self.runs_out_on,
         }
 
@@ -74,23 +83,31 @@ def _month_end(year: int, month: int) -> date:
     return date(year, month, calendar.monthrange(year, month)[1])
 
 
-def project_balance(balance: int, monthly_fee: int, today: date) -> tuple[date, int, date | None]:
+def project_balance(
+    balance: int, monthly_fee: int, today: date, filing_fees: int = 0
+) -> tuple[date, int, date | None]:
     """(this month's end, its E-Cloud debit, the month-end when the balance reaches zero).
 
-    Only the subscription is projected (clause 3.10); per-use charges are unknown ahead.
+    The subscription (clause 3.10) and `filing_fees`, the fees of what is still to be filed
+    this month, are projected; every later month is assumed to cost as much.
     """
     end = _month_end(today.year, today.month)
-    if monthly_fee <= 0:
+    monthly = monthly_fee + filing_fees
+    if monthly <= 0:
         return end, 0, None
-    debit = min(monthly_fee, max(balance, 0))
+    debit = min(monthly_fee, max(balance - filing_fees, 0))
     if balance <= 0:
         return end, 0, today
-    months = -(-balance // monthly_fee)  # ceil: the month whose debit takes the last som
+    months = -(-balance // monthly)  # ceil: the month whose debits take the last som
     index = today.year * 12 + today.month - 1 + months - 1
     return end, debit, _month_end(index // 12, index % 12 + 1)
 
 
-def balance_report(client: OperatorClient, today: date) -> BalanceReport:
+def balance_report(
+    client: OperatorClient, today: date, profile: str | None = None
+) -> BalanceReport:
+    """Balance with the month projected; with `profile`, the fees of this month's open
+    obligations (`sochi due`) count too — a representative's filing fees."""
     from sochi_cli.api import resources
     from sochi_cli.timeutil import to_bishkek
 
@@ -99,8 +116,80 @@ def balance_report(client: OperatorClient, today: date) -> BalanceReport:
     if balance.as_of is not None:  # the operator's calendar decides when months end
         today = to_bishkek(balance.as_of).date()
     fee = account.ecloud.monthly_fee if account.ecloud.subscribed else 0
-    end, debit, runs_out = project_balance(balance.balance, fee, today)
-    return BalanceReport(balance, fee, account.ecloud.subscribed, end, debit, runs_out)
+    fees = filings = 0
+    if profile is not None:
+        from sochi_cli.services.obligations import OPEN_STATES, DueQuery, obligations_report
+
+        month_end = _month_end(today.year, today.month)
+        report = obligations_report(client, profile, DueQuery())
+        open_ = [
+            o
+            for o in report.obligations
+            if o.state in OPEN_STATES and o.state != "upcoming" and o.deadline <= month_end
+        ]
+        fees, filings = sum(o.fee for o in open_), len(open_)
+    end, debit, runs_out = project_balance(balance.balance, fee, today, fees)
+    return BalanceReport(
+        balance, fee, account.ecloud.subscribed, end, debit, runs_out, fees, filings
+    )
+
+
+@dataclass(frozen=True)
+class ClientCharge:
+    charge: Charge
+    client_inn: str | None
+    client_name: str | None
+    form: str | None
+    period: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            **self.charge.to_json(),
+            "amount": som(self.charge.amount),
+            "balance_after": None
+            if self.charge.balance_after is None
+            else som(self.charge.balance_after),
+            "client_inn": self.client_inn,
+            "client_name": self.client_name,
+            "form": self.form,
+            "period": self.period,
+        }
+
+
+def client_charges(
+    client: OperatorClient, profile: str, who: str | None, period: str | None
+) -> list[ClientCharge]:
+    """Filing fees per client (and period): what a firm invoices each client for.
+
+    One submissions listing (filtered by client/period) and one charges listing.
+    """
+    from sochi_cli.api import resources
+    from sochi_cli.services.clients import client_names, resolve_client
+
+    inn = resolve_client(client, profile, who) if who else None
+    if inn is not None:
+        from sochi_cli.forms.inn import check_inn
+
+        inn = check_inn(inn, what="--client INN")
+    if period is not None:
+        from sochi_cli.forms.periods import periodicity_of
+
+        if periodicity_of(period) is None:
+            raise UsageError(
+                f"--period {period!r} is not a period", hint="YYYY-MM, YYYY-Qn or YYYY"
+            )
+    listing = resources.submissions.list(client=inn, period=period, limit=500)
+    subs = {s.id: s for s in client.iterate(listing)}
+    names = client_names(profile)
+    rows = []
+    for charge in client.iterate(resources.account.charges(limit=500)):
+        sub = subs.get(charge.submission_id or "")
+        if sub is None:
+            continue
+        rows.append(
+            ClientCharge(charge, sub.client_inn, names.get(sub.client_inn), sub.form, sub.period)
+        )
+    return rows
 
 
 def list_charges(client: OperatorClient, limit: int | None = None) -> list[Charge]:
@@ -123,7 +212,9 @@ def get_tariffs(client: OperatorClient) -> Tariffs:
 
 __all__ = [
     "BalanceReport",
+    "ClientCharge",
     "balance_report",
+    "client_charges",
     "get_account",
     "get_tariffs",
     "list_charges",

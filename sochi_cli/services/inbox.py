@@ -6,8 +6,9 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sochi_cli.errors import SignatureError, UsageError
@@ -166,4 +167,151 @@ def _keep_copy(
     return len(objects)
 
 
-__all__ = ["AckResult", "ShownItem", "acknowledge", "document_bytes", "list_items", "show_item"]
+@dataclass(frozen=True)
+class ReplyResult:
+    item: InboxItem
+    receipt: Receipt
+    receipt_signature: SignatureCheck
+    archived: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "inbox_id": self.item.id,
+            "client_inn": self.item.client_inn,
+            "submission_id": self.item.submission_id,
+            "replied_at": self.item.to_json()["replied_at"],
+            "receipt_id": self.receipt.id,
+            "receipt_kind": self.receipt.kind,
+            "receipt_signature": self.receipt_signature.to_json(),
+            "archived": self.archived,
+        }
+
+
+def reply(
+    client: OperatorClient,
+    item_id: str,
+    document: Path,
+    signer: Signer,
+    *,
+    trust: TrustMaterial,
+    attachments: Sequence[Path] = (),
+    on_warning: Callable[[str], None] | None = None,
+    keep_in: str | None = None,
+) -> ReplyResult:
+    """Answer an agency's request: sign the answer (and attachments) after the clause-1.5
+    gate, send it, verify the operator's receipt, keep everything in the archive and audit.
+
+    The same answer again returns the first reply's receipt (the operator de-duplicates by
+    the document's digest); a different one is refused (`already_replied`).
+    """
+    from sochi_cli.api import resources
+    from sochi_cli.services.signing import sign_with_gate
+
+    item = client.call(resources.inbox.get(_check_id(item_id)))
+    if item.kind != "request":
+        raise UsageError(
+            f"{item.id} is a notice, not a request: there is nothing to answer",
+            hint=f"acknowledge it with `sochi inbox ack {item.id}`",
+        )
+    contents: list[tuple[Path, bytes]] = []
+    for path in (document, *attachments):
+        try:
+            contents.append((path, path.read_bytes()))
+        except OSError as exc:
+            raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if not contents[0][1]:
+        raise UsageError(f"{document}: the answer is empty")
+    signatures, _gate = sign_with_gate(
+        [data for _path, data in contents], signer, trust=trust, on_warning=on_warning
+    )
+    answer = client.call(
+        resources.inbox.reply(
+            item.id,
+            document=contents[0][1],
+            filename=document.name,
+            signature=signatures[0],
+            attachments=[
+                (path.name, data, sig)
+                for (path, data), sig in zip(contents[1:], signatures[1:], strict=True)
+            ],
+        )
+    )
+    check = check_receipt(answer.receipt, trust)
+    if not check.verified:
+        raise SignatureError(
+            f"the operator's reply receipt {answer.receipt.id} does not verify: {check.problem}",
+            code="receipt_signature_invalid",
+        )
+    archived = 0
+    if keep_in:
+        objects = [
+            (data, kind, path.name)
+            for (path, data), kind in zip(
+                contents, ["reply_document"] + ["reply_attachment"] * len(attachments), strict=True
+            )
+        ]
+        objects += [
+            (sig, "reply_signature", f"{path.name}.p7s")
+            for (path, _data), sig in zip(contents, signatures, strict=True)
+        ]
+        archived = _keep(keep_in, answer.item, answer.receipt, objects, signer, "inbox.reply")
+    return ReplyResult(answer.item, answer.receipt, check, archived)
+
+
+def _keep(
+    profile: str,
+    item: InboxItem,
+    receipt: Receipt,
+    objects: list[tuple[bytes, str, str]],
+    signer: Signer,
+    action: str,
+) -> int:
+    """Archive `objects` (bytes, kind, filename) and the receipt; one audit record."""
+    from sochi_cli.store.archive import Archive, ObjectKind, Target
+    from sochi_cli.store.audit import Actor, AuditLog
+    from sochi_cli.store.journal import Journal
+
+    target = Target(submission_id=item.submission_id, client_inn=item.client_inn)
+    kinds = {
+        "reply_document": ObjectKind.REPLY_DOCUMENT,
+        "reply_attachment": ObjectKind.ATTACHMENT,
+        "reply_signature": ObjectKind.REPLY_SIGNATURE,
+    }
+    rows = [(data, kinds[kind], name) for data, kind, name in objects]
+    rows += [
+        (receipt.document_bytes(), ObjectKind.RECEIPT, f"{receipt.kind}-{receipt.id}.json"),
+        (
+            receipt.signature_bytes(),
+            ObjectKind.RECEIPT_SIGNATURE,
+            f"{receipt.kind}-{receipt.id}.json.p7s",
+        ),
+    ]
+    with Journal.for_profile(profile) as journal:
+        archive = Archive(journal)
+        shas = [
+            archive.put_bytes(data, kind, target, filename=fn).sha256 for data, kind, fn in rows
+        ]
+        AuditLog(journal).append(
+            action,
+            {
+                "inbox_id": item.id,
+                "client_inn": item.client_inn,
+                "submission_id": item.submission_id,
+                "receipt_id": receipt.id,
+                "sha256": shas,
+            },
+            actor=Actor.from_certificate(signer.certificate),
+        )
+    return len(rows)
+
+
+__all__ = [
+    "AckResult",
+    "ReplyResult",
+    "ShownItem",
+    "acknowledge",
+    "document_bytes",
+    "list_items",
+    "reply",
+    "show_item",
+]

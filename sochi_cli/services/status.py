@@ -23,6 +23,22 @@ class StatusReport:
     skew_seconds: float  # server minus local; positive = this machine is behind
 
     @property
+    def calendar(self) -> dict[str, Any]:
+        """The operator's date on the Kyrgyz calendar: working day or why not, next one."""
+        from datetime import timedelta
+
+        from sochi_cli.timeutil import to_bishkek
+        from sochi_cli.workdays import next_working_day, why_not_working
+
+        today = to_bishkek(self.status.server_time).date()
+        return {
+            "date": today,
+            "working_day": why_not_working(today) is None,
+            "closed_because": why_not_working(today),
+            "next_working_day": next_working_day(today + timedelta(days=1)),
+        }
+
+    @property
     def state(self) -> str:
         return "maintenance" if self.status.maintenance.active else "up"
 
@@ -51,6 +67,7 @@ class StatusReport:
                 "announced": [w.to_json() for w in maintenance.announced],
             },
             "notices": [n.to_json() for n in self.status.notices],
+            "calendar": self.calendar,
         }
 
 

@@ -1,4 +1,8 @@
-"""Operator support contacts and call-centre hours (clause 3.8); works without network."""
+"""Operator support contacts and call-centre hours (clause 3.8); works without network.
+
+Working days are those of the Kyrgyz calendar (`sochi_cli.workdays`): weekends and the
+public holidays of the Kyrgyz Republic are closed.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,6 @@ PORTAL = "https://sochi.dostek.kg"
 EMAIL_HINT = "via the support form of the portal sochi.dostek.kg"
 OPENS = time(9, 0)
 CLOSES = time(17, 30)
-WORKING_DAYS = range(5)  # Monday..Friday; public holidays are not known offline
 
 
 @dataclass
@@ -22,6 +25,7 @@ class SupportInfo:
     open_now: bool
     next_opening: datetime | None  # None while open
     closes_at: datetime | None  # set while open
+    closed_because: str | None = None  # "Sunday", "public holiday: New Year's Day"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -33,21 +37,26 @@ class SupportInfo:
             "closes_at": self.closes_at,
             "next_opening": self.next_opening,
             "checked_at": self.now,
-            "note": "public holidays are not taken into account",
+            "closed_because": self.closed_because,
+            "note": "working days of the Kyrgyz calendar (public holidays are closed)",
         }
 
 
 def support_info(now: datetime) -> SupportInfo:
     """Is the call centre open at `now` (any time zone), and when does it open next."""
+    from sochi_cli.workdays import is_working_day, why_not_working
+
     local = as_utc(now).astimezone(BISHKEK)
     today_open = local.replace(hour=OPENS.hour, minute=OPENS.minute, second=0, microsecond=0)
     today_close = local.replace(hour=CLOSES.hour, minute=CLOSES.minute, second=0, microsecond=0)
-    if local.weekday() in WORKING_DAYS and today_open <= local < today_close:
+    working = is_working_day(local.date())
+    if working and today_open <= local < today_close:
         return SupportInfo(as_utc(now), True, None, as_utc(today_close))
     day = today_open if local < today_open else today_open + timedelta(days=1)
-    while day.weekday() not in WORKING_DAYS:
+    while not is_working_day(day.date()):
         day += timedelta(days=1)
-    return SupportInfo(as_utc(now), False, as_utc(day), None)
+    why = why_not_working(local.date()) if not working else "outside working hours"
+    return SupportInfo(as_utc(now), False, as_utc(day), None, why)
 
 
 __all__ = ["PHONE", "PORTAL", "SupportInfo", "support_info"]

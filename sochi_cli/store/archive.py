@@ -41,6 +41,8 @@ class ObjectKind(StrEnum):
     PROTOCOL_SIGNATURE = "protocol_signature"
     INBOX_DOCUMENT = "inbox_document"  # a document an agency sent (notice, request)
     ACK_SIGNATURE = "ack_signature"  # our signature acknowledging it
+    REPLY_DOCUMENT = "reply_document"  # our answer to an agency's request
+    REPLY_SIGNATURE = "reply_signature"  # our signature over the answer or its attachments
 
 
 @dataclass(frozen=True)
