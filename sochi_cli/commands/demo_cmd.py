@@ -14,7 +14,8 @@ def register(app: typer.Typer) -> None:
     app.command(
         "demo",
         epilog="Examples:\n\n  sochi demo\n\n  sochi demo --out demo-archive.zip\n\n"
-        "Exit codes: 0 every outcome as expected (including the two expected refusals); "
+        "Exit codes: 0 every outcome as expected (including the two expected refusals and the "
+        "agency's rejection); "
         "1 the demo did not go as expected; 7 the sandbox could not start.",
     )(demo)
 
@@ -52,6 +53,9 @@ def demo(
         app.out.table(
             rows, ["#", "client", "form", "period", "state", "submission", "code"], title="Batch"
         )
+        before = ", ".join(f"{k} {v}" for k, v in sorted(result.obligations_before.items()))
+        after = ", ".join(f"{k} {v}" for k, v in sorted(result.obligations_after.items()))
+        app.out.info(f"STI-077 of last month, before: {before}; after: {after}")
         for refusal in result.expected_refusals:
             app.out.info(f"expected refusal: {refusal['client']}: {refusal['error']}")
         app.out.info(

@@ -2,10 +2,12 @@
 
 Starts `sochi sandbox serve --port 0 --seed demo --json` in a temporary data directory,
 with temporary SOCHI_CONFIG_DIR/SOCHI_DATA_DIR/SOCHI_CACHE_DIR (the user's real profile is
-never touched), writes reports for 6 clients (one invalid, one whose power of attorney has
-expired), logs in with the demo key, files the batch with `--wait`, verifies two receipts
-with the clause-8 verifier, exports the archive and stops the sandbox. Every step runs the
-real CLI in a subprocess, as a user would.
+never touched), shows what is due (`sochi due`: the demo seed's 12 clients with three
+months of history), writes reports for 6 clients (one invalid, one whose power of attorney
+has expired) plus one the agency rejects for a reason no local check sees, logs in with the
+demo key, files the batch with `--wait`, shows what is due afterwards, verifies two
+receipts with the clause-8 verifier, exports the archive and stops the sandbox. Every step
+runs the real CLI in a subprocess, as a user would.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from sochi_cli.errors import SochiError, Unavailable
 STARTUP_TIMEOUT = 60.0
 STEP_TIMEOUT = 120.0
 DEMO_CLIENTS = 6
-EXPECTED = {"accepted": 4, "invalid": 2}
+EXPECTED = {"accepted": 4, "invalid": 2, "rejected": 1}
 
 Say = Callable[[str], None]
 
@@ -45,6 +47,8 @@ class DemoResult:
     verified_receipts: list[dict[str, Any]] = field(default_factory=list)
     archive: dict[str, Any] = field(default_factory=dict)
     expected_refusals: list[dict[str, Any]] = field(default_factory=list)
+    obligations_before: dict[str, int] = field(default_factory=dict)
+    obligations_after: dict[str, int] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -56,6 +60,8 @@ class DemoResult:
             "verified_receipts": self.verified_receipts,
             "archive": self.archive,
             "expected_refusals": self.expected_refusals,
+            "obligations_before": self.obligations_before,
+            "obligations_after": self.obligations_after,
             "problems": self.problems,
             "seconds": round(self.seconds, 2),
         }
@@ -81,7 +87,7 @@ def _step_failed(what: str, code: int, stderr: str) -> SochiError:
 
 @contextmanager
 def sandbox_process(
-    workdir: Path, env: dict[str, str], *, bulk_clients: int = DEMO_CLIENTS
+    workdir: Path, env: dict[str, str], *, bulk_clients: int = 12
 ) -> Iterator[dict[str, Any]]:
     """`sochi sandbox serve` on 127.0.0.1:<free port>; stopped (SIGINT, then kill) on exit."""
     proc = subprocess.Popen(
@@ -191,12 +197,13 @@ def _previous_month(today: date) -> str:
 
 
 def _write_reports(
-    out: Path, facts: dict[str, Any], today: date, env: dict[str, str]
+    out: Path, facts: dict[str, Any], today: date, env: dict[str, str], data_dir: Path
 ) -> list[dict[str, Any]]:
-    """6 STI-077 reports: 4 good, 1 breaking a totals rule, 1 for the client whose POA expired.
+    """6 STI-077 reports (4 good, 1 breaking a totals rule, 1 for the client whose POA
+    expired) and 1 report the agency rejects (an STI-081 of a client who pays no sales tax).
 
-    The sandbox's own generator (`sochi sandbox sample-reports`) writes five; the sixth is a
-    copy of a good one re-addressed to the demo client whose power of attorney has expired.
+    The sandbox's own generator (`sochi sandbox sample-reports`) writes six; the seventh is
+    a copy of a good one re-addressed to the demo client whose power of attorney has expired.
     """
     period = _previous_month(today)
     code, _out, err = _sochi(
@@ -208,8 +215,12 @@ def _write_reports(
         str(DEMO_CLIENTS - 1),
         "--invalid",
         "1",
+        "--rejected",
+        "1",
         "--period",
         period,
+        "--data-dir",
+        str(data_dir),
         env=env,
     )
     if code != 0:
@@ -217,17 +228,18 @@ def _write_reports(
     manifest = out / "samples.json"
     samples = json.loads(manifest.read_text())["expected"]
     manifest.unlink()
+
+    def expected(sample: dict[str, Any]) -> str:
+        if sample["broken"] in ("totals", "missing_field"):
+            return f"invalid ({sample['broken']} broken, caught locally)"
+        if sample["broken"]:
+            return f"rejected by the agency ({sample['broken'].replace('_', ' ')})"
+        return str(sample["expected"])
+
     rows = [
-        {
-            "file": s["file"],
-            "client": s["client_inn"],
-            "expected": f"invalid ({s['broken']} broken, caught locally)"
-            if s["broken"]
-            else s["expected"],
-        }
-        for s in samples
+        {"file": s["file"], "client": s["client_inn"], "expected": expected(s)} for s in samples
     ]
-    good = next(s for s in samples if not s["broken"])
+    good = next(s for s in samples if not s["broken"] and s["form"] == "STI-077")
     expired_inn = facts["clients"]["expired_poa"][0]
     text = (out / good["file"]).read_text(encoding="utf-8")
     path = out / f"STI-077_{expired_inn}_{period}_0.xml"
@@ -271,7 +283,7 @@ def run_demo(*, say: Say, keep: Path | None = None) -> DemoResult:
                 }
             )
             reports = workdir / "reports"
-            rows = _write_reports(reports, facts, today, env)
+            rows = _write_reports(reports, facts, today, env, workdir / "sandbox")
             say(f"wrote {len(rows)} reports for {len(rows)} clients in {reports}")
             for row in rows:
                 say(f"  {row['file']}: expected {row['expected']}")
@@ -279,6 +291,8 @@ def run_demo(*, say: Say, keep: Path | None = None) -> DemoResult:
             if code != 0:
                 raise _step_failed("sochi login", code, err)
             say(f"logged in as {rep['name']} (INN {rep['inn']}) with the demo key file")
+            period = _previous_month(today)
+            result.obligations_before = _due(env, period, say, "before filing")
             say("sochi submit reports/ --wait …")
             code, out, err = _sochi(
                 "--json", "submit", str(reports), "--wait", "--wait-timeout", "60", env=env
@@ -295,6 +309,15 @@ def run_demo(*, say: Say, keep: Path | None = None) -> DemoResult:
                 for i in summary.get("items", [])
                 if i["state"] in ("invalid", "failed", "rejected")
             ]
+            result.obligations_after = _due(env, period, say, "after filing")
+            filed = result.obligations_after.get("accepted", 0) - result.obligations_before.get(
+                "accepted", 0
+            )
+            if filed != EXPECTED["accepted"]:
+                result.problems.append(
+                    f"`sochi due` shows {filed} more accepted STI-077 {period}, expected "
+                    f"{EXPECTED['accepted']}"
+                )
             result.archive, result.verified_receipts = _export_and_verify(workdir, env, say)
             if keep is not None:
                 keep.parent.mkdir(parents=True, exist_ok=True)
@@ -304,6 +327,21 @@ def run_demo(*, say: Say, keep: Path | None = None) -> DemoResult:
         result.ok = not result.problems and len(result.verified_receipts) == 2
     result.seconds = time.monotonic() - started
     return result
+
+
+def _due(env: dict[str, str], period: str, say: Say, when: str) -> dict[str, int]:
+    """`sochi due --form STI-077 --period P` (all clients): counts per state, said."""
+    code, out, err = _sochi("--json", "due", "--form", "STI-077", "--period", period, env=env)
+    if code != 0 or not out.strip():
+        raise _step_failed("sochi due", code, err)
+    report = json.loads(out)
+    counts: dict[str, int] = report["counts"]
+    shown = ", ".join(f"{state} {n}" for state, n in sorted(counts.items()))
+    say(f"sochi due --form STI-077 --period {period} ({when}): {shown}")
+    for item in report["obligations"]:
+        if item["state"] in ("overdue", "missing", "rejected", "in_progress"):
+            say(f"  {item['client_name']} ({item['client_inn']}): {item['state']}")
+    return counts
 
 
 def _export_and_verify(
