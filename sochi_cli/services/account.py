@@ -99,6 +99,8 @@ def project_balance(
     if balance <= 0:
         return end, 0, today
     months = -(-balance // monthly)  # ceil: the month whose debits take the last som
+    if months > 1200:  # a century of filings: not a date anyone plans for
+        return end, debit, None
     index = today.year * 12 + today.month - 1 + months - 1
     return end, debit, _month_end(index // 12, index % 12 + 1)
 

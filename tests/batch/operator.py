@@ -86,12 +86,14 @@ class Operator:
 
 
 @contextmanager
-def running_operator(data_dir: Path, *, bulk_clients: int) -> Iterator[Operator]:
+def running_operator(
+    data_dir: Path, *, bulk_clients: int, history: bool = False
+) -> Iterator[Operator]:
     """The demo-seeded sandbox under uvicorn in a thread on 127.0.0.1; stopped on exit."""
     from sochi_cli.sandbox import create_app
 
     now = next_wednesday_noon()
-    app = create_app(data_dir, seed="demo", bulk_clients=bulk_clients, now=now)
+    app = create_app(data_dir, seed="demo", bulk_clients=bulk_clients, now=now, history=history)
     facts = json.loads((data_dir / "demo" / "demo.json").read_text())
     with serve(app, lifespan=True) as root:
         operator = Operator(root, root + "/api/v1", data_dir, facts, now)

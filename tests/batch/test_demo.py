@@ -12,9 +12,16 @@ def test_demo_files_six_clients_reports_refusals_verifies_receipts_and_exits_0()
     assert result.code == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["ok"] is True
-    assert data["summary"]["counts"] == {"accepted": 4, "invalid": 2}
+    assert data["summary"]["counts"] == {"accepted": 4, "invalid": 2, "rejected": 1}
     refusals = {r["code"] for r in data["expected_refusals"]}
-    assert refusals == {"validation_failed", "poa_expired"}
+    assert refusals == {"validation_failed", "poa_expired", "rejected"}
+    rejected = [r for r in data["expected_refusals"] if r["code"] == "rejected"]
+    assert "not registered as a sales tax payer" in rejected[0]["error"]
+    # `sochi due` before and after: the four accepted filings moved from overdue to accepted
+    before, after = data["obligations_before"], data["obligations_after"]
+    assert after["accepted"] - before["accepted"] == 4
+    assert before["overdue"] - after["overdue"] == 4
+    assert before.get("rejected") == 1 and before.get("in_progress") == 1
     assert len(data["verified_receipts"]) == 2
     assert all(r["stands"] for r in data["verified_receipts"])
     assert data["archive"]["files"] > 0

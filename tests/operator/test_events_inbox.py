@@ -125,7 +125,7 @@ def test_follow_waits_out_a_maintenance_window_and_carries_on(logged_in: Sandbox
     from tests.api.conftest import WEDNESDAY_NOON
 
     start = as_json(run_cli("events", "--json"))["next_cursor"]
-    sub = file_report(logged_in, "2025-10").submission
+    sub = file_report(logged_in, "2025-08").submission  # one original per period: its own
     friday_evening = WEDNESDAY_NOON + timedelta(days=2, hours=6)  # 18:00 Bishkek, in the window
     pauses: list[float] = []
     seen: list[str] = []

@@ -1,0 +1,195 @@
+"""`sochi due`, filing once, agency rejections, clients by name, money per client, inbox
+replies — the CLI against the demo-seeded sandbox with its filing history on loopback."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+import stamina
+
+from sochi_cli.sandbox.history import month_back
+from sochi_cli.sandbox.seed import bulk_client_inn
+from sochi_cli.timeutil import to_bishkek
+from tests.batch.operator import Operator, running_operator
+from tests.support import run_cli
+
+
+@pytest.fixture(scope="module")
+def operator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Operator]:
+    data_dir = tmp_path_factory.mktemp("operator") / "sandbox"
+    with running_operator(data_dir, bulk_clients=12, history=True) as found:
+        yield found
+
+
+@pytest.fixture
+def op(operator: Operator, monkeypatch: pytest.MonkeyPatch) -> Iterator[Operator]:
+    operator.calm()
+    for name, value in operator.env().items():
+        monkeypatch.setenv(name, value)
+    with stamina.set_testing(True, attempts=3):
+        assert run_cli("login").code == 0
+        yield operator
+
+
+def _today(op: Operator) -> date:
+    return to_bishkek(op.now).date()
+
+
+def _json(*args: str) -> tuple[int, object]:
+    result = run_cli("--json", *args)
+    assert result.stdout, result.stderr
+    return result.code, json.loads(result.stdout)
+
+
+def test_due_shows_a_month_of_every_client_with_states_from_the_history(op: Operator) -> None:
+    last = month_back(_today(op), 1)
+    code, data = _json("due", "--form", "STI-077", "--period", last)
+    assert code == 0
+    states = {o["client_inn"]: o["state"] for o in data["obligations"]}  # type: ignore[index]
+    assert states[bulk_client_inn(7)] == "rejected"
+    assert states[bulk_client_inn(9)] == "in_progress"
+    assert states[bulk_client_inn(6)] == "accepted"
+    assert states[bulk_client_inn(0)] in ("overdue", "missing")
+    assert "00712201610078" not in states  # inactive taxpayer: nothing due
+    rejected = next(o for o in data["obligations"] if o["state"] == "rejected")  # type: ignore[index]
+    assert "VAT payable" in rejected["reason"]
+    code, everything = _json("due")
+    assert code == 0
+    forms = {o["form"] for o in everything["obligations"]}  # type: ignore[index]
+    assert {"STI-077", "STI-100", "SF-001", "NSC-1T"} <= forms
+    counts = everything["counts"]  # type: ignore[index]
+    assert counts["accepted"] > counts.get("overdue", 0) > 0
+    plain = run_cli("due", "--overdue")
+    assert plain.code == 0
+    lines = plain.stdout.splitlines()
+    assert lines and all(line.split("\t")[5] in ("overdue", "rejected") for line in lines)
+
+
+def test_due_takes_names_and_prefixes_and_says_when_input_is_wrong(op: Operator) -> None:
+    code, data = _json("due", "--client", "ak-suu")
+    assert code == 0
+    assert {o["client_inn"] for o in data["obligations"]} == {"02010201910123"}  # type: ignore[index]
+    ambiguous = run_cli("due", "--client", "Client 0000")
+    assert ambiguous.code == 2
+    assert "matches 10 clients" in ambiguous.stderr and ambiguous.stderr.count("\n") == 1
+    assert run_cli("due", "--client", "Nobody LLC").code == 9
+    bad = run_cli("due", "--form", "STI-077", "--period", "2026-Q3")
+    assert bad.code == 2 and "a monthly form takes a period YYYY-MM" in bad.stderr
+    assert run_cli("due", "--within", "soon").code == 2
+    shown = run_cli("clients", "show", "Bishkek")
+    assert shown.code == 0 and "01503201810045" in shown.stdout
+
+
+def test_a_second_original_stops_before_signing_and_a_correction_files(
+    op: Operator, tmp_path: Path
+) -> None:
+    from sochi_cli.sandbox.samples import write_samples
+
+    period = month_back(_today(op), 3)
+    # client 10 filed its STI-077 three months back (history): a new one is a second original
+    write_samples(tmp_path, clients=11, period=period, today=_today(op))
+    report = tmp_path / f"STI-077_{bulk_client_inn(10)}_{period}_0.xml"
+    code, dry = _json("submit", str(report), "--dry-run")
+    assert code == 4
+    item = dry["items"][0]  # type: ignore[index]
+    assert item["error_code"] == "original_exists" and item["on_file"][0]["status"] == "accepted"
+    assert dry["cost"]["required"] == "0.00"  # type: ignore[index]
+    before = _json("account", "balance")[1]["balance"]  # type: ignore[index]
+    result = run_cli("submit", str(report))
+    assert result.code == 4
+    assert item["on_file"][0]["submission_id"] in result.stdout
+    assert "--correction 1" in result.stdout and "Client 00010 LLC" in result.stdout
+    text = report.read_text().replace("    <correction>0</correction>\n", "")
+    correction = tmp_path / "correction.xml"
+    correction.write_text(text)
+    code, filed = _json("submit", str(correction), "--correction", "1", "--wait-timeout", "60")
+    assert code == 0, filed
+    assert filed["items"][0]["correction"] == 1  # type: ignore[index]
+    assert _json("account", "balance")[1]["balance"] != before  # type: ignore[index]
+
+
+def test_every_rejected_sample_is_rejected_by_the_agency(op: Operator, tmp_path: Path) -> None:
+    out = tmp_path / "samples"
+    result = run_cli(
+        "sandbox", "sample-reports", "--out", str(out), "--clients", "0", "--rejected", "8",
+        "--data-dir", str(op.data_dir),
+    )  # fmt: skip
+    assert result.code == 0, result.stderr
+    manifest = out / "samples.json"
+    expected = {e["file"]: e["expected"] for e in json.loads(manifest.read_text())["expected"]}
+    code, data = _json("submit", "--manifest", str(manifest), "--wait-timeout", "60")
+    assert code == 8, data
+    found = {Path(i["file"]).name: i["state"] for i in data["items"]}  # type: ignore[index]
+    assert found == expected and set(found.values()) == {"rejected"}
+    too_many = run_cli(
+        "sandbox", "sample-reports", "--out", str(out), "--clients", "13",
+        "--data-dir", str(op.data_dir),
+    )  # fmt: skip
+    assert too_many.code == 2 and "has 12 generated clients" in too_many.stderr
+
+
+def test_batch_report_and_charges_name_clients_with_fees(op: Operator, tmp_path: Path) -> None:
+    from sochi_cli.sandbox.samples import write_samples
+
+    period = month_back(_today(op), 4)  # before the seeded history, long past its deadline
+    write_samples(tmp_path, clients=3, period=period, today=_today(op))
+    code, _data = _json("submit", str(tmp_path / f"STI-077_{bulk_client_inn(1)}_{period}_0.xml"))
+    assert code == 0
+    rows = list(csv.DictReader(io.StringIO(run_cli("batch", "report", "last").stdout)))
+    assert rows[0]["client_name"] == "Client 00001 LLC" and rows[0]["fee"] == "20.00"
+    assert rows[0]["late"] == "True"
+    code, charges = _json("account", "charges", "--client", "Client 00001", "--period", period)
+    assert code == 0
+    assert [(c["client_inn"], c["form"], c["amount"]) for c in charges] == [  # type: ignore[union-attr]
+        (bulk_client_inn(1), "STI-077", "-20.00")
+    ]
+    code, balance = _json("account", "balance")
+    assert code == 0
+    # overdue obligations (e.g. Naryn Agro's VAT) are still to be filed: their fees are projected
+    assert balance["projected_filings"] > 0  # type: ignore[index]
+    assert float(balance["projected_filing_fees"]) > 0  # type: ignore[index]
+
+
+def test_clients_renew_and_attach_record_a_new_poa(op: Operator, tmp_path: Path) -> None:
+    scan = tmp_path / "poa.pdf"
+    scan.write_bytes(b"%PDF scan")
+    args = ["--poa-scan", str(scan), "--poa-number", "N-9", "--issued", "2026-11-01",
+            "--valid-until", "2027-11-01"]  # fmt: skip
+    code, renewed = _json("clients", "renew", "Naryn", *args)
+    assert code == 0 and renewed["poa_state"] == "valid"  # type: ignore[index]
+    assert run_cli("clients", "renew", "Osh", *args).code == 6  # detached: attach it instead
+    code, attached = _json("clients", "attach", "Osh Textile", *args)
+    assert code == 0 and attached["status"] == "active"  # type: ignore[index]
+
+
+def test_inbox_items_name_client_and_submission_and_a_reply_is_signed_and_kept(
+    op: Operator, tmp_path: Path
+) -> None:
+    code, items = _json("inbox", "list")
+    request = next(i for i in items if i["kind"] == "request")  # type: ignore[union-attr]
+    assert request["client_inn"] and request["submission_id"]
+    answer = tmp_path / "answer.xml"
+    answer.write_text("<answer>the invoices are attached</answer>")
+    scan = tmp_path / "scan.pdf"
+    scan.write_bytes(b"%PDF invoices")
+    reply = ["inbox", "reply", request["id"], "--file", str(answer), "--attach", str(scan)]
+    code, sent = _json(*reply)
+    assert code == 0, sent
+    assert sent["receipt_signature"]["verified"] and sent["archived"] == 6  # type: ignore[index]
+    code, again = _json(*reply)
+    assert code == 0 and again["receipt_id"] == sent["receipt_id"]  # type: ignore[index]
+    archived = run_cli("archive", "list", "--json").stdout
+    assert "reply_document" in archived and "answer.xml" in archived
+    audit = json.loads(run_cli("--json", "audit", "list", "--action", "inbox.reply").stdout)
+    assert audit and audit[-1]["details"]["inbox_id"] == request["id"]
+    op.control("POST", "inbox", {"inn": op.rep["inn"], "agency": "SF", "subject": "News"})
+    code, items = _json("inbox", "list")
+    notice = next(i for i in items if i["kind"] == "notice")  # type: ignore[union-attr]
+    refused = run_cli("inbox", "reply", notice["id"], "--file", str(answer))
+    assert refused.code == 2 and "not a request" in refused.stderr
