@@ -60,7 +60,12 @@ def due(
 ) -> None:
     """What is due, for whom, by when: every client's forms, periods, deadlines and states."""
     from sochi_cli.commands._operator import connect, parse_date
-    from sochi_cli.services.obligations import DueQuery, obligations_report, parse_within
+    from sochi_cli.services.obligations import (
+        DueQuery,
+        Obligation,
+        obligations_report,
+        parse_within,
+    )
 
     app = app_context(ctx)
     query = DueQuery(
@@ -74,36 +79,33 @@ def due(
     with connect(app) as operator:
         report = obligations_report(operator, app.profile, query)
 
-    def note(o: object) -> str:
-        from sochi_cli.services.obligations import Obligation
-
-        assert isinstance(o, Obligation)
-        parts = []
-        if o.reason:
-            parts.append(o.reason)
+    def note(o: Obligation) -> str:
+        parts = [o.reason] if o.reason else []
         if o.deadline_moved_because:
-            parts.append(f"due {o.nominal_deadline:%d %b} fell on a {o.deadline_moved_because}")
+            parts.append(f"moved from {o.nominal_deadline:%d %b} ({o.deadline_moved_because})")
         return "; ".join(parts)
 
+    def state(o: Obligation) -> str:
+        return o.state + (" (late)" if o.late and o.state in ("accepted", "in_progress") else "")
+
     def render() -> None:
-        rows = [
-            (
-                o.deadline,
-                o.client_name,
-                o.client_inn,
-                o.form,
-                o.period,
-                o.state + (" (late)" if o.late and o.state in ("accepted", "in_progress") else ""),
-                o.days_left,
-                o.submission_id,
-                note(o),
+        if app.out.stdout_tty:  # people: the name says who; the INN and ids are in --json
+            app.out.table(
+                [
+                    (o.deadline, o.client_name, o.form, o.period, state(o), o.days_left, note(o))
+                    for o in report.obligations
+                ],
+                ["DUE", "CLIENT", "FORM", "PERIOD", "STATE", "DAYS", "NOTE"],
             )
-            for o in report.obligations
-        ]
-        app.out.table(
-            rows,
-            ["DUE", "CLIENT", "INN", "FORM", "PERIOD", "STATE", "DAYS", "SUBMISSION", "NOTE"],
-        )
+        else:  # scripts: every column, tab-separated, in a stable order
+            app.out.table(
+                [
+                    (o.deadline, o.client_name, o.client_inn, o.form, o.period, o.state,
+                     o.days_left, o.submission_id, note(o))
+                    for o in report.obligations
+                ],
+                ["DUE", "CLIENT", "INN", "FORM", "PERIOD", "STATE", "DAYS", "SUBMISSION", "NOTE"],
+            )  # fmt: skip
         counts = ", ".join(f"{k} {v}" for k, v in sorted(report.counts.items()))
         app.out.info(
             f"{len(report.obligations)} obligation(s) of {report.taxpayers} taxpayer(s), deadlines "

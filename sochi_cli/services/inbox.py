@@ -138,33 +138,9 @@ def _keep_copy(
     signer: Signer,
 ) -> int:
     """Archive the acknowledged document, our signature and the receipt; audit the ack."""
-    from sochi_cli.store.archive import Archive, ObjectKind, Target
-    from sochi_cli.store.audit import Actor, AuditLog
-    from sochi_cli.store.journal import Journal
-
-    target = Target(submission_id=item.submission_id)
     name = f"inbox-{item.id}"
-    objects = [
-        (document, ObjectKind.INBOX_DOCUMENT, name),
-        (signature, ObjectKind.ACK_SIGNATURE, f"{name}.p7s"),
-        (receipt.document_bytes(), ObjectKind.RECEIPT, f"{receipt.kind}-{receipt.id}.json"),
-        (
-            receipt.signature_bytes(),
-            ObjectKind.RECEIPT_SIGNATURE,
-            f"{receipt.kind}-{receipt.id}.json.p7s",
-        ),
-    ]
-    with Journal.for_profile(profile) as journal:
-        archive = Archive(journal)
-        shas = [
-            archive.put_bytes(data, kind, target, filename=fn).sha256 for data, kind, fn in objects
-        ]
-        AuditLog(journal).append(
-            "inbox.ack",
-            {"inbox_id": item.id, "receipt_id": receipt.id, "sha256": shas},
-            actor=Actor.from_certificate(signer.certificate),
-        )
-    return len(objects)
+    objects = [(document, "inbox_document", name), (signature, "ack_signature", f"{name}.p7s")]
+    return _keep(profile, item, receipt, objects, signer, "inbox.ack")
 
 
 @dataclass(frozen=True)
@@ -266,18 +242,17 @@ def _keep(
     signer: Signer,
     action: str,
 ) -> int:
-    """Archive `objects` (bytes, kind, filename) and the receipt; one audit record."""
+    """Archive `objects` (bytes, archive kind or `reply_attachment`, filename) and the
+    operator's receipt; one audit record `action` naming the item, client and submission."""
     from sochi_cli.store.archive import Archive, ObjectKind, Target
     from sochi_cli.store.audit import Actor, AuditLog
     from sochi_cli.store.journal import Journal
 
     target = Target(submission_id=item.submission_id, client_inn=item.client_inn)
-    kinds = {
-        "reply_document": ObjectKind.REPLY_DOCUMENT,
-        "reply_attachment": ObjectKind.ATTACHMENT,
-        "reply_signature": ObjectKind.REPLY_SIGNATURE,
-    }
-    rows = [(data, kinds[kind], name) for data, kind, name in objects]
+    rows = [
+        (data, ObjectKind.ATTACHMENT if kind == "reply_attachment" else ObjectKind(kind), name)
+        for data, kind, name in objects
+    ]
     rows += [
         (receipt.document_bytes(), ObjectKind.RECEIPT, f"{receipt.kind}-{receipt.id}.json"),
         (
