@@ -125,7 +125,7 @@ def batch_show(ctx: typer.Context, ident: BatchId) -> None:
                     r.period,
                     r.state
                     + (f" ({r.in_flight_stage}…)" if r.in_flight_stage else "")
-                    + (" (late)" if r.late else ""),
+                    + (" (late)" if r.late and app.out.stdout_tty else ""),
                     r.fee,
                     r.submission_id,
                     r.error or r.error_code,

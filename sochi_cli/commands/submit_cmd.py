@@ -212,7 +212,7 @@ def show_result(app: AppContext, result: SubmitResult) -> None:
                 row["form"],
                 row["period"],
                 ("already_filed" if row.get("already_filed") else row["state"])
-                + (" (late)" if row.get("late") else ""),
+                + (" (late)" if row.get("late") and out.stdout_tty else ""),
                 row.get("submission_id"),
                 row.get("error_code"),
                 row.get("error"),
