@@ -120,13 +120,17 @@ def balance_report(
     fee = account.ecloud.monthly_fee if account.ecloud.subscribed else 0
     fees = filings = 0
     if profile is not None:
+        from sochi_cli.forms.deadlines import UnknownDeadlineRule
         from sochi_cli.services.obligations import OPEN_STATES, DueQuery, obligations_report
 
         month_end = _month_end(today.year, today.month)
-        report = obligations_report(client, profile, DueQuery())
+        try:
+            report = obligations_report(client, profile, DueQuery())
+        except UnknownDeadlineRule:  # the balance itself is still worth showing
+            report = None
         open_ = [
             o
-            for o in report.obligations
+            for o in (report.obligations if report else [])
             if o.state in OPEN_STATES and o.state != "upcoming" and o.deadline <= month_end
         ]
         fees, filings = sum(o.fee for o in open_), len(open_)
