@@ -193,3 +193,18 @@ def test_inbox_items_name_client_and_submission_and_a_reply_is_signed_and_kept(
     notice = next(i for i in items if i["kind"] == "notice")  # type: ignore[union-attr]
     refused = run_cli("inbox", "reply", notice["id"], "--file", str(answer))
     assert refused.code == 2 and "not a request" in refused.stderr
+
+
+def test_an_empty_account_refuses_before_signing_and_charges_nothing(
+    op: Operator, tmp_path: Path
+) -> None:
+    from sochi_cli.sandbox.samples import write_samples
+
+    period = month_back(_today(op), 5)
+    write_samples(tmp_path, clients=1, period=period, today=_today(op))
+    op.control("PUT", "balance", {"inn": op.rep["inn"], "balance": 0})
+    result = run_cli("submit", str(tmp_path))
+    assert result.code == 6
+    assert result.stderr.count("error:") == 1 and "nothing was signed or sent" in result.stderr
+    code, listing = _json("submissions", "list", "--period", period)
+    assert code == 0 and listing == []
