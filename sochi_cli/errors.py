@@ -20,6 +20,7 @@ class ExitCode(IntEnum):
     PARTIAL = 8  # batch finished, some items refused/rejected
     NOT_FOUND = 9  # the thing asked for does not exist
     STORAGE = 10  # local journal/archive/config cannot be written (disk full, read-only, locked)
+    WARNINGS = 11  # `sochi doctor`: nothing failed, but some checks warn
     INTERRUPTED = 130  # Ctrl-C / SIGTERM
 
 

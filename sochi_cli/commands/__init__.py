@@ -131,6 +131,11 @@ COMMANDS: dict[str, CommandEntry] = {
         _LOCAL,
         "The hash-chained audit log: who did what, when, with which certificate.",
     ),
+    "doctor": CommandEntry(
+        "doctor_cmd",
+        _SETUP,
+        "Find why a filing does not go through: each finding names its clause and its fix.",
+    ),
     "config": CommandEntry("config_cmd", _SETUP, "Show and change configuration and profiles."),
     "support": CommandEntry(
         "support_cmd",

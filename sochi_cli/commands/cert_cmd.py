@@ -34,36 +34,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(cert_app, name="cert")
 
 
-def _end_entity(
-    certs: list[tuple[bytes, x509.Certificate]], selector: str | None
-) -> x509.Certificate:
-    from cryptography import x509 as cx
-
-    from sochi_cli.errors import AuthError
-
-    def is_ca(c: x509.Certificate) -> bool:
-        try:
-            return bool(c.extensions.get_extension_for_class(cx.BasicConstraints).value.ca)
-        except cx.ExtensionNotFound:
-            return c.issuer == c.subject
-
-    if selector:
-        wanted = selector.lower().removeprefix("0x")
-        found = [c for cid, c in certs if wanted in (cid.hex(), format(c.serial_number, "x"))]
-    else:
-        found = [c for _, c in certs if not is_ca(c)]
-    if not found:
-        raise AuthError("no signing certificate on the token", code="certificate_missing")
-    if len(found) > 1:
-        raise AuthError(
-            "several certificates on the token: "
-            + "; ".join(f"{c.subject.rfc4514_string()} ({c.serial_number:x})" for c in found),
-            hint="choose one with --key ID|CERT-SERIAL",
-            code="key_ambiguous",
-        )
-    return found[0]
-
-
 def load_certificate(
     app: AppContext,
     *,
@@ -78,6 +48,7 @@ def load_certificate(
         return loaded[0], loaded[1:], "file"
     kind = chosen.signer or app.config.get("signer") or "file"
     if kind == "pkcs11":
+        from sochi_cli.services.signers import token_certificate
         from sochi_cli.token import pkcs11 as p11
 
         _, found = p11.token_certificates(
@@ -85,7 +56,7 @@ def load_certificate(
             chosen.token or app.config.get("token_label"),
             app.config.get("pkcs11_lib"),
         )
-        certificate = _end_entity(found, chosen.key or app.config.get("key_id"))
+        certificate = token_certificate(found, chosen.key or app.config.get("key_id"))
         pool = [c for _, c in found if c != certificate]
         return certificate, [c for c in pool if c.subject != certificate.subject], "pkcs11"
     from sochi_cli.services.signers import build_signer

@@ -20,9 +20,13 @@ def get_sandbox(request: Request) -> Sandbox:
 
 
 def client_country(request: Request) -> tuple[str | None, str | None]:
-    country = request.headers.get("x-sandbox-client-country")
-    ip = request.headers.get("x-sandbox-client-ip") or (
-        request.client.host if request.client else None
+    """The client's country and IP: test-hook headers, else `PUT /sandbox/geo`, else domestic."""
+    geo = request.app.state.sandbox.settings.geo
+    country = request.headers.get("x-sandbox-client-country") or geo.country
+    ip = (
+        request.headers.get("x-sandbox-client-ip")
+        or geo.ip
+        or (request.client.host if request.client else None)
     )
     return country, ip
 

@@ -51,6 +51,14 @@ class LimitSettings:
 
 
 @dataclass
+class GeoSettings:
+    """Where requests without the X-Sandbox-Client-* headers come from (None = Kyrgyzstan)."""
+
+    country: str | None = None
+    ip: str | None = None
+
+
+@dataclass
 class Session:
     inn: str
     serial: str
@@ -62,6 +70,7 @@ class Settings:
     chaos: ChaosSettings = field(default_factory=ChaosSettings)
     agency: AgencySettings = field(default_factory=AgencySettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
+    geo: GeoSettings = field(default_factory=GeoSettings)
     long_poll_cap_seconds: float = 60.0  # tests lower it; not part of the API
 
 

@@ -14,6 +14,10 @@ from typing import TYPE_CHECKING, Any
 from sochi_cli.errors import UsageError
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from cryptography import x509
+
     from sochi_cli.store.config import Config
     from sochi_cli.token.base import Signer
 
@@ -117,10 +121,45 @@ def _file_signer(options: SignerOptions, config: Config) -> Signer:
     return KeySigner.from_pem(path, cert, passphrase(), rsa_pss=pss)
 
 
+def token_certificate(
+    certs: Sequence[tuple[bytes, x509.Certificate]], selector: str | None
+) -> x509.Certificate:
+    """The signing certificate among a token's (CKA_ID, certificate) pairs, read without a PIN.
+
+    `selector` (CKA_ID hex or certificate serial) picks one; else the only non-CA one.
+    """
+    from cryptography import x509 as cx
+
+    from sochi_cli.errors import AuthError
+
+    def is_ca(c: x509.Certificate) -> bool:
+        try:
+            return bool(c.extensions.get_extension_for_class(cx.BasicConstraints).value.ca)
+        except cx.ExtensionNotFound:
+            return c.issuer == c.subject
+
+    if selector:
+        wanted = selector.lower().removeprefix("0x")
+        found = [c for cid, c in certs if wanted in (cid.hex(), format(c.serial_number, "x"))]
+    else:
+        found = [c for _, c in certs if not is_ca(c)]
+    if not found:
+        raise AuthError("no signing certificate on the token", code="certificate_missing")
+    if len(found) > 1:
+        raise AuthError(
+            "several certificates on the token: "
+            + "; ".join(f"{c.subject.rfc4514_string()} ({c.serial_number:x})" for c in found),
+            hint="choose one with --key ID|CERT-SERIAL",
+            code="key_ambiguous",
+        )
+    return found[0]
+
+
 __all__ = [
     "SecretSource",
     "SignerOptions",
     "build_signer",
     "rsa_pss_chosen",
     "signer_kind",
+    "token_certificate",
 ]

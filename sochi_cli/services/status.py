@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -77,13 +78,18 @@ def _window(window: Window | None, seconds: float | None) -> dict[str, Any] | No
     return {**window.to_json(), "seconds_left": None if seconds is None else int(seconds)}
 
 
-def operator_status(client: OperatorClient) -> StatusReport:
-    """GET /status, timing the call so the skew estimate excludes the round trip."""
+def operator_status(
+    client: OperatorClient, *, clock: Callable[[], datetime] = utcnow
+) -> StatusReport:
+    """GET /status, timing the call so the skew estimate excludes the round trip.
+
+    `clock` reads this machine's time (the doctor passes its own, tests a controlled one).
+    """
     from sochi_cli.api import resources
 
-    before = utcnow()
+    before = clock()
     status = client.call(resources.status.get())
-    after = utcnow()
+    after = clock()
     local = before + (after - before) / 2
     # server_time has whole seconds (truncated): on average it is 0.5 s behind the truth.
     skew = (status.server_time - local).total_seconds() + 0.5

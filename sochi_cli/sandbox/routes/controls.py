@@ -50,6 +50,11 @@ class LimitsIn(Request):
     burst: int = Field(400, ge=1, le=1_000_000)
 
 
+class GeoIn(Request):
+    country: str | None = Field(None, pattern=r"^[A-Za-z]{2}$")
+    ip: str | None = Field(None, max_length=45)
+
+
 class TopupIn(Request):
     inn: str = Field(max_length=20)
     amount: int = Field(gt=0, le=10**12)
@@ -209,6 +214,32 @@ def get_limits(sandbox: SandboxDep) -> dict[str, Any]:
 def set_limits(body: LimitsIn, sandbox: SandboxDep) -> dict[str, Any]:
     """Set the rate limit."""
     return _update(sandbox.settings.limits, body)
+
+
+@router.get("/geo", response_model=GeoIn)
+def get_geo(sandbox: SandboxDep) -> dict[str, Any]:
+    """Where requests without the X-Sandbox-Client-* headers come from."""
+    return vars(sandbox.settings.geo)
+
+
+@router.put("/geo", response_model=GeoIn, responses=problems(400, 415, 422))
+def set_geo(body: GeoIn, sandbox: SandboxDep) -> dict[str, Any]:
+    """Pretend every request comes from `country` (alpha-2; null or KG = Kyrgyzstan) and `ip`."""
+    if body.ip is not None:
+        import ipaddress
+
+        try:
+            ipaddress.ip_address(body.ip)
+        except ValueError:
+            raise ApiProblem(
+                422,
+                "validation_failed",
+                "ip is not an IP address",
+                errors=[{"path": "ip", "message": "not an IP address"}],
+            ) from None
+    if body.country is not None:
+        body.country = body.country.upper()
+    return _update(sandbox.settings.geo, body)
 
 
 @router.post("/topup", response_model=BalanceOut, responses=problems(400, 404, 415, 422))

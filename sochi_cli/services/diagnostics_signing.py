@@ -1,0 +1,611 @@
+"""Doctor checks of signing: the PKCS#11 library (clause 20.1.5), the token and its PIN state,
+the key and certificate pair, E-Cloud, and the certificate itself — the clause-1.5 gate
+(validity, key usage, chain to the Main CA, CRL), expiry, CRL freshness (8.2.7) and the
+clause-18 renewal path. Never asks for a PIN; uses one only when given non-interactively.
+
+What PKCS#11 can tell without a PIN is a token's flags: CKF_USER_PIN_COUNT_LOW (a wrong PIN
+was entered), CKF_USER_PIN_FINAL_TRY and CKF_USER_PIN_LOCKED. The number of attempts left is
+not part of the standard (RuToken reports it only through its own extension).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sochi_cli.errors import AuthError, ExitCode, SochiError
+from sochi_cli.services.diagnostics import Check, Finding
+from sochi_cli.services.diagnostics_context import DoctorContext, SkipCheck
+
+if TYPE_CHECKING:
+    from cryptography import x509
+
+    from sochi_cli.token.cloud import CredentialInfo
+    from sochi_cli.token.pkcs11 import TokenInfo
+
+EXPIRY_WARN_DAYS = 30  # clause 18: cancel or pay 30 days before expiry
+_AUTH = int(ExitCode.AUTH)
+RUTOKEN_DRIVER = "https://www.rutoken.ru/support/download/pkcs/"
+
+
+def _only(ctx: DoctorContext, *kinds: str) -> str:
+    kind = ctx.signer_kind
+    if kind not in kinds:
+        raise SkipCheck(f"the profile signs with signer = {kind}")
+    return kind
+
+
+# -- PKCS#11 ---------------------------------------------------------------------------------
+
+
+def _library(ctx: DoctorContext) -> Path:
+    from sochi_cli.token import pkcs11 as p11
+
+    config = ctx.require_config()
+
+    def load() -> Path:
+        path = p11.find_library(None, config.get("pkcs11_lib"))
+        p11.load_library(path)
+        return path
+
+    return ctx.memo("pkcs11:library", load)
+
+
+def check_library(ctx: DoctorContext, check: Check) -> Finding:
+    from sochi_cli.token import pkcs11 as p11
+
+    _only(ctx, "pkcs11")
+    searched = [str(p) for p in p11.candidate_libraries()]
+    try:
+        path = _library(ctx)
+    except AuthError as err:
+        return check.fail(
+            err.message,
+            evidence={"error": err.code, "searched": searched},
+            fix=f"install the RuToken driver ({RUTOKEN_DRIVER}), or give its path: "
+            "sochi config set pkcs11_lib /path/to/librtpkcs11ecp.so",
+            exit_code=_AUTH,
+        )
+    return check.ok(f"{path} loads", evidence={"path": str(path), "searched": searched})
+
+
+def _token(ctx: DoctorContext) -> TokenInfo:
+    from sochi_cli.token import pkcs11 as p11
+
+    try:
+        library = _library(ctx)
+    except SochiError:
+        raise SkipCheck("no usable PKCS#11 library (see signing.library)") from None
+    selector = ctx.require_config().get("token_label")
+    return ctx.memo("pkcs11:token", lambda: p11.select_token(library, selector)[1])
+
+
+def check_token(ctx: DoctorContext, check: Check) -> Finding:
+    from sochi_cli.token import pkcs11 as p11
+
+    _only(ctx, "pkcs11")
+    try:
+        info = _token(ctx)
+    except AuthError as err:
+        fix = "insert the RuToken, then: sochi token list"
+        if err.code == "token_ambiguous":
+            fix = "choose one: sochi config set token_label LABEL   (see sochi token list)"
+        return check.fail(err.message, evidence={"error": err.code}, fix=fix, exit_code=_AUTH)
+    evidence = {
+        "label": info.label,
+        "serial": info.serial,
+        "manufacturer": info.manufacturer,
+        "model": info.model,
+        "pin_state": info.pin_state,
+        "attempts_left": None,  # not reported by PKCS#11 (see the module docstring)
+    }
+    who = f"token {info.describe()}"
+    text = p11.PIN_STATE_TEXT.get(info.pin_state, info.pin_state)
+    if info.pin_state in ("locked", "not_initialized"):
+        return check.fail(
+            f"{who}: {text} — nothing can be signed",
+            evidence=evidence,
+            fix="unlock the PIN with the SO PIN (RuToken control panel) or at the operator's "
+            "office, bringing the token",
+            exit_code=_AUTH,
+        )
+    if info.pin_state in ("final_try", "count_low"):
+        return check.warn(
+            f"{who}: {text}",
+            evidence=evidence,
+            fix="make sure of the PIN before the next attempt: sochi never retries a wrong "
+            "PIN; a correct login clears the warning",
+        )
+    return check.ok(f"{who}: PIN ok", evidence=evidence)
+
+
+def _public_key_ids(library: Path, selector: str | None) -> set[str]:
+    """CKA_IDs of public-key objects (visible without a PIN on most tokens)."""
+    from pkcs11 import Attribute, ObjectClass
+
+    from sochi_cli.token import pkcs11 as p11
+
+    token, _ = p11.select_token(library, selector)
+    with token.open() as session:
+        ids = set()
+        for obj in session.get_objects({Attribute.CLASS: ObjectClass.PUBLIC_KEY}):
+            with contextlib.suppress(Exception):  # an object without CKA_ID is skipped
+                ids.add(bytes(obj[Attribute.ID]).hex())
+        return ids
+
+
+def _key_pkcs11(ctx: DoctorContext, check: Check) -> Finding:
+    from sochi_cli.services.signers import token_certificate
+    from sochi_cli.token import pkcs11 as p11
+
+    try:
+        info = _token(ctx)
+    except SochiError:
+        raise SkipCheck("no token (see signing.token)") from None
+    config = ctx.require_config()
+    library, label, key_id = _library(ctx), config.get("token_label"), config.get("key_id")
+    _, on_token = p11.token_certificates(library, label)
+    try:
+        cert = token_certificate(on_token, key_id)
+    except AuthError as err:
+        return check.fail(
+            err.message,
+            evidence={"error": err.code, "certificates": len(on_token)},
+            fix="import the certificate with the key's CKA_ID, or pick one: "
+            "sochi config set key_id ID   (see sochi token keys)",
+            exit_code=_AUTH,
+        )
+    cert_id = next((cid.hex() for cid, c in on_token if c == cert), "")
+    serial = format(cert.serial_number, "x")
+    evidence: dict[str, Any] = {"certificate_serial": serial, "cka_id": cert_id}
+    pin = ctx.options.pin() if ctx.options.pin else None
+    if pin and info.pin_state == "ok":
+        _, keys = p11.list_keys(library, label, pin)
+        try:
+            found, _ = p11.select_key([(k, None) for k in keys], key_id or serial)
+        except AuthError as err:
+            return check.fail(
+                err.message, evidence=evidence, fix="sochi token keys", exit_code=_AUTH
+            )
+        evidence["key"] = {"id": found.key_id, "label": found.label, "type": found.key_type}
+        return check.ok(
+            f"private key {found.key_id} and its certificate {serial} (checked with the PIN)",
+            evidence=evidence,
+        )
+    if cert_id and cert_id in _public_key_ids(library, label):
+        return check.ok(
+            f"certificate {serial} and its key pair (CKA_ID {cert_id}) on the token",
+            evidence=evidence,
+        )
+    return check.ok(
+        f"certificate {serial} (CKA_ID {cert_id or '-'}) on the token; the private key is "
+        "visible only after login: pass --pin-file or SOCHI_PIN to check it",
+        evidence=evidence,
+    )
+
+
+# -- key file and E-Cloud ------------------------------------------------------------------------
+
+
+def _key_file(ctx: DoctorContext, check: Check) -> Finding:
+    raw = ctx.require_config().get("key_file")
+    if not raw:
+        return check.fail(
+            "the file signer has no key file",
+            fix="sochi config set key_file /path/to/key.p12   (or SOCHI_KEY_FILE)",
+            exit_code=int(ExitCode.CONFIG),
+        )
+    path = Path(str(raw)).expanduser()
+    evidence: dict[str, Any] = {"path": str(path)}
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        with path.open("rb"):
+            pass
+    except OSError as exc:
+        return check.fail(
+            f"key file {path}: {exc.strerror}",
+            evidence=evidence,
+            fix="sochi config set key_file /path/to/key.p12",
+            exit_code=int(ExitCode.USAGE),
+        )
+    evidence["mode"] = f"{mode:04o}"
+    try:
+        evidence["certificate_from"] = _certificate(ctx).source
+    except SkipCheck:
+        evidence["certificate_from"] = None
+    except SochiError as err:
+        return check.fail(err.message, evidence=evidence, fix=err.hint, exit_code=_AUTH)
+    if mode & 0o077:
+        return check.warn(
+            f"key file {path} is readable by other users (mode {mode:04o})",
+            evidence=evidence,
+            fix=f"chmod 600 {path}",
+            clause="4.3.9",
+        )
+    opened = evidence["certificate_from"] == "key file"
+    note = "" if opened else "; SOCHI_KEY_PASSPHRASE opens it for a check"
+    return check.ok(f"key file {path} (development signer){note}", evidence=evidence)
+
+
+def check_key(ctx: DoctorContext, check: Check) -> Finding:
+    kind = _only(ctx, "pkcs11", "file")
+    return _key_pkcs11(ctx, check) if kind == "pkcs11" else _key_file(ctx, check)
+
+
+def _cloud_user(ctx: DoctorContext) -> str:
+    from sochi_cli.services.session import session_info
+
+    inn = os.environ.get("SOCHI_INN")
+    if inn:
+        return inn
+    try:
+        subscriber = session_info(ctx.require_config()).subscriber or {}
+    except SochiError:
+        subscriber = {}
+    if subscriber.get("inn"):
+        return str(subscriber["inn"])
+    raise SkipCheck("the subscriber's INN is unknown: set SOCHI_INN or `sochi login`")
+
+
+def _credential(ctx: DoctorContext) -> CredentialInfo:
+    from sochi_cli.token.cloud import CloudSigner
+
+    config = ctx.require_config()
+
+    def never(_: Any) -> str:  # the doctor reads the credential; it never authorises
+        raise AuthError("the doctor does not sign")
+
+    def fetch() -> CredentialInfo:
+        signer = CloudSigner(
+            api_url=str(config.get("api_url")),
+            user_id=_cloud_user(ctx),
+            pin=never,
+            otp=never,
+            credential_id=config.get("cloud_credential"),
+            timeout=min(float(config.get("timeout")), 15.0),
+        )
+        with signer:
+            assert signer.info is not None
+            return signer.info
+
+    return ctx.memo("cloud:credential", fetch)
+
+
+def check_ecloud(ctx: DoctorContext, check: Check) -> Finding:
+    _only(ctx, "cloud")
+    ctx.require_online()
+    try:
+        info = _credential(ctx)
+    except SochiError as err:
+        fix = err.hint or "sochi support   (the operator unlocks or reissues E-Cloud keys)"
+        if err.code == "cloud_key_disabled":
+            fix = "too many wrong PINs lock the key: the operator unlocks it — sochi support"
+        return check.from_error(err, fix=fix)
+    evidence = {
+        "credential": info.credential_id,
+        "key_status": info.key_status,
+        "certificate_status": info.cert_status,
+        "multisign": info.multisign,
+    }
+    if info.cert_status not in ("", "valid"):
+        return check.fail(
+            f"E-Cloud credential {info.credential_id}: the certificate is {info.cert_status}",
+            evidence=evidence,
+            fix="sochi cert status   (renewal path, clause 18)",
+            exit_code=_AUTH,
+        )
+    return check.ok(
+        f"E-Cloud credential {info.credential_id} reachable, key enabled", evidence=evidence
+    )
+
+
+# -- the certificate -----------------------------------------------------------------------------
+
+
+@dataclass
+class CertificateSource:
+    certificate: x509.Certificate
+    chain: list[x509.Certificate] = field(default_factory=list)
+    source: str = ""  # "token", "E-Cloud", "key file", "operator (session certificate)"
+
+
+def _from_operator(ctx: DoctorContext) -> CertificateSource:
+    import base64
+
+    from cryptography import x509
+
+    from sochi_cli.services.account_certificates import list_certificates, normal_serial
+    from sochi_cli.services.session import session_info
+
+    if not ctx.online:
+        raise SkipCheck("the key file is locked (SOCHI_KEY_PASSPHRASE) and the doctor is offline")
+    try:
+        subscriber = session_info(ctx.require_config()).subscriber or {}
+    except SochiError:
+        raise SkipCheck("the key file is locked: set SOCHI_KEY_PASSPHRASE or log in") from None
+    serial = subscriber.get("certificate_serial")
+    if not serial:
+        raise SkipCheck("the key file is locked: set SOCHI_KEY_PASSPHRASE")
+    for item in list_certificates(ctx.client()):
+        if normal_serial(item.serial) == normal_serial(str(serial)) and item.certificate:
+            cert = x509.load_der_x509_certificate(base64.b64decode(item.certificate))
+            return CertificateSource(cert, [], "operator (session certificate)")
+    raise SkipCheck("the session's certificate is not among the account's certificates")
+
+
+def _load_certificate(ctx: DoctorContext) -> CertificateSource:
+    from sochi_cli.token.file import KeySigner
+
+    kind = ctx.signer_kind
+    config = ctx.require_config()
+    if kind == "pkcs11":
+        from sochi_cli.services.signers import token_certificate
+        from sochi_cli.token import pkcs11 as p11
+
+        _token(ctx)
+        _, on_token = p11.token_certificates(_library(ctx), config.get("token_label"))
+        cert = token_certificate(on_token, config.get("key_id"))
+        return CertificateSource(cert, [c for _, c in on_token if c != cert], "token")
+    if kind == "cloud":
+        if not ctx.online:
+            raise SkipCheck("the E-Cloud certificate is read from the operator: offline")
+        info = _credential(ctx)
+        return CertificateSource(info.certificate, list(info.certificates[1:]), "E-Cloud")
+    raw = config.get("key_file")
+    if not raw:
+        raise SkipCheck("no key file configured (see signing.key)")
+    path = Path(str(raw)).expanduser()
+    passphrase = ctx.options.passphrase() if ctx.options.passphrase else None
+    if path.suffix.lower() in (".p12", ".pfx"):
+        try:
+            signer = KeySigner.from_pkcs12(path, passphrase.encode() if passphrase else None)
+        except AuthError:
+            if passphrase:
+                raise
+            return _from_operator(ctx)
+        return CertificateSource(signer.certificate, list(signer.chain), "key file")
+    return _from_operator(ctx)
+
+
+def _certificate(ctx: DoctorContext) -> CertificateSource:
+    from cryptography.x509.oid import NameOID
+
+    source = ctx.memo("certificate", lambda: _load_certificate(ctx))
+    personal = (
+        NameOID.COMMON_NAME,
+        NameOID.ORGANIZATION_NAME,
+        NameOID.GIVEN_NAME,
+        NameOID.SURNAME,
+        NameOID.EMAIL_ADDRESS,
+        NameOID.STREET_ADDRESS,
+    )
+    for oid in personal:
+        for attribute in source.certificate.subject.get_attributes_for_oid(oid):
+            ctx.note_names(str(attribute.value))
+    return source
+
+
+def _subject_certificate(ctx: DoctorContext) -> CertificateSource:
+    try:
+        return _certificate(ctx)
+    except SochiError as err:
+        raise SkipCheck(f"no certificate to check: {err.message}") from None
+
+
+_GATE_FIX = {
+    "certificate_expired": "renew it: sochi cert status   (clause 18: renewal path)",
+    "certificate_not_yet_valid": "check this machine's clock (sochi doctor --only network)",
+    "certificate_revoked": "a revoked certificate cannot sign: apply for a new one at the "
+    "operator (sochi cert list shows the account's certificates)",
+    "certificate_key_usage": "this certificate is not for signing: use your signing "
+    "certificate (sochi cert list)",
+    "certificate_untrusted": "sochi crl fetch   (downloads the operator CA and Main CA chain)",
+    "trust_anchor_missing": "sochi crl fetch",
+}
+
+
+def check_certificate(ctx: DoctorContext, check: Check) -> Finding:
+    from sochi_cli.services import certificates as certs
+    from sochi_cli.services.signing import trust_material
+
+    source = _subject_certificate(ctx)
+    cert = source.certificate
+    config = ctx.require_config()
+    material = trust_material(
+        ctx.profile, api_url=str(config.get("api_url")), fetch_missing=ctx.online
+    )
+    summary = certs.certificate_summary(cert)
+    evidence: dict[str, Any] = {
+        "from": source.source,
+        "certificate": summary,
+        "trust": material.sources,
+        "crls": len(material.crls),
+    }
+    operator_status = _operator_status(ctx, summary["serial"])
+    if operator_status is not None:
+        evidence["operator_status"] = operator_status
+    try:
+        gate = certs.check_can_sign(
+            cert,
+            chain=[*source.chain, *material.intermediates],
+            trust_roots=material.roots,
+            crls=material.crls,
+            at=ctx.options.clock(),
+        )
+    except AuthError as err:
+        return check.fail(
+            err.message.removeprefix("refusing to sign: "),
+            evidence={**evidence, "error": err.code},
+            fix=_GATE_FIX.get(err.code, err.hint or "sochi cert show"),
+            exit_code=_AUTH,
+        )
+    if operator_status and operator_status.get("status") == "revoked":
+        return check.fail(
+            f"the operator lists certificate {summary['serial']} as revoked "
+            f"({operator_status.get('revocation_reason') or 'no reason given'})",
+            evidence=evidence,
+            fix=_GATE_FIX["certificate_revoked"],
+            exit_code=_AUTH,
+        )
+    evidence["warnings"] = gate.warnings
+    evidence["path"] = [c.subject.rfc4514_string() for c in gate.path]
+    return check.ok(
+        f"{_holder(cert)} (serial {summary['serial']}) may sign: valid, "
+        f"{' + '.join(summary['key_usage'])}, chains to the Main CA"
+        + (", not revoked" if material.crls else "; revocation not checked: no CRL"),
+        evidence=evidence,
+    )
+
+
+def _holder(cert: x509.Certificate) -> str:
+    from cryptography.x509.oid import NameOID
+
+    names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    return str(names[0].value) if names else cert.subject.rfc4514_string()
+
+
+def _operator_status(ctx: DoctorContext, serial: str) -> dict[str, Any] | None:
+    """The operator's word on the certificate (GET /certificates), when it can be asked."""
+    from sochi_cli.services.account_certificates import list_certificates, normal_serial
+
+    if not ctx.online:
+        return None
+    try:
+        items = ctx.memo("certificates", lambda: list_certificates(ctx.client()))
+    except SochiError:
+        return None
+    for item in items:
+        if normal_serial(item.serial) == normal_serial(serial):
+            return {
+                "status": item.status,
+                "revoked_at": item.revoked_at,
+                "revocation_reason": item.revocation_reason,
+                "key_kind": item.key_kind,
+            }
+    return None
+
+
+def _renewal_hint(kind: str) -> str:
+    if kind == "cloud":
+        return "E-Cloud renews automatically if the next year is paid: sochi cert status"
+    if kind == "pkcs11":
+        return "book an office visit with the token before expiry (clause 18.2): sochi support"
+    return "sochi cert renew"
+
+
+def check_expiry(ctx: DoctorContext, check: Check) -> Finding:
+    from sochi_cli.timeutil import format_local
+
+    source = _subject_certificate(ctx)
+    expires = source.certificate.not_valid_after_utc
+    days = (expires - ctx.options.clock()).days
+    evidence = {"not_after": expires, "days_left": days}
+    kind = ctx.signer_kind
+    if days < 0:
+        return check.fail(
+            f"the certificate expired {-days} days ago ({format_local(expires)})",
+            evidence=evidence,
+            fix=_renewal_hint(kind),
+            exit_code=_AUTH,
+        )
+    if days <= EXPIRY_WARN_DAYS:
+        return check.warn(
+            f"the certificate expires in {days} days ({format_local(expires)})",
+            evidence=evidence,
+            fix=_renewal_hint(kind),
+        )
+    return check.ok(f"valid until {format_local(expires)} ({days} days)", evidence=evidence)
+
+
+def check_crl(ctx: DoctorContext, check: Check) -> Finding:
+    from sochi_cli.services import certificates as certs
+    from sochi_cli.timeutil import format_local
+
+    try:
+        crl = certs.cached_crl(ctx.profile)
+    except SochiError as err:
+        return check.warn(err.message, fix="sochi crl fetch")
+    if crl is None:
+        return check.warn(
+            "no CRL cached: revocation is checked only when the operator is reachable",
+            fix="sochi crl fetch",
+        )
+    facts = certs.crl_summary(crl)
+    evidence = {k: facts[k] for k in ("issuer", "this_update", "next_update")}
+    evidence["revoked"] = len(facts["revoked"])
+    next_update = crl.next_update_utc
+    if next_update is None:
+        return check.ok(
+            f"CRL without a next update, {evidence['revoked']} revoked", evidence=evidence
+        )
+    if next_update < ctx.options.clock():
+        return check.warn(
+            f"the cached CRL is stale (its next update was {format_local(next_update)})",
+            evidence=evidence,
+            fix="sochi crl fetch",
+        )
+    return check.ok(
+        f"fresh until {format_local(next_update)}, {evidence['revoked']} revoked",
+        evidence=evidence,
+    )
+
+
+def check_renewal(ctx: DoctorContext, check: Check) -> Finding:
+    from sochi_cli.services.account import som
+    from sochi_cli.services.account_certificates import renewal_facts, signer_kind_of
+    from sochi_cli.services.certificates import renewal_status
+
+    source = _subject_certificate(ctx)
+    ctx.require_online()
+    serial = format(source.certificate.serial_number, "x")
+    try:
+        facts = ctx.memo(f"renewal:{serial}", lambda: renewal_facts(ctx.client(), serial))
+    except SochiError as err:
+        raise SkipCheck(f"the operator's side is unknown: {err.message}") from None
+    kind = signer_kind_of(facts.key_kind, ctx.signer_kind)
+    status = renewal_status(
+        source.certificate,
+        kind,
+        at=ctx.options.clock(),
+        account_requisites=facts.account_requisites,
+    )
+    evidence = {
+        "path": status.path,
+        "days_left": status.days_left,
+        "requisites_drift": status.requisites_drift,
+        **facts.to_json(),
+    }
+    if status.requisites_drift:
+        return check.warn(
+            "requisites differ between the certificate and the account ("
+            + ", ".join(status.requisites_drift)
+            + "): no automatic renewal (clause 18.2)",
+            evidence=evidence,
+            fix="sochi cert status   (then update the account or apply for a new certificate)",
+        )
+    if facts.next_year_paid is False and status.days_left <= 2 * EXPIRY_WARN_DAYS:
+        return check.warn(
+            f"the next year is not paid: balance {som(facts.balance)} KGS, renewal fee "
+            f"{som(facts.renewal_fee or 0)} KGS (clause 18.3)",
+            evidence=evidence,
+            fix="top up the personal account before expiry, then: sochi cert status",
+        )
+    return check.ok(status.summary, evidence=evidence)
+
+
+CHECKS = [
+    Check("signing.library", "PKCS#11 library (RuToken driver)", check_library, "20.1.5"),
+    Check("signing.token", "Token and PIN state", check_token, "4.3.9"),
+    Check("signing.key", "Key and certificate pair", check_key, "1.4"),
+    Check("signing.ecloud", "E-Cloud credential", check_ecloud, "1.4"),
+    Check("signing.certificate", "Certificate may sign", check_certificate, "1.5, 8.2"),
+    Check("signing.expiry", "Certificate expiry", check_expiry, "18.1"),
+    Check("signing.crl", "CRL freshness", check_crl, "8.2.7, 8.3"),
+    Check("signing.renewal", "Renewal path and requisites", check_renewal, "18"),
+]
+
+__all__ = ["CHECKS", "CertificateSource"]
