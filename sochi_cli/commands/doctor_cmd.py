@@ -258,7 +258,7 @@ def _journal_summary(app: AppContext, contents: BundleContents) -> None:
     if journal.get("error"):
         out.info(f"journal: could not be read: {journal['error']}")
         return
-    batches = journal.get("batches") or []
+    batches = [b for b in journal.get("batches") or [] if isinstance(b, dict)]
     rows = [
         (
             b.get("id"),
@@ -268,19 +268,21 @@ def _journal_summary(app: AppContext, contents: BundleContents) -> None:
             " ".join(f"{k}={v}" for k, v in sorted((b.get("counts") or {}).items())),
         )
         for b in batches
-        if isinstance(b, dict)
     ]
     if out.stdout_tty:
         out.line("")
         out.line("Journal: the last batches")
-    out.table(rows, ["BATCH", "CREATED", "STATUS", "ITEMS", "STATES"])
+        out.table(rows, ["BATCH", "CREATED", "STATUS", "ITEMS", "STATES"])
+    else:  # stdout carries one record type: the checks; the summary goes beside it
+        for row in rows:
+            out.info("journal batch\t" + "\t".join(str(cell) for cell in row))
     audit = journal.get("audit") or {}
     verdict = audit.get("verification") or {}
     problems = contents.problems
     out.info(
         f"audit: {verdict.get('records', '?')} records, chain "
         f"{'intact' if verdict.get('ok') else 'BROKEN'}; "
-        f"{len(problems)} item(s) with an operator problem or left in flight"
+        f"{len(problems)} item(s) refused, rejected, invalid or left in flight"
     )
 
 

@@ -268,15 +268,21 @@ def check_abroad(ctx: DoctorContext, check: Check) -> Finding:
     current = [r for r in requests if r.state == "approved" and r.from_ <= today <= r.to]
     evidence = {"requests": [r.to_json() for r in requests]}
     if not current:
-        return check.ok("the operator serves this connection (domestic)", evidence=evidence)
+        return check.ok(
+            "the operator serves this connection; no abroad request is in force",
+            evidence=evidence,
+        )
     ends = max(r.to for r in current)
+    ips = ", ".join(sorted({r.ip for r in current}))
+    text = f"the operator serves this connection; the abroad request for {ips} runs until {ends}"
     if (ends - today).days < ABROAD_WARN_DAYS:
         return check.warn(
-            f"served from abroad under an approved request that ends {ends}",
+            text,
             evidence=evidence,
-            fix="file a new request before it ends: sochi access abroad --help",
+            fix="if you are still abroad after that, file a new request: sochi access abroad "
+            "--help",
         )
-    return check.ok(f"served from abroad under an approved request until {ends}", evidence=evidence)
+    return check.ok(text, evidence=evidence)
 
 
 CHECKS = [

@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 DOCTOR_TIMEOUT = 15.0  # seconds per request: a slow operator is a finding, not a hang
-NETWORK_GATES = ("network.dns", "network.tcp", "network.tls", "network.latency")
+# a failure of one of these makes every later check that needs the operator skip
+NETWORK_GATES = ("network.dns", "network.tcp", "network.tls", "network.latency", "operator.status")
 
 
 class SkipCheck(Exception):
@@ -88,6 +89,8 @@ class DoctorContext:
             return "--offline"
         if self.config is None:
             return "the config must be fixed first (see setup.config)"
+        if self._network_down == "operator.status":
+            return "the operator is in planned maintenance (see operator.status)"
         if self._network_down is not None:
             return f"the operator cannot be reached (see {self._network_down})"
         return None

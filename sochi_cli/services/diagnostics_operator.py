@@ -98,10 +98,11 @@ def _session_until(obtained_at: str | None) -> datetime | None:
 
 def check_session(ctx: DoctorContext, check: Check) -> Finding:
     from sochi_cli.api.errors import GeoBlocked
-    from sochi_cli.services.session import session_info
+    from sochi_cli.services.session import session_info, token_store
     from sochi_cli.timeutil import format_local
 
     config = ctx.require_config()
+    token_before = token_store(config).access_token()
     try:
         before = session_info(config)
     except SochiError as err:
@@ -132,7 +133,7 @@ def check_session(ctx: DoctorContext, check: Check) -> Finding:
     evidence: dict[str, Any] = {
         "source": after.source,
         "inn": account.inn,
-        "refreshed": after.access_expires_at != before.access_expires_at,
+        "refreshed": token_store(config).access_token() != token_before,
         "access_expires_at": after.access_expires_at,
         "session_ends_at": until,
     }

@@ -437,6 +437,12 @@ def check_certificate(ctx: DoctorContext, check: Check) -> Finding:
             at=ctx.options.clock(),
         )
     except AuthError as err:
+        if err.code == "trust_anchor_missing" and not ctx.online:
+            return check.warn(
+                "the chain to the Main CA cannot be checked offline: no CA certificates cached",
+                evidence={**evidence, "error": err.code},
+                fix="sochi crl fetch   (caches the operator CA, the Main CA and the CRL)",
+            )
         return check.fail(
             err.message.removeprefix("refusing to sign: "),
             evidence={**evidence, "error": err.code},

@@ -18,6 +18,7 @@ LIBRARY = next((Path(p) for p in _CANDIDATES if Path(p).is_file()), Path(_CANDID
 SO_PIN = "87654321"
 PIN = "1234"  # test-only PIN of throwaway tokens
 
+CKF_USER_PIN_FINAL_TRY = 0x20000
 CKF_USER_PIN_LOCKED = 0x40000
 _TOKEN_FLAGS_TAG = bytes.fromhex("000000008000534b0000000000000002")  # CKA_OS_TOKENFLAGS, ulong
 
@@ -51,8 +52,13 @@ def init_token(conf: Path, label: str, pin: str = PIN) -> None:
     )
 
 
-def lock_user_pin(conf: Path, label: str) -> None:
-    """Set CKF_USER_PIN_LOCKED in the stored token flags (SoftHSM2 never locks by itself)."""
+def lock_user_pin(conf: Path, label: str, flag: int = CKF_USER_PIN_LOCKED) -> None:
+    """Set CKF_USER_PIN_LOCKED (or another flag) in the stored token flags.
+
+    SoftHSM2 sets CKF_USER_PIN_COUNT_LOW itself after a wrong PIN (and clears it after a
+    right one) but never CKF_USER_PIN_FINAL_TRY or CKF_USER_PIN_LOCKED: it has no retry
+    counter. It reports whatever flags its token file holds, so tests set those there.
+    """
     tokens = Path(conf.read_text().split("=", 1)[1].splitlines()[0].strip())
     for path in glob.glob(str(tokens / "*" / "token.object")):
         data = bytearray(Path(path).read_bytes())
@@ -60,7 +66,7 @@ def lock_user_pin(conf: Path, label: str) -> None:
             continue
         at = data.index(_TOKEN_FLAGS_TAG) + len(_TOKEN_FLAGS_TAG)
         (flags,) = struct.unpack(">Q", data[at : at + 8])
-        data[at : at + 8] = struct.pack(">Q", flags | CKF_USER_PIN_LOCKED)
+        data[at : at + 8] = struct.pack(">Q", flags | flag)
         Path(path).write_bytes(bytes(data))
         return
     raise AssertionError(f"token {label} not found")

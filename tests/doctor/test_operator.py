@@ -1,0 +1,122 @@
+"""Doctor, operator group: maintenance now and soon (clause 4.2.1), announced outages (4.1),
+the session: missing, refreshed, ending, no longer refreshable."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from sochi_cli.errors import ExitCode
+from tests.api.conftest import WEDNESDAY_NOON
+from tests.batch.operator import friday_evening
+from tests.doctor.conftest import Sandbox, finding, login, result_of, run
+
+
+def _at(sb: Sandbox, moment: object) -> None:
+    sb.control("PUT", "clock", {"now": moment.isoformat(), "frozen": False})  # type: ignore[attr-defined]
+
+
+def test_operator_up_outside_the_window(sb: Sandbox) -> None:
+    login(sb)
+    report = run(sb, "operator")
+    status = finding(report, "operator.status")
+    assert status.result.value == "ok" and status.summary.startswith("up; next maintenance")
+    assert "17:30–20:30 (Bishkek)" in status.summary
+    assert result_of(report, "operator.notices") == "ok"
+    assert result_of(report, "operator.session") == "ok"
+
+
+def test_maintenance_now_fails_with_its_end(sb: Sandbox) -> None:
+    login(sb)
+    _at(sb, friday_evening(WEDNESDAY_NOON))  # Friday 18:00 Bishkek
+    report = run(sb, "operator", "account")
+    status = finding(report, "operator.status")
+    assert status.result.value == "fail" and status.exit_code == ExitCode.UNAVAILABLE
+    assert "until" in status.summary and "20:30 (Bishkek)" in status.summary
+    assert "sochi batch resume last" in status.fix and status.clause == "4.2.1"
+    assert status.evidence["active"] is True
+    # the operator answers 503 to everything else: those checks say why they did not run
+    for check in ("operator.session", "account.balance"):
+        skipped = finding(report, check)
+        assert skipped.result.value == "skipped"
+        assert skipped.summary == "the operator is in planned maintenance (see operator.status)"
+    assert report.exit_code == ExitCode.UNAVAILABLE
+
+
+def test_maintenance_soon_warns(sb: Sandbox) -> None:
+    _at(sb, friday_evening(WEDNESDAY_NOON) - timedelta(hours=1, minutes=30))  # 16:30 Bishkek
+    status = finding(run(sb, "operator"), "operator.status")
+    assert status.result.value == "warn" and "maintenance starts soon" in status.summary
+
+
+def test_announced_window_counts_too(sb: Sandbox) -> None:
+    start = WEDNESDAY_NOON + timedelta(days=20)
+    sb.control(
+        "POST",
+        "maintenance",
+        {
+            "starts_at": start.isoformat(),
+            "ends_at": (start + timedelta(hours=2)).isoformat(),
+            "title": "Database upgrade",
+        },
+    )
+    _at(sb, start + timedelta(minutes=5))
+    status = finding(run(sb, "operator"), "operator.status")
+    assert status.result.value == "fail" and status.evidence["current"]["kind"] == "announced"
+
+
+def test_announced_outage_warns(sb: Sandbox) -> None:
+    # its own moment, long before the other tests' Wednesday: the outage is over by then
+    moment = WEDNESDAY_NOON - timedelta(days=40)
+    _at(sb, moment)
+    sb.control(
+        "POST",
+        "notices",
+        {
+            "kind": "outage",
+            "title": "Delivery to the Social Fund is interrupted",
+            "starts_at": moment.isoformat(),
+            "ends_at": (moment + timedelta(hours=4)).isoformat(),
+        },
+    )
+    notices = finding(run(sb, "operator"), "operator.notices")
+    assert notices.result.value == "warn" and "Social Fund is interrupted" in notices.summary
+    assert notices.clause == "4.1" and "clause 4.3.4" in notices.fix
+    _at(sb, moment + timedelta(hours=5))
+    assert result_of(run(sb, "operator"), "operator.notices") == "ok"
+
+
+def test_not_logged_in(sb: Sandbox) -> None:
+    session = finding(run(sb, "operator"), "operator.session")
+    assert session.result.value == "fail" and session.fix == "sochi login"
+    assert session.exit_code == ExitCode.AUTH
+
+
+def test_expired_access_token_is_refreshed(sb: Sandbox) -> None:
+    login(sb)
+    sb.control("POST", "clock/advance", {"seconds": 1800})  # access tokens live 900 s
+    session = finding(run(sb, "operator"), "operator.session")
+    assert session.result.value == "ok" and session.evidence["refreshed"] is True
+
+
+def test_refresh_failing_needs_a_new_login(sb: Sandbox) -> None:
+    login(sb)
+    sb.control("POST", "clock/advance", {"seconds": 31 * 86400})  # refresh tokens live 30 days
+    report = run(sb, "operator", "account")
+    session = finding(report, "operator.session")
+    assert session.result.value == "fail" and session.fix == "sochi login"
+    assert "cannot be refreshed" in session.summary
+    assert finding(report, "account.balance").summary == "needs a session (see operator.session)"
+
+
+def test_session_ending_soon_warns(sb: Sandbox) -> None:
+    from sochi_cli.services.session import session_path
+
+    login(sb)
+    path = session_path("sandbox")
+    data = json.loads(path.read_text())
+    started = sb.now() - timedelta(days=28)  # the refresh token is 28 days old
+    data["obtained_at"] = started.isoformat().replace("+00:00", "Z")
+    path.write_text(json.dumps(data))
+    session = finding(run(sb, "operator"), "operator.session")
+    assert session.result.value == "warn" and session.fix == "sochi login"

@@ -1,0 +1,273 @@
+"""Doctor, signing group: PKCS#11 library, SoftHSM2 tokens in each PIN state (subprocesses:
+the PKCS#11 library is per process), key file, E-Cloud, the clause-1.5 gate (revoked,
+expired), expiry, CRL freshness and requisites drift — each failing and healthy."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from sochi_cli.errors import ExitCode
+from tests.doctor.conftest import Hsm, Sandbox, finding, login, result_of, run
+from tests.support import run_cli, run_sochi
+
+
+def _doctor(env: dict[str, str], *args: str) -> tuple[int, dict[str, Any]]:
+    result = run_sochi("--json", "doctor", "--only", "signing", *args, env=env)
+    assert result.stdout, result.stderr
+    data = json.loads(result.stdout)
+    return result.code, {c["id"]: c for c in data["checks"]}
+
+
+# -- PKCS#11 -----------------------------------------------------------------------------------
+
+
+def test_missing_pkcs11_library(
+    sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOCHI_SIGNER", "pkcs11")
+    monkeypatch.setenv("SOCHI_PKCS11_LIB", str(tmp_path / "librtpkcs11ecp.so"))
+    report = run(sb, "signing")
+    library = finding(report, "signing.library")
+    assert library.result.value == "fail" and library.exit_code == ExitCode.AUTH
+    assert "does not exist" in library.summary and library.clause == "20.1.5"
+    assert "sochi config set pkcs11_lib" in library.fix and "rutoken" in library.fix.lower()
+    assert any("librtpkcs11ecp" in p for p in library.evidence["searched"])
+    assert (
+        finding(report, "signing.token").summary
+        == "no usable PKCS#11 library (see signing.library)"
+    )
+
+
+def test_unloadable_pkcs11_library(
+    sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = tmp_path / "librtpkcs11ecp.so"
+    fake.write_bytes(b"\x7fELF but not really a shared object")
+    monkeypatch.setenv("SOCHI_SIGNER", "pkcs11")
+    monkeypatch.setenv("SOCHI_PKCS11_LIB", str(fake))
+    library = finding(run(sb, "signing"), "signing.library")
+    assert library.result.value == "fail" and "not a usable PKCS#11 library" in library.summary
+
+
+def test_token_in_good_health_with_the_key_checked_by_pin(sb: Sandbox, hsm: Hsm) -> None:
+    env = {**hsm.env("ok"), "SOCHI_API_URL": sb.api, "SOCHI_PIN": hsm.pin}
+    _, checks = _doctor(env)
+    assert checks["signing.library"]["result"] == "ok"
+    token = checks["signing.token"]
+    assert token["result"] == "ok" and token["evidence"]["pin_state"] == "ok"
+    assert token["evidence"]["attempts_left"] is None  # PKCS#11 does not say
+    key = checks["signing.key"]
+    assert key["result"] == "ok" and "checked with the PIN" in key["summary"]
+    assert checks["signing.certificate"]["result"] == "ok"
+    assert checks["signing.certificate"]["evidence"]["from"] == "token"
+    assert hsm.pin not in json.dumps(checks)
+
+
+def test_token_without_pin_finds_the_certificate_only(sb: Sandbox, hsm: Hsm) -> None:
+    _, checks = _doctor({**hsm.env("ok"), "SOCHI_API_URL": sb.api})
+    key = checks["signing.key"]
+    assert key["result"] == "ok" and "visible only after login" in key["summary"]
+
+
+def test_wrong_pin_sets_attempts_low_and_the_doctor_warns(sb: Sandbox, hsm: Hsm) -> None:
+    """SoftHSM2 really sets CKF_USER_PIN_COUNT_LOW after a wrong PIN (and clears it after
+    a right one): the state is made by a real failed login, not written into the token."""
+    env = {**hsm.env("low"), "SOCHI_API_URL": sb.api}
+    wrong = run_sochi("token", "keys", env={**env, "SOCHI_PIN": "0000-wrong"})
+    assert wrong.code == ExitCode.AUTH and "wrong PIN" in wrong.stderr
+    _, checks = _doctor(env)
+    token = checks["signing.token"]
+    assert token["result"] == "warn" and token["evidence"]["pin_state"] == "count_low"
+    assert "never retries" in token["fix"]
+    # the doctor does not spend an attempt: with a PIN given it still does not log in
+    _, checks = _doctor({**env, "SOCHI_PIN": hsm.pin})
+    assert "visible only after login" in checks["signing.key"]["summary"]
+    # a right login clears the flag
+    assert run_sochi("token", "keys", env={**env, "SOCHI_PIN": hsm.pin}).code == 0
+    _, checks = _doctor(env)
+    assert checks["signing.token"]["result"] == "ok"
+
+
+def test_final_try_warns(sb: Sandbox, hsm: Hsm) -> None:
+    code, checks = _doctor({**hsm.env("final"), "SOCHI_API_URL": sb.api})
+    token = checks["signing.token"]
+    assert token["result"] == "warn" and "FINAL TRY" in token["summary"]
+    assert code == ExitCode.WARNINGS  # warnings only
+
+
+def test_locked_pin_fails(sb: Sandbox, hsm: Hsm) -> None:
+    code, checks = _doctor({**hsm.env("locked"), "SOCHI_API_URL": sb.api, "SOCHI_PIN": hsm.pin})
+    token = checks["signing.token"]
+    assert token["result"] == "fail" and token["exit_code"] == ExitCode.AUTH
+    assert "PIN locked" in token["summary"] and "SO PIN" in token["fix"]
+    assert code == ExitCode.AUTH
+
+
+def test_token_not_inserted(sb: Sandbox, hsm: Hsm) -> None:
+    env = {**hsm.env("ok"), "SOCHI_API_URL": sb.api, "SOCHI_TOKEN_LABEL": "Rutoken ECP"}
+    code, checks = _doctor(env)
+    token = checks["signing.token"]
+    assert token["result"] == "fail" and "insert the RuToken" in token["fix"]
+    assert code == ExitCode.AUTH
+    assert "doctor-ok" in token["summary"]  # names the tokens that are there
+    assert checks["signing.certificate"]["result"] == "skipped"
+
+
+# -- key file ----------------------------------------------------------------------------------
+
+
+def test_key_file_readable_by_others_warns(
+    sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = sb.new_certificate(tmp_path)
+    monkeypatch.setenv("SOCHI_KEY_FILE", str(path))
+    assert result_of(run(sb, "signing"), "signing.key") == "ok"
+    path.chmod(0o644)
+    key = finding(run(sb, "signing"), "signing.key")
+    assert key.result.value == "warn" and key.fix == f"chmod 600 {path}"
+    assert key.clause == "4.3.9"
+
+
+def test_wrong_passphrase_fails(sb: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOCHI_KEY_PASSPHRASE", "not-the-passphrase")
+    key = finding(run(sb, "signing"), "signing.key")
+    assert key.result.value == "fail" and "wrong passphrase" in key.summary
+
+
+def test_locked_key_file_uses_the_session_certificate(
+    sb: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    login(sb)
+    monkeypatch.delenv("SOCHI_KEY_PASSPHRASE")
+    report = run(sb, "signing")
+    certificate = finding(report, "signing.certificate")
+    assert certificate.result.value == "ok"
+    assert certificate.evidence["from"] == "operator (session certificate)"
+
+
+# -- the certificate ---------------------------------------------------------------------------
+
+
+def test_healthy_certificate(sb: Sandbox) -> None:
+    login(sb)
+    report = run(sb, "signing")
+    certificate = finding(report, "signing.certificate")
+    assert certificate.result.value == "ok" and "not revoked" in certificate.summary
+    assert certificate.evidence["operator_status"]["status"] == "valid"
+    assert result_of(report, "signing.expiry") == "ok"
+    assert result_of(report, "signing.crl") == "ok"
+    assert result_of(report, "signing.renewal") == "ok"
+
+
+def test_revoked_certificate_fails(
+    sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    login(sb)
+    path = sb.new_certificate(tmp_path)
+    monkeypatch.setenv("SOCHI_KEY_FILE", str(path))
+    serial = path.stem.removeprefix("cert-")
+    revoked = run_cli("cert", "revoke", serial, "--reason", "key-compromise", "--yes")
+    assert revoked.code == 0, revoked.stderr
+    certificate = finding(run(sb, "signing"), "signing.certificate")
+    assert certificate.result.value == "fail" and certificate.exit_code == ExitCode.AUTH
+    assert "revoked" in certificate.summary and "key_compromise" in certificate.summary
+    assert certificate.clause == "1.5, 8.2"
+
+
+def test_expiring_certificate_warns(
+    sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = sb.now()
+    path = sb.new_certificate(
+        tmp_path,
+        not_before=(now - timedelta(days=355)).isoformat(),
+        not_after=(now + timedelta(days=10, hours=1)).isoformat(),
+    )
+    monkeypatch.setenv("SOCHI_KEY_FILE", str(path))
+    report = run(sb, "signing")
+    expiry = finding(report, "signing.expiry")
+    assert expiry.result.value == "warn" and "expires in 10 days" in expiry.summary
+    assert expiry.fix == "sochi cert renew"
+    assert result_of(report, "signing.certificate") == "ok"
+
+
+def test_expired_certificate_fails(
+    sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = sb.now()
+    path = sb.new_certificate(
+        tmp_path,
+        not_before=(now - timedelta(days=400)).isoformat(),
+        not_after=(now - timedelta(days=5)).isoformat(),
+    )
+    monkeypatch.setenv("SOCHI_KEY_FILE", str(path))
+    report = run(sb, "signing")
+    certificate = finding(report, "signing.certificate")
+    assert certificate.result.value == "fail" and "expired" in certificate.summary
+    assert finding(report, "signing.expiry").result.value == "fail"
+
+
+def test_stale_and_missing_crl(sb: Sandbox) -> None:
+    assert finding(run(sb, "signing", offline=True), "signing.crl").summary.startswith(
+        "no CRL cached"
+    )
+    moment = sb.now()
+    sb.control("PUT", "clock", {"now": (moment - timedelta(days=10)).isoformat()})
+    sb.app.state.sandbox.pki.invalidate_crl()  # reissued now, ten days ago
+    try:
+        assert run_cli("crl", "fetch").code == 0
+    finally:
+        sb.control("PUT", "clock", {"now": moment.isoformat()})
+        sb.app.state.sandbox.pki.invalidate_crl()
+    crl = finding(run(sb, "signing"), "signing.crl")
+    assert crl.result.value == "warn" and "stale" in crl.summary and crl.fix == "sochi crl fetch"
+    assert run_cli("crl", "fetch").code == 0
+    assert result_of(run(sb, "signing"), "signing.crl") == "ok"
+
+
+def test_requisites_drift_blocks_renewal(sb: Sandbox) -> None:
+    login(sb)
+    assert run_cli("account", "update", "--set", "head_name=Someone Else").code == 0
+    try:
+        renewal = finding(run(sb, "signing"), "signing.renewal")
+    finally:
+        assert run_cli("account", "update", "--set", "head_name=Aida Beishenova").code == 0
+    assert renewal.result.value == "warn" and "owner_name" in renewal.summary
+    assert renewal.clause == "18"
+
+
+# -- E-Cloud -----------------------------------------------------------------------------------
+
+
+def test_ecloud_credential_active_then_locked(sb: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOCHI_SIGNER", "cloud")
+    monkeypatch.setenv("SOCHI_INN", sb.self_filer["inn"])
+    monkeypatch.delenv("SOCHI_KEY_FILE")
+    report = run(sb, "signing")
+    ecloud = finding(report, "signing.ecloud")
+    assert ecloud.result.value == "ok" and sb.self_filer["credential_id"] in ecloud.summary
+    assert finding(report, "signing.certificate").evidence["from"] == "E-Cloud"
+    assert result_of(report, "signing.library") == "skipped"
+    for _ in range(5):  # wrong PINs lock the credential
+        httpx.post(
+            f"{sb.api}/csc/v2/credentials/authorize",
+            json={"credentialID": sb.self_filer["credential_id"], "numSignatures": 1,
+                  "PIN": "000000", "OTP": "000000"},
+            timeout=10,
+        )  # fmt: skip
+    ecloud = finding(run(sb, "signing"), "signing.ecloud")
+    assert ecloud.result.value == "fail" and ecloud.exit_code == ExitCode.AUTH
+    assert "disabled" in ecloud.summary and "sochi support" in ecloud.fix
+
+
+def test_pkcs11_checks_skip_for_a_key_file(sb: Sandbox) -> None:
+    report = run(sb, "signing")
+    assert finding(report, "signing.token").summary == "the profile signs with signer = file"
+    assert os.environ["SOCHI_KEY_FILE"] == sb.rep["pkcs12"]
