@@ -168,7 +168,7 @@ def _clients(ctx: DoctorContext, status: str) -> list[Client]:
 
 def _poa_fix(inn: str) -> str:
     return (
-        f"get a new power of attorney from the client and record it: sochi clients renew {inn}; "
+        "get a new power of attorney from the client and record it (sochi clients --help); "
         f'if you no longer represent them: sochi clients detach {inn} --reason "…" --yes'
     )
 

@@ -129,6 +129,12 @@ class DoctorContext:
                 self._memo[key] = (True, fetch())
             except SochiError as err:
                 self._memo[key] = (False, err)
+            except OSError as exc:  # e.g. refreshed session tokens that cannot be saved
+                from sochi_cli.errors import StorageError
+
+                name = getattr(exc, "filename", None) or "a local file"
+                problem = StorageError(f"cannot write {name}: {exc.strerror or exc}")
+                self._memo[key] = (False, problem)
         ok, value = self._memo[key]
         if not ok:
             raise value

@@ -12,6 +12,8 @@ from sochi_cli.services.diagnostics_context import DoctorContext, SkipCheck
 from sochi_cli.store.journal import BatchStatus, ItemState
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from sochi_cli.store.journal import Batch, Item, Journal
 
 RECENT_BATCHES = 10
@@ -23,7 +25,7 @@ UNFINISHED = (BatchStatus.OPEN, BatchStatus.RUNNING, BatchStatus.INTERRUPTED)
 _FIX_BY_CODE = {
     "balance_exhausted": "top up the personal account (clause 5.2), then: sochi account balance",
     "poa_missing": "add the client with its power of attorney: sochi clients add INN …",
-    "poa_expired": "record the client's new power of attorney: sochi clients renew INN",
+    "poa_expired": "get the client's new power of attorney and record it (sochi clients --help)",
     "poa_period_not_covered": "the power of attorney does not cover the period: get one that does",
     "registration_pending": "wait for the account's activation (sochi doctor --only account)",
     "geo_blocked": "from abroad: sochi access abroad --help (clause 3.6)",
@@ -46,15 +48,17 @@ def _journal(ctx: DoctorContext) -> Journal | None:
         raise SkipCheck(f"the journal cannot be read: {err.message}") from None
 
 
-def recent_items(ctx: DoctorContext, *, limit: int = 200) -> list[Item]:
-    """Items of the last batches, newest batch first (empty without a journal)."""
+def recent_items(
+    ctx: DoctorContext, *, states: Sequence[str] | None = None, limit: int = 1000
+) -> list[Item]:
+    """Items (in `states`) of the last batches, newest batch first; none without a journal."""
     journal = _journal(ctx)
     if journal is None:
         return []
     with journal:
         found: list[Item] = []
         for batch in journal.batches(limit=RECENT_BATCHES):
-            found.extend(journal.batch_items(batch.id))
+            found.extend(journal.batch_items(batch.id, states=states))
             if len(found) >= limit:
                 break
     return found[:limit]
@@ -92,7 +96,7 @@ def _item_json(item: Item) -> dict[str, Any]:
 
 
 def check_submissions(ctx: DoctorContext, check: Check) -> Finding:
-    items = [i for i in recent_items(ctx, limit=5000) if i.state in TROUBLE_STATES]
+    items = recent_items(ctx, states=TROUBLE_STATES)
     items.sort(key=lambda i: i.updated_at, reverse=True)
     shown = items[:SHOWN]
     evidence = {"count": len(items), "items": [_item_json(i) for i in shown]}
