@@ -179,30 +179,11 @@ def config_facts(profile: str | None) -> dict[str, Any]:
     }
 
 
-def _item(item: Any) -> dict[str, Any]:
-    return {
-        "batch": item.batch_id,
-        "seq": item.seq,
-        "client_inn": item.client_inn,
-        "form": item.form,
-        "period": item.period,
-        "correction": item.correction,
-        "state": item.state,
-        "stage": item.stage,
-        "in_flight": item.in_flight,
-        "attempts": item.attempts,
-        "submission_id": item.submission_id,
-        "error_code": item.error_code,
-        "error_message": item.error_message,
-        "file": os.path.basename(item.source_path),
-        "updated_at": item.updated_at,
-    }
-
-
 def journal_facts(profile: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """(journal summary, problems) from the profile's journal, read-only."""
     from sochi_cli.errors import SochiError
     from sochi_cli.services.diagnostics_setup import ReadOnlyJournal
+    from sochi_cli.services.diagnostics_trouble import item_facts
     from sochi_cli.store.audit import AuditLog
     from sochi_cli.store.journal import journal_path
 
@@ -227,7 +208,7 @@ def journal_facts(profile: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
                 )
                 for item in journal.batch_items(batch.id):
                     if item.error_code or item.in_flight:
-                        problems.append(_item(item))
+                        problems.append(item_facts(item))
             audit = AuditLog(journal)
             records = [r.to_json() for r in audit.records()[-LAST_AUDIT:]]
             verdict = audit.verify().to_json()
@@ -354,7 +335,10 @@ def _readme(report: DoctorReport, masked: bool, files: list[str], has_log: bool)
 
 
 def _default(value: Any) -> Any:
-    """JSON for instants (UTC, `Z`), dates, enums, paths and sets, as `--json` writes them."""
+    """JSON for instants (UTC, `Z`), dates, enums, paths and sets, as `--json` writes them.
+
+    The same rules as `commands._output.json_default`, which a service may not import.
+    """
     from datetime import date, datetime
     from enum import Enum
 

@@ -77,7 +77,8 @@ def _fix_for(item: Item) -> str:
     return fix.replace("INN", item.client_inn).replace("BATCH", str(item.batch_id))
 
 
-def _item_json(item: Item) -> dict[str, Any]:
+def item_facts(item: Item) -> dict[str, Any]:
+    """A journal item as the doctor shows it (and a bundle keeps it): no path, no content."""
     return {
         "batch": item.batch_id,
         "seq": item.seq,
@@ -86,11 +87,14 @@ def _item_json(item: Item) -> dict[str, Any]:
         "period": item.period,
         "correction": item.correction,
         "state": item.state,
+        "stage": item.stage,
+        "in_flight": item.in_flight,
+        "attempts": item.attempts,
+        "submission_id": item.submission_id,
         "error_code": item.error_code,
         "error_message": item.error_message,
-        "submission_id": item.submission_id,
         "file": os.path.basename(item.source_path),
-        "at": item.updated_at,
+        "updated_at": item.updated_at,
         "fix": _fix_for(item),
     }
 
@@ -99,7 +103,7 @@ def check_submissions(ctx: DoctorContext, check: Check) -> Finding:
     items = recent_items(ctx, states=TROUBLE_STATES)
     items.sort(key=lambda i: i.updated_at, reverse=True)
     shown = items[:SHOWN]
-    evidence = {"count": len(items), "items": [_item_json(i) for i in shown]}
+    evidence = {"count": len(items), "items": [item_facts(i) for i in shown]}
     if not items:
         return check.ok(
             f"nothing refused, rejected or invalid in the last {RECENT_BATCHES} batches",
@@ -179,4 +183,4 @@ CHECKS = [
     Check("trouble.batches", "Interrupted batches", check_batches, "16.5"),
 ]
 
-__all__ = ["CHECKS", "recent_items"]
+__all__ = ["CHECKS", "item_facts", "recent_items"]

@@ -73,8 +73,7 @@ def doctor_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox
 @pytest.fixture
 def sb(doctor_sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
     """The sandbox in its calm state, the profile pointed at it as the demo representative."""
-    sandbox = doctor_sandbox
-    _calm(sandbox)
+    sandbox = doctor_sandbox  # calm: as created, and as every test leaves it
     monkeypatch.setenv("SOCHI_API_URL", sandbox.api)
     monkeypatch.setenv("SOCHI_KEY_FILE", sandbox.rep["pkcs12"])
     monkeypatch.setenv("SOCHI_KEY_PASSPHRASE", sandbox.facts["passphrase"])
@@ -140,6 +139,26 @@ def result_of(report: Any, check_id: str) -> str:
 
 def bishkek_date(moment: datetime) -> str:
     return (moment + timedelta(hours=6)).date().isoformat()
+
+
+@dataclass
+class PlannedFile:
+    path: Path
+    sha256: str = "0" * 64
+    size: int = 100
+
+
+@dataclass
+class PlannedItem:
+    """What the journal needs of a plan item (`Journal.start_batch`), for crafted journals."""
+
+    idempotency_key: str
+    file: PlannedFile
+    client_inn: str
+    form: str = "STI-077"
+    period: str = "2026-10"
+    correction: int = 0
+    attachments: tuple[()] = ()
 
 
 def doctor_json(*args: str) -> tuple[int, dict[str, Any]]:

@@ -12,7 +12,16 @@ from pathlib import Path
 import pytest
 
 from sochi_cli.errors import ExitCode
-from tests.doctor.conftest import Sandbox, bishkek_date, finding, login, result_of, run
+from tests.doctor.conftest import (
+    PlannedFile,
+    PlannedItem,
+    Sandbox,
+    bishkek_date,
+    finding,
+    login,
+    result_of,
+    run,
+)
 from tests.support import run_cli
 
 NARYN = "02201202010011"  # demo client whose power of attorney expired
@@ -140,25 +149,9 @@ def _journal_item(tmp_path: Path, client_inn: str) -> None:
     """One planned item in the local journal (what `submit` writes before anything else)."""
     from sochi_cli.store.journal import Journal
 
-    @dataclass
-    class File:
-        path: Path
-        sha256: str = "0" * 64
-        size: int = 10
-
-    @dataclass
-    class Item:
-        idempotency_key: str
-        file: File
-        client_inn: str
-        form: str = "STI-077"
-        period: str = "2026-10"
-        correction: int = 0
-        attachments: tuple[()] = ()
-
     with Journal.for_profile("sandbox") as journal:
         journal.start_batch(
-            [Item("k-" + client_inn, File(tmp_path / "r.xml"), client_inn)],
+            [PlannedItem("k-" + client_inn, PlannedFile(tmp_path / "r.xml"), client_inn)],
             profile="sandbox",
             api_url="http://x",
             command="sochi submit r.xml",

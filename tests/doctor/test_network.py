@@ -3,7 +3,6 @@ variables, latency, and this machine's clock against the sandbox clock controls.
 
 from __future__ import annotations
 
-import socket
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -11,21 +10,16 @@ import pytest
 
 from sochi_cli.errors import ExitCode
 from tests.api.servers import self_signed, serve
+from tests.api.test_transport import free_port
 from tests.doctor.conftest import Sandbox, finding, result_of, run
 
 NETWORK = ("network.dns", "network.tcp", "network.tls", "network.latency", "network.clock")
 
 
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_unreachable_operator_fails_once_and_skips_what_needs_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("SOCHI_API_URL", f"http://127.0.0.1:{_closed_port()}/api/v1")
+    monkeypatch.setenv("SOCHI_API_URL", f"http://127.0.0.1:{free_port()}/api/v1")
     report = run(None, "network", "operator", "account", "setup")
     tcp = finding(report, "network.tcp")
     assert tcp.result.value == "fail" and tcp.exit_code == ExitCode.UNAVAILABLE

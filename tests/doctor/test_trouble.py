@@ -3,35 +3,20 @@ interrupted batches with the resume command, a batch running now."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from sochi_cli.errors import ExitCode
 from sochi_cli.store.journal import BatchStatus, ItemState, Journal, Outcome, Stage
-from tests.doctor.conftest import finding, result_of, run
-
-
-@dataclass
-class File:
-    path: Path
-    sha256: str
-    size: int = 100
-
-
-@dataclass
-class Item:
-    idempotency_key: str
-    file: File
-    client_inn: str
-    form: str = "STI-077"
-    period: str = "2026-10"
-    correction: int = 0
-    attachments: tuple[()] = ()
+from tests.doctor.conftest import PlannedFile, PlannedItem, finding, result_of, run
 
 
 def _batch(journal: Journal, tmp_path: Path, n: int, tag: str) -> tuple[int, list[int]]:
     items = [
-        Item(f"{tag}-{i}", File(tmp_path / f"{tag}-{i}.xml", f"{i:064x}"), f"0201020191{i:04d}")
+        PlannedItem(
+            f"{tag}-{i}",
+            PlannedFile(tmp_path / f"{tag}-{i}.xml", f"{i:064x}"),
+            f"0201020191{i:04d}",
+        )
         for i in range(n)
     ]
     start = journal.start_batch(
