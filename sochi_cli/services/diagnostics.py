@@ -18,8 +18,10 @@ the caller stop it between checks (`Interrupted`). A `Finding` is a frozen datac
 `id` (`group.name`), `group`, `result` (`ok|warn|fail|skipped`), `title`, `summary` (one
 line), `evidence` (JSON-able facts), `fix` (the exact command, or the action when there is
 none), `clause` (of the offer agreement), `exit_code` (what a failure maps to).
-Checks live in `diagnostics_<group>.py`; the bundle (`--bundle`/`--read`) in
-`diagnostics_bundle.py`.
+`Step` (index, total, check_id, title, finding or None) is what `progress` receives.
+Checks live in `diagnostics_<group>.py`. The support bundle: `diagnostics_bundle.
+write_bundle(path, report, mask=True, force=False)` → `BundleInfo`, and
+`read_bundle(path)` → `BundleContents` (its `.report` renders like a fresh one).
 """
 
 from __future__ import annotations

@@ -415,9 +415,11 @@ def check_certificate(ctx: DoctorContext, check: Check) -> Finding:
     source = _subject_certificate(ctx)
     cert = source.certificate
     config = ctx.require_config()
-    material = trust_material(
-        ctx.profile, api_url=str(config.get("api_url")), fetch_missing=ctx.online
-    )
+    api_url = str(config.get("api_url"))
+    try:
+        material = trust_material(ctx.profile, api_url=api_url, fetch_missing=ctx.online)
+    except OSError:  # fetched, but the cache cannot keep it (see setup.cache_dir)
+        material = trust_material(ctx.profile, api_url=api_url, fetch_missing=False)
     summary = certs.certificate_summary(cert)
     evidence: dict[str, Any] = {
         "from": source.source,

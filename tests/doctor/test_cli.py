@@ -78,3 +78,28 @@ def test_option_errors_are_one_line(tmp_path: Path) -> None:
 def test_json_error_object_for_a_usage_error() -> None:
     result = run_cli("--json", "doctor", "--only", "nope")
     assert json.loads(result.stdout)["error"]["exit_code"] == ExitCode.USAGE
+
+
+def test_service_reports_progress_and_can_be_stopped_between_checks() -> None:
+    """What the TUI's Doctor screen relies on: a callback per check, a cancel flag."""
+    import pytest
+
+    from sochi_cli.errors import Interrupted
+    from sochi_cli.services.diagnostics import DoctorOptions, run_doctor
+
+    steps = []
+    report = run_doctor(DoctorOptions(only=["setup"], offline=True), progress=steps.append)
+    assert [(s.index, s.finding is None) for s in steps[:2]] == [(0, True), (0, False)]
+    assert len(steps) == 2 * len(report.findings) and steps[-1].total == 7
+    assert steps[-1].finding == report.findings[-1]
+    done: list[str] = []
+
+    def record(step: object) -> None:
+        done.append(getattr(step, "check_id", ""))
+
+    with pytest.raises(Interrupted):
+        run_doctor(
+            DoctorOptions(only=["setup"], cancelled=lambda: len(done) >= 4),
+            progress=record,
+        )
+    assert len(done) == 4  # stopped after two checks, before the third started
