@@ -13,6 +13,7 @@ import os
 import platform
 import sys
 import tempfile
+import textwrap
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -315,7 +316,12 @@ def _readme(report: DoctorReport, masked: bool, files: list[str], has_log: bool)
         "to read it: sochi doctor --read THIS-FILE.zip",
         "",
         "Contents:",
-        *(f"  {name:<17} {FILES[name]}" for name in files),
+        *(
+            textwrap.fill(
+                FILES[name], width=88, initial_indent=f"  {name:<17} ", subsequent_indent=" " * 20
+            )
+            for name in files
+        ),
     ]
     if not has_log:
         lines.append("  (no log-tail.txt: SOCHI_LOG_FILE was not set — set it to keep a debug log)")
