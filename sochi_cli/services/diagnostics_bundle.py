@@ -484,7 +484,7 @@ def read_bundle(path: Path) -> BundleContents:
     """A bundle read back; anything else is one UsageError line naming the file."""
     path = Path(path)
     if not path.is_file():
-        raise UsageError(f"{path}: no such file")
+        raise UsageError(f"{path}: " + ("not a file" if path.exists() else "no such file"))
     try:
         with zipfile.ZipFile(path) as zf:
             manifest = _member(zf, "manifest.json", path)

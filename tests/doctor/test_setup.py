@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import shutil
+import signal
 import sqlite3
 import tempfile
 from collections.abc import Iterator
@@ -105,9 +107,16 @@ def _as_nobody(groups: tuple[str, ...]) -> dict[str, object]:
             os._exit(status)
     os.close(write)
     chunks = []
-    while chunk := os.read(read, 65536):
-        chunks.append(chunk)
-    os.close(read)
+    try:
+        while select.select([read], [], [], 30)[0]:  # a stuck child is killed, not waited on
+            chunk = os.read(read, 65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+        else:
+            os.kill(pid, signal.SIGKILL)
+    finally:
+        os.close(read)
     _, status = os.waitpid(pid, 0)
     assert status == 0, "the unprivileged child failed"
     return json.loads(b"".join(chunks))  # type: ignore[no-any-return]
