@@ -14,13 +14,20 @@ import secrets
 from collections.abc import Iterable
 from typing import Any
 
-INN_RE = re.compile(r"(?<![0-9A-Za-z])[0-2]\d{13}(?![0-9A-Za-z])")
+INN_RE = re.compile(r"(?<!\d)[0-2]\d{13}(?!\d)")
+# a digest or serial (32+ hex digits) is kept whole, an INN anywhere else is masked
+_HEX_OR_INN = re.compile(
+    r"(?P<hex>(?<![0-9A-Za-z])[0-9a-fA-F]{32,}(?![0-9A-Za-z]))|(?P<inn>" + INN_RE.pattern + ")"
+)
 EMAIL_RE = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # RFC 4514 attributes that name a person or a company (C, ST, L stay readable)
 _DN_RE = re.compile(
     r"(?i)\b(CN|O|OU|GN|SN|title|STREET|emailAddress|UID|serialNumber|"
     r"2\.5\.4\.(?:3|4|5|10|11|12|42)|1\.2\.840\.113549\.1\.9\.1)=((?:\\.|[^,+\\])+)"
 )
+_DN_KEY = r"(?:[A-Za-z][\w.]*|\d+(?:\.\d+)+)="
+_DN_VALUE = r"(?:\\.|[^,+\\])*"
+_DN_FULL = re.compile(f"{_DN_KEY}{_DN_VALUE}(?:[,+]{_DN_KEY}{_DN_VALUE})*")
 MIN_NAME = 4  # shorter values ("ID", a passport series) would mask ordinary words
 WITHHELD = "‹protocol text withheld: it may quote the report›"
 
@@ -65,11 +72,12 @@ class Masker:
         text = redact(text)
         if not self.mask:
             return text
-        text = _DN_RE.sub(self._dn_value, text)
+        if _DN_FULL.fullmatch(text):  # a whole RFC 4514 name (subject, issuer, actor)
+            text = _DN_RE.sub(self._dn_value, text)
         if self._names is not None:
             text = self._names.sub(lambda m: self.pseudonym(m.group(0)), text)
         text = EMAIL_RE.sub(lambda m: self.pseudonym(m.group(0), "email"), text)
-        return INN_RE.sub(lambda m: mask_inn(m.group(0)), text)
+        return _HEX_OR_INN.sub(lambda m: m.group("hex") or mask_inn(m.group("inn")), text)
 
     def _dn_value(self, match: re.Match[str]) -> str:
         key, value = match.group(1), match.group(2)
