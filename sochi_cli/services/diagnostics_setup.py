@@ -239,6 +239,8 @@ def check_journal(ctx: DoctorContext, check: Check) -> Finding:
         return check.ok("no journal yet (nothing filed with this profile)", evidence={})
     size = path.stat().st_size
     try:
+        with path.open("rb"):  # unreadable is not damaged: say which it is
+            pass
         lines = _quick_check(path)
     except sqlite3.DatabaseError as exc:
         return _damaged(check, path, str(exc))

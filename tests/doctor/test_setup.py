@@ -136,6 +136,8 @@ def test_unwritable_data_dir_fails_for_an_unprivileged_user(
     monkeypatch.setenv("SOCHI_DATA_DIR", str(data))
     monkeypatch.setenv("SOCHI_CACHE_DIR", str(cache))
     monkeypatch.setenv("SOCHI_CONFIG_DIR", str(shared_tmp / "config"))
+    _journal_with_records()  # root's, 0600
+    (data / "profiles" / "sandbox").chmod(0o755)
     report = _as_nobody(("setup",))
     checks = {c["id"]: c for c in report["checks"]}  # type: ignore[union-attr]
     data_dir = checks["setup.data_dir"]
@@ -143,6 +145,9 @@ def test_unwritable_data_dir_fails_for_an_unprivileged_user(
     assert "Permission denied" in data_dir["summary"]
     assert "SOCHI_DATA_DIR" in data_dir["fix"]
     assert checks["setup.cache_dir"]["result"] == "ok"  # nobody owns the cache: writable
+    journal = checks["setup.journal"]  # unreadable is not "damaged": no move-aside advice
+    assert journal["result"] == "fail" and "cannot read the journal" in journal["summary"]
+    assert "Permission denied" in journal["summary"] and "mv " not in journal["fix"]
     assert report["exit_code"] == ExitCode.STORAGE
     # the same directories are fine for root: the finding is about this user
     assert result_of(run(None, "setup"), "setup.data_dir") != "fail"
