@@ -534,31 +534,38 @@ def check_crl(ctx: DoctorContext, check: Check) -> Finding:
     from sochi_cli.timeutil import format_local
 
     try:
-        crl = certs.cached_crl(ctx.profile)
+        crls = certs.cached_crls(ctx.profile)
     except SochiError as err:
         return check.warn(err.message, fix="sochi crl fetch")
-    if crl is None:
+    if not crls:
         return check.warn(
             "no CRL cached: revocation is checked only when the operator is reachable",
             fix="sochi crl fetch",
         )
-    facts = certs.crl_summary(crl)
-    evidence = {k: facts[k] for k in ("issuer", "this_update", "next_update")}
-    evidence["revoked"] = len(facts["revoked"])
-    next_update = crl.next_update_utc
-    if next_update is None:
-        return check.ok(
-            f"CRL without a next update, {evidence['revoked']} revoked", evidence=evidence
-        )
-    if next_update < ctx.options.clock():
+    now = ctx.options.clock()
+    facts = [certs.crl_summary(crl, now=now) for crl in crls]
+    evidence = {
+        "crls": [
+            {k: f[k] for k in ("issuer", "this_update", "next_update", "stale")}
+            | {"revoked": len(f["revoked"])}
+            for f in facts
+        ]
+    }
+    stale = [crl for crl in crls if crl.next_update_utc and crl.next_update_utc < now]
+    if stale:
+        first = stale[0]
+        assert first.next_update_utc is not None
         return check.warn(
-            f"the cached CRL is stale (its next update was {format_local(next_update)})",
+            f"the cached CRL of {first.issuer.rfc4514_string()} is stale (its next update "
+            f"was {format_local(first.next_update_utc)})",
             evidence=evidence,
             fix="sochi crl fetch",
         )
+    updates = [crl.next_update_utc for crl in crls if crl.next_update_utc is not None]
+    until = f"fresh until {format_local(min(updates))}" if updates else "no next update given"
+    revoked = sum(len(f["revoked"]) for f in facts)
     return check.ok(
-        f"fresh until {format_local(next_update)}, {evidence['revoked']} revoked",
-        evidence=evidence,
+        f"{len(crls)} CRL(s), {until}, {revoked} certificate(s) revoked", evidence=evidence
     )
 
 
