@@ -168,7 +168,8 @@ def _clients(ctx: DoctorContext, status: str) -> list[Client]:
 
 def _poa_fix(inn: str) -> str:
     return (
-        "get a new power of attorney from the client and record it (sochi clients --help); "
+        f"get a new power of attorney from the client, then: sochi clients renew {inn} "
+        "--poa-scan SCAN.pdf --poa-number N --issued YYYY-MM-DD --valid-until YYYY-MM-DD; "
         f'if you no longer represent them: sochi clients detach {inn} --reason "…" --yes'
     )
 

@@ -25,7 +25,8 @@ UNFINISHED = (BatchStatus.OPEN, BatchStatus.RUNNING, BatchStatus.INTERRUPTED)
 _FIX_BY_CODE = {
     "balance_exhausted": "top up the personal account (clause 5.2), then: sochi account balance",
     "poa_missing": "add the client with its power of attorney: sochi clients add INN …",
-    "poa_expired": "get the client's new power of attorney and record it (sochi clients --help)",
+    "poa_expired": "record the client's new power of attorney: sochi clients renew INN "
+    "--poa-scan SCAN.pdf --poa-number N --issued YYYY-MM-DD --valid-until YYYY-MM-DD",
     "poa_period_not_covered": "the power of attorney does not cover the period: get one that does",
     "registration_pending": "wait for the account's activation (sochi doctor --only account)",
     "geo_blocked": "from abroad: sochi access abroad --help (clause 3.6)",
@@ -33,6 +34,12 @@ _FIX_BY_CODE = {
     "validation_failed": "sochi validate FILE, fix the report, then submit it again",
     "idempotency_conflict": "the report changed after it was filed: file it as a correction",
     "maintenance": "sochi batch resume BATCH after the maintenance window",
+    "original_exists": "an original is on file: change the report's <correction>, or "
+    "sochi submit FILE --correction N",
+    "correction_out_of_order": "file the corrections in order: sochi submissions list --client INN",
+    "period_not_ended": "the period has not ended: file it after its last day",
+    "client_detached": "the client is detached; if you represent them again: sochi clients "
+    "attach INN --poa-scan SCAN.pdf …",
 }
 
 
