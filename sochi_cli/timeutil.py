@@ -1,8 +1,14 @@
-"""Time: instants are UTC everywhere inside; people see Asia/Bishkek (UTC+6, no DST)."""
+"""Time: instants are UTC everywhere inside; people see Asia/Bishkek (UTC+6, no DST).
+
+JSON carries every instant as `YYYY-MM-DDTHH:MM:SSZ` (`iso_z`), whatever precision or offset
+it was stored or received with.
+"""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 BISHKEK = ZoneInfo("Asia/Bishkek")
@@ -26,6 +32,35 @@ def format_local(moment: datetime) -> str:
     return to_bishkek(moment).strftime("%Y-%m-%d %H:%M (Bishkek)")
 
 
+def iso_z(moment: datetime) -> str:
+    """`2026-11-27T11:30:00Z`: the one JSON form of an instant (whole seconds, UTC)."""
+    return as_utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# An ISO-8601 instant with a time zone (Z or ±HH:MM), seconds and maybe a fraction.
+_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})")
+
+
+def normalize_instants(value: Any) -> Any:
+    """`value` with every instant-shaped string rewritten as `iso_z` (lists and dicts walked).
+
+    For JSON built from stored or received text (journal rows, operator answers): only a
+    whole string that is an ISO instant with a time zone is touched.
+    """
+    if isinstance(value, str):
+        if len(value) >= 20 and value[4] == "-" and _INSTANT.fullmatch(value):
+            try:
+                return iso_z(datetime.fromisoformat(value.replace("Z", "+00:00")))
+            except ValueError:
+                return value
+        return value
+    if isinstance(value, dict):
+        return {k: normalize_instants(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [normalize_instants(v) for v in value]
+    return value
+
+
 def parse_instant(text: str) -> datetime:
     """ISO-8601 date or date-time; without an offset it means Bishkek local time."""
     value = text.strip()
@@ -37,4 +72,13 @@ def parse_instant(text: str) -> datetime:
     return moment.astimezone(UTC)
 
 
-__all__ = ["BISHKEK", "as_utc", "format_local", "parse_instant", "to_bishkek", "utcnow"]
+__all__ = [
+    "BISHKEK",
+    "as_utc",
+    "format_local",
+    "iso_z",
+    "normalize_instants",
+    "parse_instant",
+    "to_bishkek",
+    "utcnow",
+]

@@ -1,7 +1,9 @@
 """The one object that decides how results reach the user: table, plain text or JSON.
 
 Modelled on gh's iostreams: TTY detection once, colour rules (NO_COLOR, --no-color, not a
-TTY), results on stdout, everything else (progress, notices, errors) on stderr.
+TTY), results on stdout, everything else (progress, notices, errors) on stderr. Like gh,
+`--json FIELDS` keeps only the named fields and `--jq EXPR` filters the JSON (the `jq`
+package); instants in JSON are always `YYYY-MM-DDTHH:MM:SSZ`.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, is_dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -21,11 +23,11 @@ if TYPE_CHECKING:
 
 
 def json_default(value: Any) -> Any:
-    """JSON for the types our results hold: instants as ISO-8601 UTC with 'Z'."""
+    """JSON for the types our results hold: instants as `YYYY-MM-DDTHH:MM:SSZ`."""
+    from sochi_cli.timeutil import iso_z, normalize_instants
+
     if isinstance(value, datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        return iso_z(value)
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Enum):
@@ -37,15 +39,83 @@ def json_default(value: Any) -> Any:
     if isinstance(value, set | frozenset):
         return sorted(value)
     if is_dataclass(value) and not isinstance(value, type):
-        return asdict(value)
+        return normalize_instants(asdict(value))
     to_json = getattr(value, "to_json", None)
     if callable(to_json):
-        return to_json()
+        return normalize_instants(to_json())
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 def dumps(data: Any, *, pretty: bool = False) -> str:
-    return json.dumps(data, default=json_default, ensure_ascii=False, indent=2 if pretty else None)
+    from sochi_cli.timeutil import normalize_instants
+
+    return json.dumps(
+        normalize_instants(data),
+        default=json_default,
+        ensure_ascii=False,
+        indent=2 if pretty else None,
+    )
+
+
+def _plain_json(data: Any) -> Any:
+    """`data` as plain JSON values (dicts, lists, strings, numbers), instants normalised."""
+    return json.loads(dumps(data))
+
+
+class JsonView:
+    """What `--json FIELDS` and `--jq EXPR` make of a result before it is printed."""
+
+    def __init__(self, fields: Sequence[str] = (), jq: str | None = None) -> None:
+        self.fields = list(fields)
+        self.jq_text = jq
+        self._program: Any = None
+        self.unknown: set[str] = set()
+        if jq is not None:
+            self._program = compile_jq(jq)
+
+    @property
+    def active(self) -> bool:
+        return bool(self.fields) or self._program is not None
+
+    def select(self, data: Any) -> Any:
+        """Keep only the requested fields of an object, or of each object of an array."""
+        if not self.fields:
+            return data
+        if isinstance(data, list):
+            return [self._pick(row) for row in data]
+        return self._pick(data)
+
+    def _pick(self, row: Any) -> Any:
+        if not isinstance(row, dict):
+            return row
+        missing = [f for f in self.fields if f not in row]
+        self.unknown.update(missing)
+        return {f: row[f] for f in self.fields if f in row}
+
+    def render(self, data: Any) -> list[str]:
+        """Lines to print: compact JSON of the selection, or each jq result (strings raw)."""
+        picked = self.select(_plain_json(data))
+        if self._program is None:
+            return [dumps(picked)]
+        from sochi_cli.errors import UsageError
+
+        try:
+            results = self._program.input_value(picked).all()
+        except ValueError as exc:
+            raise UsageError(f"--jq: {exc}") from None
+        return [r if isinstance(r, str) else dumps(r) for r in results]
+
+
+def compile_jq(expression: str) -> Any:
+    """The compiled jq program, or a usage error naming what is wrong with it."""
+    import jq
+
+    from sochi_cli.errors import UsageError
+
+    try:
+        return jq.compile(expression)
+    except ValueError as exc:
+        raise UsageError(f"--jq {expression!r}: {exc}") from None
 
 
 class Output:
@@ -60,10 +130,12 @@ class Output:
         no_color: bool = False,
         stdout: TextIO | None = None,
         stderr: TextIO | None = None,
+        view: JsonView | None = None,
     ) -> None:
         self.stdout = stdout or sys.stdout
         self.stderr = stderr or sys.stderr
-        self.json_mode = json_mode
+        self.view = view or JsonView()
+        self.json_mode = json_mode or self.view.active
         self.quiet = quiet
         self.verbose = verbose
         self.stdout_tty = _isatty(self.stdout)
@@ -104,17 +176,52 @@ class Output:
             )
         return self._err_console
 
+    @property
+    def reader_gone(self) -> bool:
+        """True once whoever reads stdout has closed it (`| head`): stop producing output."""
+        from sochi_cli.pipes import reader_gone
+
+        return reader_gone(self.stdout)
+
     # results (stdout) -------------------------------------------------------------------
     def json(self, data: Any) -> None:
-        self.stdout.write(dumps(data, pretty=self.stdout_tty) + "\n")
+        if self.view.active:
+            self._write_view(data)
+        else:
+            self.stdout.write(dumps(data, pretty=self.stdout_tty) + "\n")
         self.stdout.flush()
+
+    def json_line(self, data: Any) -> None:
+        """One JSON Lines record (compact, flushed), `--json FIELDS`/`--jq` applied."""
+        if self.view.active:
+            self._write_view(data)
+        else:
+            self.stdout.write(dumps(data) + "\n")
+        self.stdout.flush()
+
+    def _write_view(self, data: Any) -> None:
+        for line in self.view.render(data):
+            self.stdout.write(line + "\n")
+        if self.view.unknown:
+            unknown = sorted(self.view.unknown)
+            self.view.unknown.clear()
+            known = sorted(_keys(data))
+            self.warn(
+                "unknown JSON field(s) "
+                + ", ".join(unknown)
+                + (f"; this output has: {', '.join(known)}" if known else "")
+            )
 
     def json_streamed(self, head: dict[str, Any], key: str, rows: Iterable[Any]) -> None:
         """One JSON object: `head`'s fields, then `key` as an array written row by row.
 
         For outputs as long as a batch (thousands of items): memory stays flat. Compact
-        even on a terminal; the fields are the same as a non-streamed object's.
+        even on a terminal; the fields are the same as a non-streamed object's. With
+        `--json FIELDS` or `--jq` the object is built whole first (the filter needs it).
         """
+        if self.view.active:
+            self.json({**head, key: list(rows)})
+            return
         opening = dumps(head)[:-1] + (", " if head else "") + dumps(key) + ": ["
         self.stdout.write(opening)
         for n, row in enumerate(rows):
@@ -207,7 +314,17 @@ def _plain(value: Any) -> str:
         return str(json_default(value))
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, list | tuple | set | frozenset):
+        return ", ".join(_plain(v) for v in value) or "-"
     return str(value)
+
+
+def _keys(data: Any) -> set[str]:
+    if isinstance(data, dict):
+        return set(data)
+    if isinstance(data, list) and data and isinstance(data[0], dict):
+        return set(data[0])
+    return set()
 
 
 def _isatty(stream: TextIO) -> bool:
@@ -217,4 +334,4 @@ def _isatty(stream: TextIO) -> bool:
         return False
 
 
-__all__ = ["Output", "dumps", "json_default"]
+__all__ = ["JsonView", "Output", "compile_jq", "dumps", "json_default"]

@@ -59,10 +59,11 @@ def test_failing_command_with_json_prints_an_error_object() -> None:
     assert result.stderr.count("\n") == 1
 
 
-def test_no_args_shows_help_and_mentions_commands() -> None:
+def test_no_args_shows_help_and_points_at_the_tui() -> None:
     result = run_sochi()
-    assert "config" in result.stdout + result.stderr
-    assert "Usage" in result.stdout + result.stderr
+    assert result.code == 0 and result.stderr == ""
+    assert "USAGE" in result.stdout and "  config:" in result.stdout
+    assert result.stdout.count("sochi tui") == 1
 
 
 def test_no_color_when_not_a_tty() -> None:
