@@ -297,7 +297,8 @@ def run(argv: list[str]) -> int:
     if "--no-color" in head:
         os.environ["NO_COLOR"] = "1"
     globals_, rest = _split_globals(argv)
-    if "--version" not in globals_ and "-V" not in globals_ and _wants_help(rest):
+    completing = "_SOCHI_COMPLETE" in os.environ
+    if not completing and not {"--version", "-V"} & set(globals_) and _wants_help(rest):
         try:
             words = rest[1:] if rest and rest[0] == "help" else rest
             if "--" in words:

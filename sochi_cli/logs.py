@@ -54,17 +54,37 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class _OwnRecords(logging.Filter):
+    """Without --verbose only sochi's own records reach stderr, never a library's."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.name.startswith(("sochi_cli", "sochi."))
+
+
 def setup_logging(verbose: bool = False, log_file: Path | None = None) -> None:
-    """stderr at WARNING (DEBUG with --verbose); optional file (SOCHI_LOG_FILE) at DEBUG, 0600."""
-    root = logging.getLogger("sochi_cli")
-    root.handlers.clear()
-    root.setLevel(logging.DEBUG)
-    root.propagate = False
+    """stderr: sochi's warnings, or every record (libraries' too) at DEBUG with --verbose;
+    an optional file (SOCHI_LOG_FILE) gets everything at DEBUG, created 0600. All redacted.
+
+    The handlers sit on the root logger, so a library's records (stamina, httpx…) pass
+    the same redaction and never fall through to Python's last-resort stderr handler.
+    """
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if getattr(h, _OURS, False)]:
+        root.removeHandler(handler)
+        handler.close()
+    ours = logging.getLogger("sochi_cli")
+    for handler in [h for h in ours.handlers if getattr(h, _OURS, False)]:
+        ours.removeHandler(handler)
+    ours.setLevel(logging.DEBUG)
+    ours.propagate = True
     redactor = RedactingFilter()
     console = logging.StreamHandler(sys.stderr)
     console.setLevel(logging.DEBUG if verbose else logging.WARNING)
     console.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     console.addFilter(redactor)
+    if not verbose:
+        console.addFilter(_OwnRecords())
+    setattr(console, _OURS, True)
     root.addHandler(console)
     file_name = log_file or (
         Path(os.environ["SOCHI_LOG_FILE"]) if os.environ.get("SOCHI_LOG_FILE") else None
@@ -77,13 +97,18 @@ def setup_logging(verbose: bool = False, log_file: Path | None = None) -> None:
         handler.setLevel(logging.DEBUG)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         handler.addFilter(redactor)
+        setattr(handler, _OURS, True)
         root.addHandler(handler)
-    # httpx logs full URLs and headers at DEBUG; route them through the same filter.
-    for name in ("httpx", "httpcore"):
+    detailed = verbose or file_name is not None
+    root.setLevel(logging.DEBUG if detailed else logging.WARNING)
+    for name in ("httpx", "httpcore", "stamina"):
         lib = logging.getLogger(name)
-        lib.handlers = root.handlers
-        lib.setLevel(logging.DEBUG if verbose else logging.WARNING)
-        lib.propagate = False
+        lib.setLevel(logging.DEBUG if detailed else logging.WARNING)
+        lib.propagate = True
+        lib.handlers = [h for h in lib.handlers if not getattr(h, _OURS, False)]
+
+
+_OURS = "_sochi_handler"
 
 
 __all__ = ["MASK", "RedactingFilter", "redact", "register_secret", "setup_logging"]

@@ -6,6 +6,7 @@ This module must stay import-light: it runs on every invocation from scripts.
 
 from __future__ import annotations
 
+import os
 import sys
 
 from sochi_cli import __version__
@@ -30,7 +31,8 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout.write(f"sochi {__version__}\n")
         return 0
     rest = {a for a in args if a not in ("--no-color", "--quiet", "-q", "--verbose", "-v")}
-    if not rest or rest in _HELP_ALONE:
+    completing = "_SOCHI_COMPLETE" in os.environ  # shell completion runs with no arguments
+    if not completing and (not rest or rest in _HELP_ALONE):
         # The root help is read from the COMMANDS table: no typer, no command module.
         from sochi_cli.help import root_help
         from sochi_cli.pipes import guard_standard_streams

@@ -22,7 +22,7 @@ import httpx
 import stamina
 
 from sochi_cli import __version__
-from sochi_cli.api import resources
+from sochi_cli.api import resources, retries
 from sochi_cli.api.calls import Call, decode_response
 from sochi_cli.api.errors import (
     ApiProblem,
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 USER_AGENT = f"sochi/{__version__}"
+retries.install()  # a retry is a progress notice and a DEBUG record, never a bare log line
 
 
 class TokenStore(Protocol):
@@ -190,6 +191,7 @@ class _Engine:
             )
             if not retryable:
                 return False
+            exc.retry_attempts = policy.attempts  # for the retry notice ("attempt 2/5")
             if exc.retry_after is None:
                 return True
             if exc.retry_after > policy.max_retry_after:

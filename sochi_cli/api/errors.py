@@ -30,6 +30,7 @@ class ApiProblem(SochiError):
     retry_after: float | None = None
     transient: bool = False  # safe to retry when the request is idempotent
     problem: Mapping[str, Any] = {}
+    retry_attempts: int | None = None  # the retry policy's limit, once a retry is scheduled
 
 
 # -- unavailable (exit 7) -----------------------------------------------------------------

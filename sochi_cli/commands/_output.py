@@ -16,10 +16,34 @@ from dataclasses import asdict, is_dataclass
 from datetime import date, datetime
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Annotated, Any, TextIO
+
+import typer
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+ForceOpt = Annotated[
+    bool, typer.Option("--force", help="Replace what --out names if it already exists.")
+]
+
+
+def refuse_existing(path: Path, flag: str = "--out") -> None:
+    """A file or non-empty folder at `path` is kept: a usage error unless --force was given.
+
+    `batch report --out october.csv` once overwrote the manifest of the same name; like
+    curl -o with --no-clobber and gh's downloads, sochi never replaces a file silently.
+    """
+    from sochi_cli.errors import UsageError
+
+    if path.is_dir() and not any(path.iterdir()):
+        return
+    if path.exists() or path.is_symlink():
+        raise UsageError(
+            f"{flag} {path}: already exists",
+            hint="pass --force to replace it, or choose another name",
+            code="file_exists",
+        )
 
 
 def json_default(value: Any) -> Any:
@@ -334,4 +358,12 @@ def _isatty(stream: TextIO) -> bool:
         return False
 
 
-__all__ = ["JsonView", "Output", "compile_jq", "dumps", "json_default"]
+__all__ = [
+    "ForceOpt",
+    "JsonView",
+    "Output",
+    "compile_jq",
+    "dumps",
+    "json_default",
+    "refuse_existing",
+]

@@ -28,9 +28,10 @@ def read_secret_file(path: Path, *, what: str) -> str:
     try:
         mode = path.stat().st_mode
         if mode & (stat.S_IRGRP | stat.S_IROTH | stat.S_IWGRP | stat.S_IWOTH):
+            fifo = stat.S_ISFIFO(mode)
             raise UsageError(
-                f"{path}: {what} file is readable by other users",
-                hint=f"chmod 600 {path}",
+                f"{path}: {what} {'FIFO' if fifo else 'file'} is readable by other users",
+                hint=f"mkfifo -m 600 {path}" if fifo else f"chmod 600 {path}",
             )
         lines = path.read_text(encoding="utf-8").splitlines()
     except UsageError:
@@ -46,19 +47,30 @@ def read_secret_file(path: Path, *, what: str) -> str:
     return value
 
 
-def read_secret(*, what: str, env: str, file_flag: str, path: Path | None = None) -> str:
-    """Get a secret from a file, the environment or a hidden prompt, in that order."""
+def read_secret(
+    *,
+    what: str,
+    env: str,
+    file_flag: str,
+    path: Path | None = None,
+    alternatives: str | None = None,
+) -> str:
+    """Get a secret from a file, the environment (`env`, if any) or a hidden prompt.
+
+    Without a terminal the error names the ways that work: `set ENV or pass --flag FILE`,
+    or `alternatives` when given.
+    """
     if path is not None:
         return read_secret_file(path, what=what)
-    value = os.environ.get(env)
+    value = os.environ.get(env) if env else None
     if value:
         register_secret(value)
         return value
     if not stdin_is_tty():
-        raise UsageError(
-            f"{what} needed but stdin is not a terminal",
-            hint=f"set {env} or pass {file_flag} FILE",
+        ways = alternatives or (
+            f"set {env} or pass {file_flag} FILE" if env else f"pass {file_flag} FILE"
         )
+        raise UsageError(f"{what} needed but stdin is not a terminal", hint=ways)
     try:
         value = getpass.getpass(f"{what}: ", stream=sys.stderr)
     except EOFError:

@@ -8,6 +8,8 @@ from typing import Annotated
 import typer
 
 from sochi_cli.commands._context import app_context
+from sochi_cli.commands._output import ForceOpt, refuse_existing
+from sochi_cli.commands._progress import ProgressMode, ProgressOpt, progress_display
 
 archive_app = typer.Typer(
     help="Your own archive of reports, signatures, receipts and protocols.",
@@ -91,19 +93,29 @@ def archive_export(
     client: Client = None,
     period: Period = None,
     form: Form = None,
+    force: ForceOpt = False,
+    progress: ProgressOpt = ProgressMode.AUTO,
 ) -> None:
     """Copy objects to a directory or zip laid out as CLIENT_INN/PERIOD/FORM/ + manifest.json."""
     from sochi_cli.errors import NotFound
+    from sochi_cli.services.progress import ProgressEvent
     from sochi_cli.store.archive import Archive
     from sochi_cli.store.journal import Journal
 
     app = app_context(ctx)
+    if not force:
+        refuse_existing(out)
     journal = Journal.existing(app.profile)
     if journal is None:
         raise NotFound("nothing archived yet in this profile")
-    result = Archive(journal).export(
-        out, client=_client(app.profile, client), period=period, form=form
-    )
+    with progress_display(app, progress, command="archive export") as report:
+        result = Archive(journal).export(
+            out,
+            client=_client(app.profile, client),
+            period=period,
+            form=form,
+            on_file=lambda done, total: report(ProgressEvent("export", total, done)),
+        )
     from sochi_cli.store.audit import AuditLog
 
     AuditLog(journal).append(

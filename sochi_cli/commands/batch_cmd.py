@@ -9,6 +9,15 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from sochi_cli.commands._context import AppContext, app_context
+from sochi_cli.commands._output import ForceOpt, refuse_existing
+from sochi_cli.commands._progress import ProgressMode, ProgressOpt, progress_display
+from sochi_cli.commands._signer_opts import SignerChoice, signer_parameters
+from sochi_cli.commands._submit_opts import (
+    ConcurrencyOpt,
+    NoWaitMaintenanceOpt,
+    WaitOpt,
+    WaitTimeoutOpt,
+)
 
 if TYPE_CHECKING:
     from sochi_cli.store.journal import Batch, Journal
@@ -148,6 +157,7 @@ def batch_report(
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Write to FILE instead of stdout.")
     ] = None,
+    force: ForceOpt = False,
 ) -> None:
     """Per-item outcome report (client INN and name, form, period, file, state, submission,
     receipt, error, fee in som, late) — what a firm invoices its clients from."""
@@ -160,6 +170,8 @@ def batch_report(
     from sochi_cli.store.files import atomic_write_text
 
     app = app_context(ctx)
+    if out is not None and not force:
+        refuse_existing(out)
     journal = _journal(app)
     batch = _resolve(journal, ident)
     assert journal is not None
@@ -181,44 +193,24 @@ def batch_report(
 @batch_app.command(
     "resume",
     epilog="Examples:\n\n  sochi batch resume last\n\n  sochi batch resume 12 --no-wait\n\n"
+    "A batch with nothing left to do is reported as such and left alone.\n\n"
     "Exit codes: as `sochi submit`.",
 )
+@signer_parameters
 def batch_resume(
     ctx: typer.Context,
     ident: BatchId,
-    concurrency: Annotated[
-        int | None,
-        typer.Option("--concurrency", min=1, max=64, help="Parallel sends [default: profile]."),
-    ] = None,
-    wait: Annotated[
-        bool, typer.Option("--wait/--no-wait", help="Follow agency verdicts until final.")
-    ] = True,
-    wait_timeout: Annotated[
-        float, typer.Option("--wait-timeout", min=1, help="Stop following after N seconds.")
-    ] = 1800.0,
-    no_wait_maintenance: Annotated[
-        bool, typer.Option("--no-wait-maintenance", help="Stop (exit 7) during maintenance.")
-    ] = False,
-    signer: Annotated[
-        str | None, typer.Option("--signer", help="file, pkcs11 or cloud (default: profile).")
-    ] = None,
-    key_file: Annotated[
-        Path | None, typer.Option("--key-file", help="PKCS#12/PEM key (file signer, dev only).")
-    ] = None,
-    pin_file: Annotated[
-        Path | None, typer.Option("--pin-file", help="File holding the PIN (else SOCHI_PIN).")
-    ] = None,
-    pkcs11_lib: Annotated[
-        str | None, typer.Option("--pkcs11-lib", help="PKCS#11 library (RuToken driver) path.")
-    ] = None,
-    token: Annotated[str | None, typer.Option("--token", help="Token label or serial.")] = None,
-    key: Annotated[str | None, typer.Option("--key", help="Key on the token.")] = None,
+    concurrency: ConcurrencyOpt = None,
+    wait: WaitOpt = True,
+    wait_timeout: WaitTimeoutOpt = 1800.0,
+    no_wait_maintenance: NoWaitMaintenanceOpt = False,
+    progress: ProgressOpt = ProgressMode.AUTO,
+    chosen: SignerChoice = SignerChoice(),
 ) -> None:
     """Continue an interrupted batch from the journal: same items, keys and signatures."""
     import sys
 
-    from sochi_cli.commands._signer_opts import SignerChoice
-    from sochi_cli.commands.submit_cmd import make_signer_factory, progress_display, show_result
+    from sochi_cli.commands.submit_cmd import make_signer_factory, show_result
     from sochi_cli.services.submit import resume
     from sochi_cli.services.submit_model import SubmitOptions
 
@@ -236,18 +228,14 @@ def batch_resume(
         wait_timeout=wait_timeout,
         command=" ".join(["sochi", *sys.argv[1:]]),
     )
-    chosen = SignerChoice(
-        signer=signer, key_file=key_file, pin_file=pin_file, pkcs11_lib=pkcs11_lib,
-        token=token, key=key,
-    )  # fmt: skip
     factory = make_signer_factory(app, chosen)
-    with progress_display(app) as progress:
+    with progress_display(app, progress, command="batch resume") as report:
         result = resume(
             app.config,
             batch.id,
             options,
             signer_factory=factory,
-            progress=progress,
+            progress=report,
             warn=app.out.warn,
         )
     show_result(app, result)

@@ -56,7 +56,9 @@ def load_certificate(
             chosen.token or app.config.get("token_label"),
             app.config.get("pkcs11_lib"),
         )
-        certificate = token_certificate(found, chosen.key or app.config.get("key_id"))
+        certificate = token_certificate(
+            found, chosen.key_id or chosen.key or app.config.get("key_id")
+        )
         pool = [c for _, c in found if c != certificate]
         return certificate, [c for c in pool if c.subject != certificate.subject], "pkcs11"
     from sochi_cli.services.signers import build_signer

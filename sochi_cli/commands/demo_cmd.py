@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from sochi_cli.commands._context import app_context
+from sochi_cli.commands._output import ForceOpt, refuse_existing
 
 
 def register(app: typer.Typer) -> None:
@@ -25,6 +26,7 @@ def demo(
     out: Annotated[
         Path | None, typer.Option("--out", help="Keep the exported archive (ZIP) here.")
     ] = None,
+    force: ForceOpt = False,
 ) -> None:
     """Start a sandbox, file 6 clients' reports with --wait, verify receipts, export, stop.
 
@@ -34,6 +36,8 @@ def demo(
     from sochi_cli.services.demo import run_demo
 
     app = app_context(ctx)
+    if out is not None and not force:
+        refuse_existing(out)
     result = run_demo(say=app.out.info, keep=out)
 
     def render() -> None:

@@ -7,17 +7,24 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from sochi_cli.commands._context import app_context
+from sochi_cli.commands._progress import ProgressMode, ProgressOpt, progress_display
 
 if TYPE_CHECKING:
     from sochi_cli.api.models import Event
     from sochi_cli.commands._context import AppContext
+    from sochi_cli.services.progress import ProgressCallback
 
 EPILOG = (
-    "Examples:\n\n  sochi events\n\n  sochi events --follow --json | jq .type\n\n"
+    "Examples:\n\n  sochi events\n\n  sochi events --json | jq -r '.events[].type'\n\n"
+    "  sochi events --ack 160\n\n  sochi events --follow --json | jq .type\n\n"
     "  sochi events --after 42 --wait 30\n\n"
-    "Without --after it continues after the cursor the last run stopped at (kept per "
-    "profile); --from-start reads the whole feed. With --follow it long-polls until Ctrl-C "
-    "(exit 130, cursor remembered); with --json each event is one JSON object per line.\n\n"
+    "The cursor: without --after, events come after the acknowledged cursor of this profile. "
+    "On a terminal what was shown counts as acknowledged. In a pipe or a file nothing is "
+    "acknowledged by being written (a reader such as `head` may throw lines away): each "
+    "event carries its cursor, and a script acknowledges what it has processed with "
+    "`sochi events --ack CURSOR`; until then the same events come again. --from-start "
+    "reads the whole feed. With --follow it long-polls until Ctrl-C (exit 130) or until "
+    "its reader goes away (exit 0); with --json each event is one JSON object per line.\n\n"
     "Exit codes: 0 ok; 2 bad --wait; 5 not logged in; 7 operator unavailable; "
     "130 stopped with Ctrl-C (--follow)."
 )
@@ -40,36 +47,60 @@ def _event_json(e: Event) -> dict[str, Any]:
 def events(
     ctx: typer.Context,
     after: Annotated[
-        str | None, typer.Option("--after", help="Only events after this cursor.")
+        str | None,
+        typer.Option("--after", metavar="CURSOR", help="Only events after this cursor."),
     ] = None,
     from_start: Annotated[
-        bool, typer.Option("--from-start", help="Ignore the remembered cursor.")
+        bool, typer.Option("--from-start", help="Read the whole feed, not after the cursor.")
     ] = False,
+    ack: Annotated[
+        str | None,
+        typer.Option(
+            "--ack",
+            metavar="CURSOR",
+            help="Acknowledge every event up to CURSOR (processed); the next run starts after "
+            "it. Reads nothing.",
+        ),
+    ] = None,
     follow: Annotated[
         bool, typer.Option("--follow", "-f", help="Keep long-polling until Ctrl-C.")
     ] = False,
     wait: Annotated[
         int | None,
-        typer.Option("--wait", help="Seconds to wait for new events, 0–60 (follow: 30)."),
+        typer.Option(
+            "--wait",
+            metavar="SECONDS",
+            help="Wait up to this long for new events, 0–60 (default: 0; with --follow 30).",
+        ),
     ] = None,
+    progress: ProgressOpt = ProgressMode.AUTO,
 ) -> None:
     """Submission state changes and new inbox items, in order, as they come."""
     from sochi_cli.commands._operator import connect
     from sochi_cli.services import events as feed
 
     app = app_context(ctx)
-    seconds = feed.check_wait(wait if wait is not None else (30 if follow else 0))
     api_url = str(app.config.get("api_url"))
+    if ack is not None:
+        _acknowledge(app, api_url, ack)
+        return
+    seconds = feed.check_wait(wait if wait is not None else (30 if follow else 0))
     start = after
     if start is None and not from_start:
         start = feed.saved_cursor(app.profile, api_url)
+    # What a terminal shows, a person has seen; what goes into a pipe may be thrown away.
+    seen_by_a_person = app.out.stdout_tty
     with connect(app) as client:
         if follow:
-            _follow(app, client, start, seconds, api_url)
+            with progress_display(app, progress, command="events") as report:
+                _follow(app, client, start, seconds, api_url, report, seen_by_a_person)
             return
         read = feed.read_events(client, start, seconds)
-    feed.save_cursor(app.profile, api_url, read.next_cursor)
-    data = {"events": [_event_json(e) for e in read.events], "next_cursor": read.next_cursor}
+    data = {
+        "events": [_event_json(e) for e in read.events],
+        "next_cursor": read.next_cursor,
+        "acknowledged": seen_by_a_person,
+    }
 
     def render() -> None:
         if not read.events:
@@ -80,35 +111,83 @@ def events(
         )
 
     app.out.result(data, render)
+    if seen_by_a_person:
+        feed.save_cursor(app.profile, api_url, read.next_cursor)
+    elif read.events and read.next_cursor:
+        app.out.info(
+            f"{len(read.events)} event(s) up to cursor {read.next_cursor}; once processed, "
+            f"acknowledge them: sochi events --ack {read.next_cursor}"
+        )
 
 
-def _follow(app: AppContext, client: Any, start: str | None, wait: int, api_url: str) -> None:
-    from sochi_cli.commands._output import dumps
+def _acknowledge(app: AppContext, api_url: str, cursor: str) -> None:
+    from sochi_cli.errors import UsageError
     from sochi_cli.services import events as feed
 
+    if not cursor.strip():
+        raise UsageError("--ack needs the cursor of the last event processed")
+    feed.save_cursor(app.profile, api_url, cursor.strip())
+    app.out.result(
+        {"acknowledged": cursor.strip()},
+        lambda: app.out.info(f"acknowledged events up to cursor {cursor.strip()}"),
+    )
+
+
+class _ReaderGone(Exception):
+    """stdout was closed by its reader: stop following."""
+
+
+def _follow(
+    app: AppContext,
+    client: Any,
+    start: str | None,
+    wait: int,
+    api_url: str,
+    report: ProgressCallback,
+    acknowledge: bool,
+) -> None:
+    from sochi_cli.services import events as feed
+    from sochi_cli.services.progress import ProgressEvent
+
     cursor = start
+    received = 0
 
     def on_events(batch: list[Event], next_cursor: str | None) -> None:
-        nonlocal cursor
+        nonlocal cursor, received
         for e in batch:
             if app.out.json_mode:
-                app.out.line(dumps(_event_json(e)))
+                app.out.json_line(_event_json(e))
             else:
                 app.out.line("\t".join(_cell(v) for v in _event_row(e)))
         app.out.stdout.flush()
+        if app.out.reader_gone:
+            raise _ReaderGone
         cursor = next_cursor
-        feed.save_cursor(app.profile, api_url, next_cursor)
+        received += len(batch)
+        report(ProgressEvent("follow", counts={"events": received}))
+        if acknowledge:
+            feed.save_cursor(app.profile, api_url, next_cursor)
 
     def on_pause(seconds: float) -> None:
-        minutes = max(1, round(seconds / 60))
-        app.out.info(f"operator in maintenance (about {minutes} min left): waiting, Ctrl-C to stop")
+        report(ProgressEvent("maintenance", counts={"events": received}, seconds_left=seconds))
 
     app.out.info(f"following events after {cursor or 'the beginning'}; Ctrl-C to stop")
+    report(ProgressEvent("follow", message=f"waiting for events after {cursor or 'the start'}"))
     try:
         feed.follow_events(client, cursor, wait, on_events, on_pause=on_pause)
+    except _ReaderGone:
+        return
     except KeyboardInterrupt:
-        feed.save_cursor(app.profile, api_url, cursor)
-        app.out.info(f"stopped; the next `sochi events` continues after {cursor or 'the start'}")
+        if acknowledge:
+            feed.save_cursor(app.profile, api_url, cursor)
+            app.out.info(
+                f"stopped; the next `sochi events` continues after {cursor or 'the start'}"
+            )
+        else:
+            app.out.info(
+                f"stopped after cursor {cursor or 'the start'}; acknowledge what was processed "
+                "with `sochi events --ack CURSOR`"
+            )
         raise typer.Exit(130) from None
 
 

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING
 
 import typer
 
 from sochi_cli.commands._context import app_context
+from sochi_cli.commands._signer_opts import SignerChoice, signer_parameters
 
 if TYPE_CHECKING:
     from sochi_cli.commands._context import AppContext
-    from sochi_cli.services.signers import SignerOptions
 
 EXIT_CODES = (
     "Exit codes: 0 ok; 2 bad options or a secret needed without a terminal; "
@@ -22,9 +21,11 @@ EXIT_CODES = (
 def register(app: typer.Typer) -> None:
     app.command(
         "login",
-        epilog="Examples:\n\n  sochi login --key-file demo/representative.p12  "
-        "(passphrase from SOCHI_KEY_PASSPHRASE)\n\n"
-        "  SOCHI_PIN=... sochi --profile production login --signer pkcs11\n\n" + EXIT_CODES,
+        epilog="Examples:\n\n"
+        "  sochi login --key-file demo/representative.p12 --passphrase-file pass.txt\n\n"
+        "  SOCHI_PIN=... sochi --profile production login --signer pkcs11 --token 'Rutoken ECP'\n\n"
+        "  sochi login --signer cloud --inn 00105201510033 --pin-file pin --otp-file otp.fifo\n\n"
+        + EXIT_CODES,
     )(login)
     app.command("logout", epilog="Example:\n\n  sochi logout\n\nExit codes: 0 ok.")(logout)
     app.command(
@@ -34,120 +35,57 @@ def register(app: typer.Typer) -> None:
     )(whoami)
 
 
-def login(
-    ctx: typer.Context,
-    signer: Annotated[
-        str | None,
-        typer.Option("--signer", help="file, pkcs11 or cloud (default: the profile's signer)."),
-    ] = None,
-    key_file: Annotated[
-        Path | None,
-        typer.Option("--key-file", help="file signer: .p12/.pfx or PEM key (SOCHI_KEY_FILE)."),
-    ] = None,
-    cert_file: Annotated[
-        Path | None, typer.Option("--cert-file", help="file signer: certificate of a PEM key.")
-    ] = None,
-    passphrase_file: Annotated[
-        Path | None,
-        typer.Option("--passphrase-file", help="key passphrase file (or SOCHI_KEY_PASSPHRASE)."),
-    ] = None,
-    pin_file: Annotated[
-        Path | None, typer.Option("--pin-file", help="token/E-Cloud PIN file (or SOCHI_PIN).")
-    ] = None,
-    otp_file: Annotated[
-        Path | None, typer.Option("--otp-file", help="E-Cloud one-time code file (or SOCHI_OTP).")
-    ] = None,
-    pkcs11_lib: Annotated[
-        str | None, typer.Option("--pkcs11-lib", help="PKCS#11 library (RuToken driver).")
-    ] = None,
-    token: Annotated[str | None, typer.Option("--token", help="token label or serial.")] = None,
-    key_id: Annotated[str | None, typer.Option("--key-id", help="key on the token.")] = None,
-    credential: Annotated[
-        str | None, typer.Option("--credential", help="E-Cloud credential id.")
-    ] = None,
-    inn: Annotated[
-        str | None, typer.Option("--inn", envvar="SOCHI_INN", help="E-Cloud: your INN.")
-    ] = None,
-) -> None:
-    """Log in to the operator by signing a challenge with your key; keeps the session."""
+@signer_parameters
+def login(ctx: typer.Context, chosen: SignerChoice = SignerChoice()) -> None:
+    """Log in to the operator by signing a challenge with your key; keeps the session.
+
+    The signer used is recorded in the profile (kind, key file, token and key id, E-Cloud
+    credential and INN; never a PIN, passphrase or code), so `submit`, `sign`, `cert` and
+    every other signing command use it without repeating the options.
+    """
     from sochi_cli.services import session
-    from sochi_cli.services.signers import build_signer
+    from sochi_cli.services.signers import build_signer, remembered_settings
 
     app = app_context(ctx)
-    options = _signer_options(
-        signer,
-        key_file,
-        cert_file,
-        passphrase_file,
-        pin_file,
-        otp_file,
-        pkcs11_lib,
-        token,
-        key_id,
-        credential,
-        inn,
-    )
-    subscriber = session.login(app.config, build_signer(options, app.config))
+    options = chosen.options(app)
+    signer = build_signer(options, app.config)
+    subscriber = session.login(app.config, signer)
+    remembered = _remember(app, remembered_settings(signer, options))
     data = {
         "profile": app.profile,
         "api_url": app.config.get("api_url"),
         "subscriber": subscriber.to_json(),
         "session_file": str(session.session_path(app.profile)),
+        "signer": remembered,
     }
-    app.out.result(
-        data,
-        lambda: app.out.info(
+
+    def render() -> None:
+        app.out.info(
             f"logged in as {subscriber.name} ({subscriber.inn}, {subscriber.kind}) "
             f"on profile {app.profile}"
-        ),
-    )
-
-
-def _signer_options(
-    kind: str | None,
-    key_file: Path | None,
-    cert_file: Path | None,
-    passphrase_file: Path | None,
-    pin_file: Path | None,
-    otp_file: Path | None,
-    pkcs11_lib: str | None,
-    token: str | None,
-    key_id: str | None,
-    credential: str | None,
-    inn: str | None,
-) -> SignerOptions:
-    from sochi_cli.commands._prompts import read_secret
-    from sochi_cli.services.signers import SignerOptions
-
-    def passphrase() -> str:
-        return read_secret(
-            what="key passphrase",
-            env="SOCHI_KEY_PASSPHRASE",
-            file_flag="--passphrase-file",
-            path=passphrase_file,
         )
+        if remembered:
+            what = ", ".join(f"{k} {v}" for k, v in remembered.items() if k != "signer")
+            app.out.info(
+                f"signer remembered in profile {app.profile}: {remembered['signer']}"
+                + (f" ({what})" if what else "")
+            )
 
-    def pin() -> str:
-        return read_secret(what="PIN", env="SOCHI_PIN", file_flag="--pin-file", path=pin_file)
+    app.out.result(data, render)
 
-    def otp() -> str:
-        return read_secret(
-            what="one-time code", env="SOCHI_OTP", file_flag="--otp-file", path=otp_file
-        )
 
-    return SignerOptions(
-        kind=kind,
-        key_file=key_file,
-        cert_file=cert_file,
-        pkcs11_lib=pkcs11_lib,
-        token=token,
-        key_id=key_id,
-        credential=credential,
-        user_id=inn,
-        passphrase=passphrase,
-        pin=pin,
-        otp=otp,
-    )
+def _remember(app: AppContext, values: dict[str, str | None]) -> dict[str, str | None]:
+    """Record the signer in the profile; a config that cannot be written only warns."""
+    from sochi_cli.errors import SochiError
+    from sochi_cli.store.config import set_profile_values
+
+    try:
+        set_profile_values(app.config, values)
+    except (SochiError, OSError) as exc:
+        reason = exc.one_line() if isinstance(exc, SochiError) else str(exc)
+        app.out.warn(f"the signer was not remembered in the profile: {reason}")
+        return {}
+    return values
 
 
 def logout(ctx: typer.Context) -> None:

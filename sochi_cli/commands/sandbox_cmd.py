@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from sochi_cli.commands._context import app_context
+from sochi_cli.commands._output import ForceOpt, refuse_existing
 
 sandbox_app = typer.Typer(
     help="Run and manage the local sandbox operator (the embedded default).",
@@ -190,9 +191,10 @@ def sample_reports(
     ] = 0,
     form: Annotated[str, typer.Option(help="Form code.")] = "STI-077",
     period: Annotated[
-        str | None, typer.Option(help="Period [default: the last one ended].")
+        str | None, typer.Option(help="Period (default: the last one ended).")
     ] = None,
     data_dir: DataDir = None,
+    force: ForceOpt = False,
 ) -> None:
     """Write realistic report XML for the demo's seeded clients, and samples.json: a manifest
     (`sochi submit --manifest samples.json`) with every file's expected outcome."""
@@ -204,6 +206,8 @@ def sample_reports(
     from sochi_cli.sandbox.seed import DEFAULT_BULK_CLIENTS, demo_facts
 
     app = app_context(ctx)
+    if not force:
+        refuse_existing(out)
     if form.upper() not in FORMS_BY_CODE:
         raise UsageError(f"unknown form {form!r}", hint="one of " + ", ".join(FORMS_BY_CODE))
     if invalid > clients:

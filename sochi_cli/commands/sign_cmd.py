@@ -8,6 +8,8 @@ from typing import Annotated
 import typer
 
 from sochi_cli.commands._context import app_context
+from sochi_cli.commands._output import ForceOpt
+from sochi_cli.commands._progress import ProgressMode, ProgressOpt, progress_display
 from sochi_cli.commands._signer_opts import SignerChoice, signer_parameters
 
 TrustOpt = Annotated[
@@ -22,7 +24,11 @@ def register(app: typer.Typer) -> None:
         "sign",
         epilog="Examples:\n\n  sochi sign report.xml\n\n"
         "  sochi sign --signer pkcs11 --token MyToken --pin-file pin.txt *.xml\n\n"
-        "  sochi sign --signer file --key-file dev.p12 --out-dir signed/ a.xml b.xml",
+        "  sochi sign --signer file --key-file dev.p12 --out-dir signed/ a.xml b.xml\n\n"
+        "An existing FILE.p7s is kept unless --force: nothing is signed then.\n\n"
+        "Exit codes: 0 every file signed; 2 missing file, existing .p7s without --force, "
+        "or a secret needed without a terminal; 5 key, PIN or certificate refused "
+        "(clause 1.5); 7 E-Cloud unreachable.",
     )(sign)
 
 
@@ -33,6 +39,8 @@ def sign(
     out_dir: Annotated[
         Path | None, typer.Option("--out-dir", help="Write FILE.p7s here (default: beside FILE).")
     ] = None,
+    force: ForceOpt = False,
+    progress: ProgressOpt = ProgressMode.AUTO,
     chosen: SignerChoice = SignerChoice(),
     trust: TrustOpt = None,
     crl: CrlOpt = None,
@@ -58,7 +66,16 @@ def sign(
     key_signer = build_signer(options, app.config)
     if key_signer.kind == "file":
         app.out.warn("signing with a key file: development use only, not for real filings")
-    result = sign_files(files, key_signer, trust=material, out_dir=out_dir, on_warning=app.out.warn)
+    with progress_display(app, progress, command="sign") as report:
+        result = sign_files(
+            files,
+            key_signer,
+            trust=material,
+            out_dir=out_dir,
+            on_warning=app.out.warn,
+            overwrite=force,
+            progress=report,
+        )
     data = {
         "signer": result.signer_kind,
         "certificate": {

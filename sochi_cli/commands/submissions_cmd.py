@@ -9,6 +9,7 @@ import typer
 
 from sochi_cli.commands._context import app_context
 from sochi_cli.commands._operator import complete_client_inn, complete_form_code
+from sochi_cli.commands._output import ForceOpt, refuse_existing
 
 if TYPE_CHECKING:
     from sochi_cli.api.models import Submission
@@ -182,6 +183,7 @@ def download(
     ctx: typer.Context,
     submission_id: IdArg,
     out: Annotated[Path, typer.Option("--out", help="Folder; files go to OUT/<id>/.")],
+    force: ForceOpt = False,
 ) -> None:
     """Save the record, receipts (+ .p7s), protocol and archived report into OUT/<id>/.
 
@@ -192,6 +194,8 @@ def download(
     from sochi_cli.services.submissions import download_submission
 
     app = app_context(ctx)
+    if not force:
+        refuse_existing(out / submission_id, "--out")
     trust = _trust(app)
     with connect(app) as client:
         result = download_submission(client, submission_id, out, profile=app.profile, trust=trust)

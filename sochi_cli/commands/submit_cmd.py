@@ -8,15 +8,17 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from sochi_cli.commands._context import AppContext, app_context
+from sochi_cli.commands._progress import ProgressMode, ProgressOpt, progress_display
 from sochi_cli.commands._signer_opts import SignerChoice, signer_parameters
+from sochi_cli.commands._submit_opts import (
+    ConcurrencyOpt,
+    NoWaitMaintenanceOpt,
+    WaitOpt,
+    WaitTimeoutOpt,
+)
 
 if TYPE_CHECKING:
-    from sochi_cli.services.submit_model import (
-        ProgressCallback,
-        ProgressEvent,
-        SignerFactory,
-        SubmitResult,
-    )
+    from sochi_cli.services.submit_model import SignerFactory, SubmitResult
     from sochi_cli.token.base import Signer
 
 EXIT_CODES = (
@@ -27,24 +29,6 @@ EXIT_CODES = (
 )
 
 TTY_ROWS = 30  # on a terminal, longer outcomes list only the items that need attention
-
-ConcurrencyOpt = Annotated[
-    int | None,
-    typer.Option("--concurrency", min=1, max=64, help="Parallel sends [default: profile]."),
-]
-WaitOpt = Annotated[
-    bool, typer.Option("--wait/--no-wait", help="Follow agency verdicts until final.")
-]
-WaitTimeoutOpt = Annotated[
-    float, typer.Option("--wait-timeout", min=1, help="Stop following verdicts after N seconds.")
-]
-NoWaitMaintenanceOpt = Annotated[
-    bool,
-    typer.Option(
-        "--no-wait-maintenance",
-        help="During a maintenance window stop (exit 7) instead of waiting for its end.",
-    ),
-]
 
 
 def register(app: typer.Typer) -> None:
@@ -86,6 +70,7 @@ def submit(
             help="Correction number for reports without <correction> (0 = original).",
         ),
     ] = None,
+    progress: ProgressOpt = ProgressMode.AUTO,
     chosen: SignerChoice = SignerChoice(),
 ) -> None:
     """Validate, sign (one token session), send and follow reports; rerun to resume.
@@ -112,9 +97,9 @@ def submit(
         correction=correction,
     )
     factory = make_signer_factory(app, chosen)
-    with progress_display(app) as progress:
+    with progress_display(app, progress, command="submit") as report:
         result = run(
-            app.config, options, signer_factory=factory, progress=progress, warn=app.out.warn
+            app.config, options, signer_factory=factory, progress=report, warn=app.out.warn
         )
     show_result(app, result)
 
@@ -131,67 +116,6 @@ def make_signer_factory(app: AppContext, chosen: SignerChoice) -> SignerFactory:
         return built
 
     return factory
-
-
-class _Progress:
-    """A rich progress bar on stderr: the phase, counts per state, ETA; countdown in maintenance."""
-
-    def __init__(self, app: AppContext) -> None:
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeRemainingColumn,
-        )
-
-        self.bar = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            TextColumn("{task.fields[counts]}"),
-            console=app.out.err_console,
-            transient=True,
-        )
-        self.task = self.bar.add_task("plan", total=None, counts="")
-
-    def __call__(self, event: ProgressEvent) -> None:
-        from sochi_cli.services.status import format_duration
-
-        counts = " ".join(f"{k}:{v}" for k, v in sorted(event.counts.items()) if v)
-        description = event.phase
-        if event.phase == "maintenance":
-            left = event.seconds_left
-            description = "maintenance, resuming in " + (
-                format_duration(left) if left is not None else "?"
-            )
-        self.bar.update(
-            self.task,
-            description=description,
-            total=event.total or None,
-            completed=event.done,
-            counts=counts,
-        )
-
-
-class progress_display:
-    """Context manager yielding the progress callback (None when stderr is not a TTY)."""
-
-    def __init__(self, app: AppContext) -> None:
-        self.app = app
-        self.display: _Progress | None = None
-
-    def __enter__(self) -> ProgressCallback | None:
-        if not self.app.out.show_progress or self.app.out.json_mode:
-            return None
-        self.display = _Progress(self.app)
-        self.display.bar.start()
-        return self.display
-
-    def __exit__(self, *exc: object) -> None:
-        if self.display is not None:
-            self.display.bar.stop()
 
 
 def show_result(app: AppContext, result: SubmitResult) -> None:
@@ -259,4 +183,4 @@ def show_result(app: AppContext, result: SubmitResult) -> None:
         raise typer.Exit(int(result.exit_code))
 
 
-__all__ = ["make_signer_factory", "progress_display", "register", "show_result"]
+__all__ = ["make_signer_factory", "register", "show_result"]

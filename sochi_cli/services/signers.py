@@ -77,10 +77,11 @@ def build_signer(options: SignerOptions, config: Config) -> Signer:
         )
     from sochi_cli.token.cloud import CloudSigner
 
-    user_id = options.user_id
+    user_id = options.user_id or config.get("inn")
     if not user_id:
         raise UsageError(
-            "the cloud signer needs the subscriber's INN", hint="pass --inn or set SOCHI_INN"
+            "the cloud signer needs the subscriber's INN",
+            hint="pass --inn INN or set SOCHI_INN (`sochi login` remembers it)",
         )
     if options.pin is None or options.otp is None:
         raise UsageError("the cloud signer needs a PIN and a one-time code source")
@@ -103,7 +104,8 @@ def _file_signer(options: SignerOptions, config: Config) -> Signer:
     raw = options.key_file or config.get("key_file")
     if not raw:
         raise UsageError(
-            "the file signer needs a key file", hint="pass --key-file or set SOCHI_KEY_FILE"
+            "the file signer needs a key file",
+            hint="pass --key-file FILE (`sochi login --key-file FILE` remembers it)",
         )
     path = Path(raw).expanduser()
     if not path.is_file():
@@ -115,7 +117,7 @@ def _file_signer(options: SignerOptions, config: Config) -> Signer:
     pss = rsa_pss_chosen(options, config)
     if path.suffix.lower() in (".p12", ".pfx"):
         return KeySigner.from_pkcs12(path, passphrase(), rsa_pss=pss)
-    cert = options.cert_file
+    cert = options.cert_file or (Path(config.get("cert_file")) if config.get("cert_file") else None)
     if cert is None:
         raise UsageError(f"{path}: a PEM key needs its certificate", hint="pass --cert-file")
     return KeySigner.from_pem(path, cert, passphrase(), rsa_pss=pss)
@@ -149,16 +151,42 @@ def token_certificate(
         raise AuthError(
             "several certificates on the token: "
             + "; ".join(f"{c.subject.rfc4514_string()} ({c.serial_number:x})" for c in found),
-            hint="choose one with --key ID|CERT-SERIAL",
+            hint="choose one with --key-id ID|CERT-SERIAL",
             code="key_ambiguous",
         )
     return found[0]
+
+
+def remembered_settings(signer: Signer, options: SignerOptions) -> dict[str, str | None]:
+    """What `sochi login` records in the profile about the signer it used (no secret):
+    its kind and what finds the same key again — the key file (absolute path), the token
+    and key it opened, the E-Cloud credential and INN."""
+    values: dict[str, str | None] = {"signer": signer.kind}
+    if signer.kind == "file":
+        for key, path in (("key_file", options.key_file), ("cert_file", options.cert_file)):
+            if path is not None:
+                values[key] = str(Path(path).expanduser().resolve())
+    elif signer.kind == "pkcs11":
+        token_info = getattr(signer, "token_info", None)
+        key_info = getattr(signer, "key_info", None)
+        values["token_label"] = getattr(token_info, "label", None) or options.token
+        values["key_id"] = getattr(key_info, "key_id", None) or options.key_id
+        if options.pkcs11_lib:
+            values["pkcs11_lib"] = str(options.pkcs11_lib)
+    elif signer.kind == "cloud":
+        info = getattr(signer, "info", None)
+        values["cloud_credential"] = getattr(info, "credential_id", None) or options.credential
+        values["inn"] = options.user_id
+    if options.rsa_pss is not None:
+        values["rsa_padding"] = "pss" if options.rsa_pss else "pkcs1v15"
+    return {k: v for k, v in values.items() if v}
 
 
 __all__ = [
     "SecretSource",
     "SignerOptions",
     "build_signer",
+    "remembered_settings",
     "rsa_pss_chosen",
     "signer_kind",
     "token_certificate",

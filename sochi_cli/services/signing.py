@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from cryptography import x509
 
     from sochi_cli.cms.digest import Content
+    from sochi_cli.services.progress import ProgressCallback
     from sochi_cli.token.base import Signer
 
 SIGNATURE_SUFFIX = ".p7s"
@@ -143,15 +144,30 @@ def sign_files(
     out_dir: Path | None = None,
     signing_time: datetime | None = None,
     on_warning: Callable[[str], None] | None = None,
+    overwrite: bool = True,
+    progress: ProgressCallback | None = None,
 ) -> SignResult:
     """Sign all files (gate first), then write each `.p7s` atomically.
 
     Nothing is written unless every signature was produced: a failure leaves no `.p7s`.
+    With `overwrite=False` an existing `.p7s` is refused before the key is touched.
     """
+    from sochi_cli.services.progress import ProgressEvent
     from sochi_cli.store.files import atomic_write_bytes
 
+    emit = progress or (lambda _event: None)
     paths = [Path(f) for f in files]
     targets = check_inputs(paths, out_dir)
+    if not overwrite:
+        existing = [str(t) for t in targets if t.exists()]
+        if existing:
+            raise UsageError(
+                f"{existing[0]} already exists"
+                + (f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""),
+                hint="pass --force to replace it",
+                code="file_exists",
+            )
+    emit(ProgressEvent("sign", len(paths), 0))
     signatures, gate = sign_with_gate(
         paths, signer, trust=trust, signing_time=signing_time, on_warning=on_warning
     )
@@ -159,6 +175,7 @@ def sign_files(
     for source, target, der in zip(paths, targets, signatures, strict=True):
         atomic_write_bytes(target, der)
         written.append(SignedFile(source, target, len(der)))
+        emit(ProgressEvent("write", len(paths), len(written)))
     return SignResult(written, signer.kind, gate.certificate, gate.warnings)
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sochi_cli.errors import ExitCode
+from sochi_cli.services.progress import ProgressCallback, ProgressEvent
 
 if TYPE_CHECKING:
     from sochi_cli.token.base import Signer
@@ -34,24 +35,6 @@ class SubmitOptions:
     sign_chunk: int = 256  # signatures produced per token call (one session for all chunks)
     send_rounds: int = 3  # how often a transiently failing send is retried by the engine
     correction: int | None = None  # for report paths whose header has no <correction>
-
-
-@dataclass(frozen=True)
-class ProgressEvent:
-    """One progress notification: the phase, counts per item state and an optional note.
-
-    phases: plan, validate, preflight, sign, send, follow, maintenance, done.
-    """
-
-    phase: str
-    total: int
-    done: int = 0
-    counts: dict[str, int] = field(default_factory=dict)
-    message: str | None = None
-    seconds_left: float | None = None  # maintenance countdown
-
-
-ProgressCallback = Callable[[ProgressEvent], None]
 
 
 @dataclass(frozen=True)

@@ -366,8 +366,11 @@ class Archive:
         client: str | None = None,
         period: str | None = None,
         form: str | None = None,
+        on_file: Callable[[int, int], None] | None = None,
     ) -> ExportResult:
-        """Copy the selected objects to DIR or FILE.zip as CLIENT_INN/PERIOD/FORM/…, manifest."""
+        """Copy the selected objects to DIR or FILE.zip as CLIENT_INN/PERIOD/FORM/…, manifest.
+
+        `on_file(done, total)` is called after each object copied (progress)."""
         entries = self.entries(client=client, period=period, form=form)
         if not entries:
             raise NotFound("nothing archived matches", hint="see `sochi archive list`")
@@ -389,33 +392,45 @@ class Archive:
         destination = Path(destination)
         try:
             if destination.suffix.lower() == ".zip":
-                self._export_zip(destination, layout, manifest_bytes)
+                self._export_zip(destination, layout, manifest_bytes, on_file)
             else:
-                self._export_dir(destination, layout, manifest_bytes)
+                self._export_dir(destination, layout, manifest_bytes, on_file)
         except OSError as exc:
             raise storage_error(exc, destination, "export") from None
         return ExportResult(destination, len(layout) + 1, total)
 
     def _export_dir(
-        self, destination: Path, layout: Sequence[tuple[ArchiveEntry, str]], manifest: bytes
+        self,
+        destination: Path,
+        layout: Sequence[tuple[ArchiveEntry, str]],
+        manifest: bytes,
+        on_file: Callable[[int, int], None] | None,
     ) -> None:
         if destination.exists() and not destination.is_dir():
             raise UsageError(f"{destination} exists and is not a directory")
-        for entry, name in layout:
+        for done, (entry, name) in enumerate(layout, start=1):
             target = destination / name
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(self.object_path(entry.sha256), target)
+            if on_file is not None:
+                on_file(done, len(layout))
         atomic_write_bytes(destination / "manifest.json", manifest)
 
     def _export_zip(
-        self, destination: Path, layout: Sequence[tuple[ArchiveEntry, str]], manifest: bytes
+        self,
+        destination: Path,
+        layout: Sequence[tuple[ArchiveEntry, str]],
+        manifest: bytes,
+        on_file: Callable[[int, int], None] | None,
     ) -> None:
         destination.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{destination.name}.", dir=destination.parent)
         try:
             with os.fdopen(fd, "wb") as fh, zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as zf:
-                for entry, name in layout:
+                for done, (entry, name) in enumerate(layout, start=1):
                     zf.write(self.object_path(entry.sha256), name)
+                    if on_file is not None:
+                        on_file(done, len(layout))
                 zf.writestr("manifest.json", manifest)
             os.replace(tmp, destination)
         except BaseException:

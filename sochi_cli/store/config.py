@@ -103,12 +103,14 @@ PROFILE_SETTINGS: dict[str, Setting] = {
         Setting("token_label", "PKCS#11 token label (or serial) to use"),
         Setting("key_id", "key on the token: CKA_ID hex, label or certificate serial"),
         Setting("key_file", "PKCS#12/PEM key file for the file signer (development only)"),
+        Setting("cert_file", "certificate of a PEM key_file"),
         Setting("cloud_credential", "E-Cloud credential id for remote signing"),
         Setting(
             "rsa_padding",
             "RSA signatures: pkcs1v15 (default) or pss (RSASSA-PSS, SHA-256)",
             _one_of(("pkcs1v15", "pss")),
         ),
+        Setting("inn", "your INN, which E-Cloud signing needs (SOCHI_INN)"),
         Setting("timeout", "HTTP timeout, seconds", _positive(float), 30.0),
         Setting("concurrency", "parallel submissions in a batch", _positive(int), 8),
     )
@@ -312,10 +314,6 @@ def get_value(config: Config, key: str) -> Value:
 
 def set_value(config: Config, key: str, raw: str | None) -> Value | None:
     """Set (or with raw=None, remove) a key in the file, atomically, keeping its comments."""
-    import tomlkit
-
-    from sochi_cli.store.files import atomic_write_text
-
     profile, name, setting = _split_key(key, config.profile)
     parsed: Any = None
     if raw is not None:
@@ -323,6 +321,27 @@ def set_value(config: Config, key: str, raw: str | None) -> Value | None:
             parsed = setting.parse(raw)
         except ValueError as exc:
             raise UsageError(f"{key}: {exc}") from None
+    _write_keys(config, profile, {name: parsed})
+    return None if raw is None else Value(name, parsed, "file")
+
+
+def set_profile_values(config: Config, values: Mapping[str, Any]) -> None:
+    """Set several keys of the active profile in one atomic write (None removes a key)."""
+    parsed: dict[str, Any] = {}
+    for name, raw in values.items():
+        setting = PROFILE_SETTINGS[name]
+        try:
+            parsed[name] = None if raw is None else setting.parse(raw)
+        except ValueError as exc:
+            raise UsageError(f"{name}: {exc}") from None
+    _write_keys(config, config.profile, parsed)
+
+
+def _write_keys(config: Config, profile: str | None, values: Mapping[str, Any]) -> None:
+    import tomlkit
+
+    from sochi_cli.store.files import atomic_write_text
+
     # Re-read from disk: the file may have changed since load(); refuse to touch a broken one.
     text, _ = _read(config.path)
     document = tomlkit.parse(text) if text else tomlkit.document()
@@ -331,15 +350,22 @@ def set_value(config: Config, key: str, raw: str | None) -> Value | None:
     else:
         profiles = document.setdefault("profiles", tomlkit.table(is_super_table=True))
         target = profiles.setdefault(profile, tomlkit.table())
-    if raw is None:
-        if name in target:
-            del target[name]  # type: ignore[attr-defined]
-    else:
-        target[name] = parsed  # type: ignore[index]
+    for name, value in values.items():
+        if value is None:
+            if name in target:
+                del target[name]  # type: ignore[attr-defined]
+        else:
+            target[name] = value  # type: ignore[index]
     paths.ensure_private_dir(config.path.parent)
     mode = config.path.stat().st_mode & 0o777 if config.path.exists() else 0o600
     atomic_write_text(config.path, tomlkit.dumps(document), mode=mode)
-    return None if raw is None else Value(name, parsed, "file")
+    section = config.data.setdefault("profiles", {}).setdefault(profile, {}) if profile else None
+    for name, value in values.items():
+        target_map = section if section is not None else config.data
+        if value is None:
+            target_map.pop(name, None)
+        else:
+            target_map[name] = value
 
 
 __all__ = [
@@ -357,6 +383,7 @@ __all__ = [
     "get_value",
     "is_loopback_host",
     "load",
+    "set_profile_values",
     "set_value",
     "validate_api_url",
 ]

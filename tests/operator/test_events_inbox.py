@@ -15,15 +15,22 @@ from tests.operator.conftest import file_report
 from tests.support import run_cli
 
 
-def test_events_continue_after_the_remembered_cursor(logged_in: Sandbox) -> None:
+def test_events_in_a_pipe_come_again_until_acknowledged(logged_in: Sandbox) -> None:
     first = as_json(run_cli("events", "--from-start", "--json"))
-    assert first["next_cursor"] is not None
-    assert json.loads(cursor_path("sandbox").read_text())["cursor"] == first["next_cursor"]
+    assert first["next_cursor"] is not None and first["acknowledged"] is False
+    assert not cursor_path("sandbox").exists()  # written to a pipe is not processed
+    again = as_json(run_cli("events", "--json"))
+    assert [e["id"] for e in again["events"]] == [e["id"] for e in first["events"]]
+    acked = ok(run_cli("events", "--ack", first["next_cursor"], "--json"))
+    assert json.loads(acked.stdout) == {"acknowledged": first["next_cursor"]}
     sub = file_report(logged_in, "2025-11").submission
     newer = as_json(run_cli("events", "--json"))
     types = [e["type"] for e in newer["events"] if e["submission_id"] == sub.id]
     assert "submission.received" in types
     assert all(int(e["cursor"]) > int(first["next_cursor"]) for e in newer["events"])
+    hinted = ok(run_cli("events"))
+    assert f"sochi events --ack {newer['next_cursor']}" in hinted.stderr
+    ok(run_cli("events", "--ack", newer["next_cursor"]))
     assert as_json(run_cli("events", "--json"))["events"] == []
     quiet = ok(run_cli("events"))
     assert quiet.stdout == "" and "no new events" in quiet.stderr
@@ -31,15 +38,40 @@ def test_events_continue_after_the_remembered_cursor(logged_in: Sandbox) -> None
     assert f"submission.received\t{sub.id}\treceived" in replay.stdout
 
 
+def test_events_piped_into_head_lose_nothing(logged_in: Sandbox) -> None:
+    """`sochi events | head -2; sochi events`: the second run still shows the rest."""
+    for period in ("2025-01", "2025-02", "2025-03"):
+        file_report(logged_in, period)
+    env = {**os.environ, "SOCHI_API_URL": logged_in.api}
+    sochi = f"{sys.executable} -m sochi_cli"
+    script = f'{sochi} events | head -2; echo "status=${{PIPESTATUS[0]}}"; {sochi} events'
+    proc = subprocess.run(
+        ["bash", "-c", script],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    lines = proc.stdout.splitlines()
+    head, status, rest = lines[:2], lines[2], lines[3:]
+    assert status == "status=0", proc.stderr
+    assert "error" not in proc.stderr and "Traceback" not in proc.stderr
+    assert len(rest) > 2 and rest[:2] == head  # nothing acknowledged, nothing lost
+    assert len({line.split("\t")[0] for line in rest}) == len(rest)
+
+
 def test_events_refuse_a_wait_outside_the_contract(logged_in: Sandbox) -> None:
     result = run_cli("events", "--wait", "61")
     assert result.code == ExitCode.USAGE and "--wait 61: must be 0–60 seconds" in result.stderr
 
 
-def test_follow_prints_json_lines_and_ctrl_c_exits_130_remembering_the_cursor(
+def test_follow_prints_json_lines_and_ctrl_c_exits_130_for_the_script_to_acknowledge(
     logged_in: Sandbox,
 ) -> None:
-    as_json(run_cli("events", "--from-start", "--json"))  # move the cursor to the end
+    start = as_json(run_cli("events", "--from-start", "--json"))
+    ok(run_cli("events", "--ack", start["next_cursor"]))  # move the cursor to the end
     env = {**os.environ, "SOCHI_API_URL": logged_in.api}
     proc = subprocess.Popen(
         [sys.executable, "-m", "sochi_cli", "events", "--follow", "--wait", "5", "--json"],
@@ -66,12 +98,11 @@ def test_follow_prints_json_lines_and_ctrl_c_exits_130_remembering_the_cursor(
             proc.kill()
             proc.wait()
     assert proc.returncode == ExitCode.INTERRUPTED, err
-    assert "Traceback" not in err and "the next `sochi events` continues after" in err
-    for rest in out.splitlines():
-        json.loads(rest)
-    saved = json.loads(cursor_path("sandbox").read_text())["cursor"]
+    assert "Traceback" not in err and "acknowledge what was processed" in err
+    seen = [line, *(json.loads(rest) for rest in out.splitlines())]
+    ok(run_cli("events", "--ack", seen[-1]["cursor"]))  # the script processed them all
     later = as_json(run_cli("events", "--json"))
-    assert all(int(e["cursor"]) > int(saved) for e in later["events"])
+    assert all(int(e["cursor"]) > int(seen[-1]["cursor"]) for e in later["events"])
 
 
 def _post_inbox(sb: Sandbox, subject: str) -> str:

@@ -100,7 +100,9 @@ def test_download_writes_receipts_signatures_and_manifest_atomically(
     assert json.loads((folder / "submission.json").read_text())["id"] == sub.id
     assert data["missing"]  # filed outside sochi: no local copy of the report to add
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no staging left
-    again = run_cli("submissions", "download", sub.id, "--out", str(out))
+    kept = run_cli("submissions", "download", sub.id, "--out", str(out))
+    assert kept.code == 2 and "already exists" in kept.stderr and "--force" in kept.stderr
+    again = run_cli("submissions", "download", sub.id, "--out", str(out), "--force")
     assert ok(again).stdout.splitlines()[0] == str(folder / "submission.json")
     assert "verified (" in again.stderr and "chains to the Main CA" in again.stderr
 
