@@ -7,20 +7,21 @@ from typing import Any
 
 
 class ExitCode(IntEnum):
-    """The documented process exit codes (README, "Exit codes")."""
+    """The documented process exit codes: docs/cli.md "Exit codes" is the source."""
 
     OK = 0
     ERROR = 1  # unexpected internal error (a bug: please report it)
-    USAGE = 2  # bad arguments or options, missing input, prompt needed but no TTY
+    USAGE = 2  # bad arguments or options, missing/unreadable input, prompt needed but no TTY
     CONFIG = 3  # unreadable/malformed config, unknown profile or key
     VALIDATION = 4  # local validation of a report or manifest failed
     AUTH = 5  # authentication, PIN, token or signature problem
     REFUSED = 6  # the operator refused the request (POA, balance, 4xx)
     UNAVAILABLE = 7  # network down, maintenance window, operator 5xx/429
-    PARTIAL = 8  # batch finished, some items refused/rejected
-    NOT_FOUND = 9  # the thing asked for does not exist
+    PARTIAL = 8  # batch finished, some items invalid/refused/rejected
+    NOT_FOUND = 9  # the thing asked for does not exist (batch, submission, form…)
     STORAGE = 10  # local journal/archive/config cannot be written (disk full, read-only, locked)
     WARNINGS = 11  # `sochi doctor`: nothing failed, but some checks warn
+    PENDING = 12  # everything filed, agency verdicts not all in when --wait-timeout ran out
     INTERRUPTED = 130  # Ctrl-C / SIGTERM
 
 
@@ -105,6 +106,11 @@ class PartialFailure(SochiError):
     code = "partial"
 
 
+class VerdictsPending(SochiError):
+    exit_code = ExitCode.PENDING
+    code = "verdicts_pending"
+
+
 class NotFound(SochiError):
     exit_code = ExitCode.NOT_FOUND
     code = "not_found"
@@ -136,4 +142,5 @@ __all__ = [
     "Unavailable",
     "UsageError",
     "ValidationFailed",
+    "VerdictsPending",
 ]

@@ -273,7 +273,7 @@ class Output:
         """A rich table on a terminal; tab-separated lines without a header otherwise."""
         if not self.stdout_tty:
             for row in rows:
-                self.stdout.write("\t".join(_plain(cell) for cell in row) + "\n")
+                self.stdout.write("\t".join(_field(cell) for cell in row) + "\n")
             return
         from rich.table import Table
 
@@ -305,7 +305,37 @@ class Output:
             if self.stdout_tty:
                 self.stdout.write(f"{key.ljust(width)}  {_plain(value)}\n")
             else:
-                self.stdout.write(f"{key}\t{_plain(value)}\n")
+                self.stdout.write(f"{key}\t{_field(value)}\n")
+
+    def record(
+        self,
+        pairs: Sequence[tuple[str, Any]],
+        *,
+        rows: Iterable[Sequence[Any]] | None = None,
+        headers: Sequence[str] = (),
+        text: str | None = None,
+        summary: bool = False,
+    ) -> None:
+        """One thing with its details: a key/value block, then rows (a table) or a text.
+
+        On a terminal all of it. In a pipe one record type per stream: the rows alone, or,
+        when there are none, the key/value block (`text` as its `body` field). `summary`
+        (a command's --summary flag) asks for the key/value block alone.
+        """
+        if summary:
+            self.fields(pairs)
+        elif self.stdout_tty:
+            self.fields(pairs)
+            if rows is not None:
+                self.line()
+                self.table(rows, headers)
+            if text is not None:
+                self.line()
+                self.line(text)
+        elif rows is not None:
+            self.table(rows, headers)
+        else:
+            self.fields([*pairs, *([("body", text)] if text is not None else [])])
 
     # messages (stderr) ------------------------------------------------------------------
     def info(self, message: str) -> None:
@@ -343,6 +373,26 @@ def _plain(value: Any) -> str:
     return str(value)
 
 
+def _field(value: Any) -> str:
+    """A value as one tab-separated field: tabs, newlines and backslashes escaped, as in
+    PostgreSQL's text format, so a record never spills onto the next line."""
+    text = _plain(value)
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        text = (
+            text.replace("\\", "\\\\")
+            .replace("\t", "\\t")
+            .replace("\n", "\\n")
+            .replace("\r", "\\r")
+        )
+    return text
+
+
+SummaryOpt = Annotated[
+    bool,
+    typer.Option("--summary", help="Only the key/value summary (in a pipe the rows come alone)."),
+]
+
+
 def _keys(data: Any) -> set[str]:
     if isinstance(data, dict):
         return set(data)
@@ -362,6 +412,7 @@ __all__ = [
     "ForceOpt",
     "JsonView",
     "Output",
+    "SummaryOpt",
     "compile_jq",
     "dumps",
     "json_default",

@@ -76,7 +76,7 @@ def archive_list(
                     e.filename,
                     e.submission_id,
                     e.size,
-                    e.sha256[:16],
+                    e.sha256[:16] + "…" if app.out.stdout_tty else e.sha256,
                 )
                 for e in entries
             ],

@@ -52,14 +52,14 @@ def audit_list(
             [
                 (
                     r.seq,
-                    r.at,
+                    parse_instant(r.at),
                     r.actor.get("certificate_serial") or r.actor.get("local_user") or "-",
                     r.action,
-                    _short(r.details),
+                    _details(r.details),
                 )
                 for r in records
             ],
-            ["SEQ", "AT (UTC)", "ACTOR", "ACTION", "DETAILS"],
+            ["SEQ", "AT", "ACTOR", "ACTION", "DETAILS"],
         )
 
     app.out.result([r.to_json() for r in records], render)
@@ -86,6 +86,6 @@ def audit_verify(ctx: typer.Context) -> None:
         raise typer.Exit(int(ExitCode.VALIDATION))
 
 
-def _short(details: dict[str, object]) -> str:
-    text = ", ".join(f"{k}={v}" for k, v in details.items())
-    return text if len(text) <= 80 else text[:79] + "…"
+def _details(details: dict[str, object]) -> str:
+    """Every detail, never cut: a terminal table folds long text, a pipe keeps it whole."""
+    return ", ".join(f"{k}={v}" for k, v in details.items())

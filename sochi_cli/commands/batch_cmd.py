@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -9,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from sochi_cli.commands._context import AppContext, app_context
-from sochi_cli.commands._output import ForceOpt, refuse_existing
+from sochi_cli.commands._output import ForceOpt, SummaryOpt, refuse_existing
 from sochi_cli.commands._progress import ProgressMode, ProgressOpt, progress_display
 from sochi_cli.commands._signer_opts import SignerChoice, signer_parameters
 from sochi_cli.commands._submit_opts import (
@@ -85,47 +86,51 @@ def batch_list(
             [
                 (
                     s.batch.id,
-                    s.batch.created_at,
-                    s.batch.status,
+                    _instant(s.batch.created_at),
+                    _status(app, s.status),
                     s.batch.item_count,
                     ", ".join(f"{k} {v}" for k, v in sorted(s.counts.items())),
                     s.batch.command,
                 )
                 for s in summaries
             ],
-            ["ID", "CREATED (UTC)", "STATUS", "ITEMS", "STATES", "COMMAND"],
+            ["ID", "CREATED", "STATUS", "ITEMS", "STATES", "COMMAND"],
         )
 
     app.out.result([s.to_json() for s in summaries], render)
 
 
 @batch_app.command("show")
-def batch_show(ctx: typer.Context, ident: BatchId) -> None:
-    """One batch: its status, counts per state and every item's outcome."""
+def batch_show(ctx: typer.Context, ident: BatchId, summary: SummaryOpt = False) -> None:
+    """One batch: its status, counts per state and every item's outcome.
+
+    On a terminal the summary comes first, then the items; in a pipe only the items (one
+    line each), or with --summary only the summary.
+    """
     from sochi_cli.services.batch_report import RowContext, batch_outcomes, batch_summary
 
     app = app_context(ctx)
     journal = _journal(app)
     batch = _resolve(journal, ident)
     assert journal is not None
-    summary = batch_summary(journal, batch)
+    found = batch_summary(journal, batch)
     rows = batch_outcomes(journal, batch.id, RowContext.load(app.profile))
-
-    def render() -> None:
-        app.out.fields(
-            [
-                ("batch", batch.id),
-                ("status", batch.status),
-                ("created", batch.created_at),
-                ("command", batch.command),
-                ("items", batch.item_count),
-                ("states", ", ".join(f"{k} {v}" for k, v in sorted(summary.counts.items()))),
-                ("in flight", summary.in_flight),
-            ]
-        )
-        app.out.line()
-        app.out.table(
-            [
+    pairs = [
+        ("batch", batch.id),
+        ("status", _status(app, found.status)),
+        ("created", _instant(batch.created_at)),
+        ("command", batch.command),
+        ("items", batch.item_count),
+        ("states", ", ".join(f"{k} {v}" for k, v in sorted(found.counts.items()))),
+        ("in flight", found.in_flight),
+        ("next", found.follow_up),
+    ]
+    tty = app.out.stdout_tty
+    app.out.result(
+        {**found.to_json(), "items": [r.to_json() for r in rows]},
+        lambda: app.out.record(
+            pairs,
+            rows=[
                 (
                     r.seq,
                     r.client_inn,
@@ -133,18 +138,29 @@ def batch_show(ctx: typer.Context, ident: BatchId) -> None:
                     r.form,
                     r.period,
                     r.state
-                    + (f" ({r.in_flight_stage}…)" if r.in_flight_stage else "")
-                    + (" (late)" if r.late and app.out.stdout_tty else ""),
+                    + (f" ({r.in_flight_stage} in flight)" if r.in_flight_stage and tty else "")
+                    + (" (late)" if r.late and tty else ""),
                     r.fee,
                     r.submission_id,
                     r.error or r.error_code,
                 )
                 for r in rows
             ],
-            ["#", "INN", "CLIENT", "FORM", "PERIOD", "STATE", "FEE", "SUBMISSION", "ERROR"],
-        )
+            headers=["#", "INN", "CLIENT", "FORM", "PERIOD", "STATE", "FEE", "SUBMISSION", "ERROR"],
+            summary=summary,
+        ),
+    )
 
-    app.out.result({**summary.to_json(), "items": [r.to_json() for r in rows]}, render)
+
+def _instant(text: str) -> datetime:
+    from sochi_cli.timeutil import parse_instant
+
+    return parse_instant(text)
+
+
+def _status(app: AppContext, status: str) -> str:
+    """`pending verdicts` for people; the JSON value (`pending_verdicts`) for scripts."""
+    return status.replace("_", " ") if app.out.stdout_tty else status
 
 
 @batch_app.command("report")

@@ -81,7 +81,25 @@ def cert_show(
     app = app_context(ctx)
     certificate, _, kind = load_certificate(app, cert=cert, chosen=chosen)
     data = {"signer": kind, **certificate_summary(certificate)}
-    app.out.result(data, lambda: app.out.fields(list(data.items())))
+    app.out.result(data, lambda: app.out.fields(_human_summary(data, certificate)))
+
+
+def _human_summary(data: dict[str, Any], certificate: x509.Certificate) -> list[tuple[str, Any]]:
+    """`cert show` for people: names spelled out, key usage in words, times in Bishkek."""
+    from sochi_cli.services.certificates import KEY_USAGE_WORDS
+
+    usage = [KEY_USAGE_WORDS.get(u, u.replace("_", " ")) for u in data["key_usage"]]
+    return [
+        ("signer", data["signer"]),
+        ("subject", data["subject"]),
+        ("issuer", data["issuer"]),
+        ("serial", data["serial"]),
+        ("valid from", certificate.not_valid_before_utc),
+        ("valid until", certificate.not_valid_after_utc),
+        ("key usage", ", ".join(usage) or "none stated"),
+        ("public key", data["public_key"]),
+        ("sha256", data["sha256"]),
+    ]
 
 
 @cert_app.command("chain")
@@ -110,7 +128,7 @@ def cert_chain(
     def render() -> None:
         app.out.table(
             [
-                (i, c.subject.rfc4514_string(), format(c.serial_number, "x"),
+                (i, certs.name_text(c.subject), format(c.serial_number, "x"),
                  c.not_valid_after_utc.date().isoformat())
                 for i, c in enumerate(path)
             ],
@@ -136,7 +154,8 @@ def cert_status(
     """
     from sochi_cli.errors import SochiError
     from sochi_cli.services.account_certificates import renewal_facts, signer_kind_of
-    from sochi_cli.services.certificates import renewal_status
+    from sochi_cli.services.certificates import name_text, renewal_status
+    from sochi_cli.timeutil import iso_z
 
     app = app_context(ctx)
     certificate, _, kind = load_certificate(app, cert=cert, chosen=chosen)
@@ -165,9 +184,9 @@ def cert_status(
             f"{som(facts.renewal_fee or 0)} KGS (clause 18.3)"
         )
     data = {
-        "subject": certificate.subject.rfc4514_string(),
+        "subject": name_text(certificate.subject),
         "serial": serial,
-        "expires": status.expires.isoformat(),
+        "expires": iso_z(status.expires),
         "days_left": status.days_left,
         "signer": status.signer_kind,
         "renewal": status.path,
@@ -181,8 +200,6 @@ def cert_status(
     }
 
     def render() -> None:
-        from sochi_cli.timeutil import format_local
-
         def paid() -> str:
             if facts is None or facts.next_year_paid is None:
                 return "not checked"
@@ -193,9 +210,9 @@ def cert_status(
             [
                 ("certificate", data["subject"]),
                 ("serial", serial),
-                ("expires", format_local(status.expires)),
+                ("expires", status.expires),
                 ("days left", status.days_left),
-                ("renewal", status.summary),
+                ("renewal", f"{status.path}: {status.summary}"),
                 (
                     "requisites drift",
                     ", ".join(status.requisites_drift)
@@ -203,16 +220,17 @@ def cert_status(
                     else ("none" if facts else "not checked"),
                 ),
                 ("next year paid", paid()),
+                *(("action", action) for action in actions),
             ]
         )
-        for action in actions:
-            app.out.line(f"- {action}")
 
     app.out.result(data, render)
 
 
 def _certificate_row(c: Any) -> tuple[Any, ...]:
-    return (c.serial, c.status, c.key_kind, c.owner_name, c.not_after, c.renewal)
+    from sochi_cli.services.certificates import renewal_path
+
+    return (c.serial, c.status, c.key_kind, c.owner_name, c.not_after, renewal_path(c.key_kind))
 
 
 @cert_app.command("list")
@@ -220,6 +238,7 @@ def cert_list(ctx: typer.Context) -> None:
     """The account's certificates at the operator: status, key kind, validity, renewal path."""
     from sochi_cli.commands._operator import connect
     from sochi_cli.services.account_certificates import list_certificates
+    from sochi_cli.services.certificates import renewal_path
 
     app = app_context(ctx)
     with connect(app) as client:
@@ -228,6 +247,7 @@ def cert_list(ctx: typer.Context) -> None:
     for c in items:
         row = c.to_json()
         row.pop("certificate", None)
+        row["renewal"] = renewal_path(c.key_kind)  # the same decision as `cert status`
         data.append(row)
     app.out.result(
         data,
@@ -320,14 +340,29 @@ def cert_renew(
     """
     from sochi_cli.commands._operator import connect
     from sochi_cli.services.account import som
-    from sochi_cli.services.account_certificates import default_serial, renew_certificate
+    from sochi_cli.services.account_certificates import (
+        default_serial,
+        list_certificates,
+        normal_serial,
+        renew_certificate,
+    )
+    from sochi_cli.services.certificates import renewal_path
 
     app = app_context(ctx)
     csr_der = _read_csr(csr) if csr is not None else None
     with connect(app) as client:
         chosen = default_serial(client, serial or _session_serial(app))
+        kind = next(
+            (
+                c.key_kind
+                for c in list_certificates(client)
+                if normal_serial(c.serial) == normal_serial(chosen)
+            ),
+            None,
+        )
         renewal = renew_certificate(client, chosen, csr_der)
-    data = renewal.to_json()
+    path = renewal_path(kind)
+    data = {**renewal.to_json(), "path": path}
     if renewal.certificate is not None:
         data["certificate"].pop("certificate", None)
 
@@ -336,14 +371,18 @@ def cert_renew(
         pairs: list[tuple[str, Any]] = [
             ("renewal", renewal.id),
             ("serial", renewal.serial),
+            ("path", path),
             ("state", renewal.state),
             ("fee", f"{som(renewal.fee)} KGS"),
         ]
         if new is not None:
             pairs += [("new serial", new.serial), ("valid until", new.not_after)]
-        app.out.fields(pairs)
         if renewal.state == "office_visit_required":
-            app.out.line("- visit the operator's office with the token to renew (clause 18.2)")
+            pairs.append(
+                ("action", "visit the operator's office with the key to renew (clause 18.2), "
+                 "or pass --csr FILE made with the key")
+            )  # fmt: skip
+        app.out.fields(pairs)
 
     app.out.result(data, render)
 

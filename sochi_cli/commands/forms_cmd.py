@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from sochi_cli.commands._context import app_context
 from sochi_cli.commands._operator import complete_form_code
+from sochi_cli.commands._output import SummaryOpt
 
 forms_app = typer.Typer(
     help="The operator's catalogue of report forms (cached locally).",
@@ -22,10 +22,13 @@ def register(app: typer.Typer) -> None:
     app.add_typer(forms_app, name="forms")
     app.command(
         "validate",
-        epilog="Example:\n\n  sochi validate reports/*.xml\n\n"
-        "Exit codes: 0 every file is valid; 4 at least one file has errors "
+        epilog="Examples:\n\n  sochi validate reports/\n\n  sochi validate 'reports/**/*.xml'\n\n"
+        "  sochi validate --form STI-077 --offline q4.xml\n\n"
+        "Exit codes: 0 every file is valid; 2 a path that does not exist or cannot be read "
+        "(file or folder), or a pattern that matches nothing; 4 at least one file has errors "
         "(all listed, with file:line, element path and rule); 7 the schema is not cached "
-        "and the operator is unreachable.",
+        "and the operator is unreachable; 9 a form the operator does not have (--form or "
+        "report/@form).",
     )(validate)
 
 
@@ -62,8 +65,13 @@ def list_(ctx: typer.Context) -> None:
 def show(
     ctx: typer.Context,
     code: Annotated[str, typer.Argument(help="Form code.", autocompletion=complete_form_code)],
+    summary: SummaryOpt = False,
 ) -> None:
-    """One form with its schema (fields, types, totals rules); caches it for `validate`."""
+    """One form with its schema (fields, types, totals rules); caches it for `validate`.
+
+    On a terminal the form's summary, then its fields; in a pipe only the fields (one line
+    each), or with --summary only the summary (totals rules included).
+    """
     from sochi_cli.commands._operator import connect
     from sochi_cli.services.account import som
     from sochi_cli.services.forms import get_form
@@ -72,34 +80,37 @@ def show(
     with connect(app, authenticated=False) as client:
         form = get_form(client, app.profile, code)
 
-    def render() -> None:
-        app.out.fields(
-            [
-                ("code", form.code),
-                ("title", form.title),
-                ("agency", f"{form.agency.code} {form.agency.name}"),
-                ("periodicity", form.periodicity),
-                ("deadline", form.deadline.text if form.deadline else None),
-                ("fee", f"{som(form.fee)} KGS"),
-                ("filers", ", ".join(form.filers)),
-            ]
-        )
-        schema = form.form_schema
-        if schema is not None:
-            app.out.line()
-            app.out.table(
-                [
-                    (f.name, f.type, f.required, _limits(f.min, f.max, f.max_length), f.title)
-                    for f in schema.fields
-                ],
-                ["FIELD", "TYPE", "REQUIRED", "LIMITS", "TITLE"],
-            )
-            for rule in schema.totals:
-                add = " + ".join(rule.add) or "0"
-                sub = "".join(f" - {n}" for n in rule.subtract)
-                app.out.line(f"total: {rule.total} = {add}{sub}")
-
-    app.out.result(form, render)
+    schema = form.form_schema
+    pairs: list[tuple[str, Any]] = [
+        ("code", form.code),
+        ("title", form.title),
+        ("agency", f"{form.agency.code} {form.agency.name}"),
+        ("periodicity", form.periodicity),
+        ("deadline", form.deadline.text if form.deadline else None),
+        ("fee", f"{som(form.fee)} KGS"),
+        ("filers", ", ".join(form.filers)),
+    ]
+    for rule in schema.totals if schema is not None else []:
+        add = " + ".join(rule.add) or "0"
+        sub = "".join(f" - {n}" for n in rule.subtract)
+        pairs.append(("total", f"{rule.total} = {add}{sub}"))
+    rows = (
+        [
+            (f.name, f.type, f.required, _limits(f.min, f.max, f.max_length), f.title)
+            for f in schema.fields
+        ]
+        if schema is not None
+        else None
+    )
+    app.out.result(
+        form,
+        lambda: app.out.record(
+            pairs,
+            rows=rows,
+            headers=["FIELD", "TYPE", "REQUIRED", "LIMITS", "TITLE"],
+            summary=summary,
+        ),
+    )
 
 
 def _limits(low: str | None, high: str | None, length: int | None) -> str:
@@ -115,11 +126,19 @@ def _limits(low: str | None, high: str | None, length: int | None) -> str:
 
 def validate(
     ctx: typer.Context,
-    files: Annotated[list[Path], typer.Argument(help="Report XML files.")],
+    inputs: Annotated[
+        list[str],
+        typer.Argument(
+            help="Report files, folders (searched for *.xml) or globs, as for `sochi submit`.",
+            metavar="PATH",
+            show_default=False,
+        ),
+    ],
     form: Annotated[
         str | None,
         typer.Option(
             "--form",
+            metavar="CODE",
             help="Validate against this form instead of report/@form.",
             autocompletion=complete_form_code,
         ),
@@ -130,16 +149,21 @@ def validate(
 ) -> None:
     """Check report files against the cached form schema before signing (clause 6.3)."""
     from sochi_cli.commands._operator import connect, today_bishkek
-    from sochi_cli.errors import ValidationFailed
-    from sochi_cli.services.forms import validate_files
+    from sochi_cli.errors import NotFound, ValidationFailed
+    from sochi_cli.services.forms import form_for_validation, validate_files
+    from sochi_cli.services.plan import report_files
 
     app = app_context(ctx)
+    files = report_files(inputs)
+    client_factory = None if offline else (lambda: connect(app, authenticated=False))
+    if form is not None:  # an unknown --form is "not found" before any file is read
+        form_for_validation(app.profile, form.upper(), client_factory)
     checks = validate_files(
         files,
         app.profile,
         today_bishkek(),
-        None if offline else (lambda: connect(app, authenticated=False)),
-        form_code=form,
+        client_factory,
+        form_code=form.upper() if form else None,
     )
     failed = [c for c in checks if not c.ok]
     data: dict[str, Any] = {
@@ -157,6 +181,19 @@ def validate(
                 app.out.line(f"{check.file}: ok ({check.facts.form} {check.facts.period})")
             for issue in check.issues:
                 app.out.line(issue.one_line())
+    unknown = sorted(
+        {i.message for c in failed for i in c.issues if i.rule == "form" and "unknown" in i.message}
+    )
+    only_unknown = all(
+        all(i.rule == "form" and "unknown" in i.message for i in c.issues) for c in failed
+    )
+    if unknown and only_unknown:
+        raise NotFound(
+            "; ".join(unknown) + f" ({len(failed)} of {len(checks)} file(s) not validated)",
+            hint="see `sochi forms list` for the operator's forms",
+            code="form_not_found",
+            details=data,
+        )
     if failed:
         errors = sum(len(c.issues) for c in failed)
         raise ValidationFailed(

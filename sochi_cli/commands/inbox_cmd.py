@@ -89,7 +89,10 @@ def list_(
 
 @inbox_app.command("show")
 def show(ctx: typer.Context, item_id: IdArg) -> None:
-    """One item with its text and the agency's signature checked."""
+    """One item with its text and the agency's signature checked.
+
+    In a pipe: `key<TAB>value` lines, the text as the last one (`body`, newlines as \\n).
+    """
     from sochi_cli.commands._operator import connect
     from sochi_cli.services.inbox import show_item
     from sochi_cli.services.receipts import describe, operator_trust
@@ -100,24 +103,19 @@ def show(ctx: typer.Context, item_id: IdArg) -> None:
         shown = show_item(client, item_id, trust)
     item = shown.item
 
-    def render() -> None:
-        pairs: list[tuple[str, Any]] = [
-            ("id", item.id),
-            ("agency", f"{item.agency.code} {item.agency.name}".strip()),
-            ("kind", item.kind),
-            ("subject", item.subject),
-            ("received", item.received_at),
-            ("client", item.client_inn),
-            ("submission", item.submission_id),
-            ("acknowledged", item.acknowledged_at),
-            ("replied", item.replied_at),
-            ("signature", describe(shown.signature) if shown.signature else "none"),
-        ]
-        app.out.fields(pairs)
-        app.out.line()
-        app.out.line(item.body)
-
-    app.out.result(shown.to_json(), render)
+    pairs: list[tuple[str, Any]] = [
+        ("id", item.id),
+        ("agency", f"{item.agency.code} {item.agency.name}".strip()),
+        ("kind", item.kind),
+        ("subject", item.subject),
+        ("received", item.received_at),
+        ("client", item.client_inn),
+        ("submission", item.submission_id),
+        ("acknowledged", item.acknowledged_at),
+        ("replied", item.replied_at),
+        ("signature", describe(shown.signature) if shown.signature else "none"),
+    ]
+    app.out.result(shown.to_json(), lambda: app.out.record(pairs, text=item.body))
 
 
 @inbox_app.command("ack")

@@ -132,9 +132,11 @@ def _render(app: AppContext, s: Submission) -> None:
     pairs.append(("receipts", ", ".join(s.receipt_ids) or None))
     if s.protocol is not None:
         pairs.append(("verdict", s.protocol.verdict))
+    pairs += [
+        ("error", f"{error.path}: {error.message}" if error.path else error.message)
+        for error in (s.protocol.errors if s.protocol else [])
+    ]
     app.out.fields(pairs)
-    for error in s.protocol.errors if s.protocol else []:
-        app.out.line(f"- {error.path}: {error.message}")
 
 
 def _trust(app: AppContext) -> Any:

@@ -119,15 +119,24 @@ def make_signer_factory(app: AppContext, chosen: SignerChoice) -> SignerFactory:
 
 
 def show_result(app: AppContext, result: SubmitResult) -> None:
-    """The summary (JSON with --json, else a table), then exit with the batch's code."""
+    """The summary (JSON with --json, else a table), one `error:` line when it is not 0,
+    then exit with the batch's code."""
 
     def render() -> None:
         out = app.out
         if result.dry_run:
             out.info(f"dry run: {result.total} report(s), nothing signed or sent")
+        elif result.nothing_to_do:
+            where = f"batch {result.batch_id}" if result.batch_id is not None else "the journal"
+            out.info(
+                f"nothing to do: every report is already final in {where} "
+                f"({_human_status(result.status)}); no new batch"
+            )
         elif result.batch_id is not None:
             how = "resumed" if result.resumed else "batch"
-            out.info(f"{how} {result.batch_id}: {result.status} in {result.seconds:.1f}s")
+            out.info(
+                f"{how} {result.batch_id}: {_human_status(result.status)} in {result.seconds:.1f}s"
+            )
         rows = (
             (
                 row.get("seq", n),
@@ -168,19 +177,26 @@ def show_result(app: AppContext, result: SubmitResult) -> None:
                 + (f", balance {som(cost.balance)}" if cost.balance is not None else "")
             )
         for problem in result.problems:
-            out.warn(f"{problem['where']}: {problem['message']}")
-        if result.interrupted:
-            out.info(
-                f"stopped ({result.stopped_by}) with {result.remaining} item(s) left: "
-                f"rerun the same command or `sochi batch resume {result.batch_id}`"
-            )
+            if problem.get("severity") == "note":
+                out.info(f"note: {problem['where']}: {problem['message']}")
+            else:
+                out.warn(f"{problem['where']}: {problem['message']}")
 
     if app.out.json_mode:
         app.out.json_streamed(result.head_json(), "items", result.items)
+        for problem in result.problems:
+            if problem.get("severity") == "note":
+                app.out.info(f"note: {problem['where']}: {problem['message']}")
     else:
         render()
-    if result.exit_code != 0:
+    error = result.problem()
+    if error is not None:
+        app.out.error(error.one_line())
         raise typer.Exit(int(result.exit_code))
+
+
+def _human_status(status: str) -> str:
+    return status.replace("_", " ")
 
 
 __all__ = ["make_signer_factory", "register", "show_result"]

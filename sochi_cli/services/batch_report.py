@@ -8,7 +8,7 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sochi_cli.store.journal import Batch, Item, Journal
+from sochi_cli.store.journal import Batch, BatchStatus, Item, Journal
 
 REPORT_COLUMNS = (
     "seq",
@@ -92,9 +92,23 @@ class BatchSummary:
     batch: Batch
     counts: dict[str, int]
     in_flight: int
+    status: str  # the batch's status as it stands now (a dead run's "running" → interrupted)
+
+    @property
+    def follow_up(self) -> str | None:
+        """The command that would continue this batch, if anything is left to do."""
+        if self.status in ("interrupted", "refused", "pending_verdicts", "open"):
+            return f"sochi batch resume {self.batch.id}"
+        return None
 
     def to_json(self) -> dict[str, Any]:
-        return {**asdict(self.batch), "counts": self.counts, "in_flight": self.in_flight}
+        return {
+            **asdict(self.batch),
+            "status": self.status,
+            "counts": self.counts,
+            "in_flight": self.in_flight,
+            "follow_up": self.follow_up,
+        }
 
 
 def outcome_row(item: Item, context: RowContext | None = None) -> OutcomeRow:
@@ -130,7 +144,15 @@ def batch_outcomes(
 def batch_summary(journal: Journal, batch: Batch) -> BatchSummary:
     counts = journal.state_counts(batch.id)
     in_flight = len(journal.in_flight(batch.id))
-    return BatchSummary(batch, counts, in_flight)
+    return BatchSummary(batch, counts, in_flight, current_status(journal, batch))
+
+
+def current_status(journal: Journal, batch: Batch) -> str:
+    """A batch marked running (or open) whose process is gone — the journal's batch lock
+    is free — was interrupted: a kill, a crash or a power cut. A rerun resumes it."""
+    if batch.status in (BatchStatus.RUNNING, BatchStatus.OPEN) and not journal.writer_busy():
+        return str(BatchStatus.INTERRUPTED)
+    return batch.status
 
 
 def outcomes_csv(rows: list[OutcomeRow]) -> str:
@@ -144,8 +166,10 @@ def outcomes_csv(rows: list[OutcomeRow]) -> str:
 
 
 def outcomes_json(batch: Batch, rows: list[OutcomeRow]) -> str:
+    from sochi_cli.timeutil import normalize_instants
+
     data = {"batch": asdict(batch), "items": [row.to_json() for row in rows]}
-    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    return json.dumps(normalize_instants(data), ensure_ascii=False, indent=2) + "\n"
 
 
 __all__ = [
@@ -155,6 +179,7 @@ __all__ = [
     "RowContext",
     "batch_outcomes",
     "batch_summary",
+    "current_status",
     "outcome_row",
     "outcomes_csv",
     "outcomes_json",

@@ -6,7 +6,7 @@ on what a crash left behind and what a rerun will do.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from sochi_cli.errors import ExitCode
 from sochi_cli.store.journal import BatchStatus, Item, ItemState, Stage
@@ -52,24 +52,40 @@ def retry_failed(item: Item) -> Stage | None:
 
 
 def batch_verdict(counts: Mapping[str, int], *, wait: bool = True) -> tuple[BatchStatus, ExitCode]:
-    """Status and exit code of a finished batch from its counts per item state.
+    """Status and exit code of a batch that ran to its end, from its counts per item state.
 
-    All accepted (or, with --no-wait, all filed) → completed, 0; nothing filed → failed with
-    the validation code when everything was invalid locally, else the refusal code; a mix →
-    partial, 8.
+    - every item accepted → done, 0;
+    - nothing filed → failed, 4 when every item was invalid locally; refused, 6 when the
+      operator refused them (failed, 6 for a mix of both);
+    - something filed and something invalid, refused or rejected → partial, 8;
+    - everything filed, some verdicts not in yet → pending verdicts: 0 when the run was not
+      asked to wait for them (--no-wait), else 11 (--wait-timeout reached).
     """
     total = sum(counts.values())
     accepted = counts.get(ItemState.ACCEPTED, 0)
-    pending_verdict = counts.get(ItemState.RECEIVED, 0) + counts.get(ItemState.DELIVERED, 0)
-    filed = accepted + pending_verdict + counts.get(ItemState.REJECTED, 0)
-    good = accepted + (0 if wait else pending_verdict)
-    if total and good == total:
-        return BatchStatus.COMPLETED, ExitCode.OK
+    pending = counts.get(ItemState.RECEIVED, 0) + counts.get(ItemState.DELIVERED, 0)
+    invalid = counts.get(ItemState.INVALID, 0)
+    refused = counts.get(ItemState.FAILED, 0)
+    rejected = counts.get(ItemState.REJECTED, 0)
+    filed = accepted + pending + rejected
+    if total and accepted == total:
+        return BatchStatus.DONE, ExitCode.OK
     if filed == 0:
-        if total and counts.get(ItemState.INVALID, 0) == total:
+        if total and invalid == total:
             return BatchStatus.FAILED, ExitCode.VALIDATION
+        if total and refused == total:
+            return BatchStatus.REFUSED, ExitCode.REFUSED
         return BatchStatus.FAILED, ExitCode.REFUSED
-    return BatchStatus.PARTIAL, ExitCode.PARTIAL
+    if invalid + refused + rejected:
+        return BatchStatus.PARTIAL, ExitCode.PARTIAL
+    if filed == total:
+        return BatchStatus.PENDING, ExitCode.PENDING if wait else ExitCode.OK
+    return BatchStatus.INTERRUPTED, ExitCode.UNAVAILABLE  # items left unsent
 
 
-__all__ = ["batch_verdict", "next_stage", "retry_failed"]
+def work_left(items: Iterable[Item], *, wait: bool = True) -> int:
+    """How many items a rerun would still do something for."""
+    return sum(next_stage(item, wait=wait) is not None for item in items)
+
+
+__all__ = ["batch_verdict", "next_stage", "retry_failed", "work_left"]

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from sochi_cli.errors import AuthError, SochiError, UsageError
 from sochi_cli.store import paths
-from sochi_cli.timeutil import as_utc, utcnow
+from sochi_cli.timeutil import as_utc, iso_z, utcnow
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -270,6 +270,35 @@ def self_signed(cert: x509.Certificate) -> bool:
 # -- descriptions ------------------------------------------------------------------------
 
 
+# Attribute names cryptography's RFC 4514 form leaves as dotted OIDs (`2.5.4.5=…`).
+_NAME_ATTRIBUTES = {
+    "2.5.4.4": "SN",  # surname
+    "2.5.4.5": "serialNumber",  # the INN in Kyrgyz certificates
+    "2.5.4.12": "title",
+    "2.5.4.42": "GN",  # given name
+    "2.5.4.43": "initials",
+    "2.5.4.65": "pseudonym",
+    "2.5.4.97": "organizationIdentifier",
+    "1.2.840.113549.1.9.1": "emailAddress",
+}
+KEY_USAGE_WORDS = {
+    "digital_signature": "digital signature",
+    "non_repudiation": "non-repudiation",
+    "key_encipherment": "key encipherment",
+    "key_cert_sign": "certificate signing",
+    "crl_sign": "CRL signing",
+}
+
+
+def name_text(name: x509.Name) -> str:
+    """A distinguished name as people read it: `CN=…, serialNumber=…, O=…` (RFC 4514 with
+    the attributes a Kyrgyz certificate carries named, not dotted)."""
+    from cryptography.x509 import ObjectIdentifier
+
+    overrides = {ObjectIdentifier(oid): label for oid, label in _NAME_ATTRIBUTES.items()}
+    return name.rfc4514_string(attr_name_overrides=overrides)
+
+
 def certificate_summary(cert: x509.Certificate) -> dict[str, Any]:
     """Plain JSON-able facts about a certificate (for `cert show` and reports)."""
     from cryptography import x509 as cx
@@ -290,11 +319,11 @@ def certificate_summary(cert: x509.Certificate) -> dict[str, Any]:
     except cx.ExtensionNotFound:
         pass
     return {
-        "subject": cert.subject.rfc4514_string(),
-        "issuer": cert.issuer.rfc4514_string(),
+        "subject": name_text(cert.subject),
+        "issuer": name_text(cert.issuer),
         "serial": format(cert.serial_number, "x"),
-        "not_before": as_utc(cert.not_valid_before_utc).isoformat(),
-        "not_after": as_utc(cert.not_valid_after_utc).isoformat(),
+        "not_before": iso_z(cert.not_valid_before_utc),
+        "not_after": iso_z(cert.not_valid_after_utc),
         "key_usage": usages,
         "public_key": _key_name(cert),
         "sha256": cert.fingerprint(hashes.SHA256()).hex(),
@@ -317,14 +346,14 @@ def crl_summary(
 ) -> dict[str, Any]:
     next_update = crl.next_update_utc
     return {
-        "issuer": crl.issuer.rfc4514_string(),
-        "this_update": as_utc(crl.last_update_utc).isoformat(),
-        "next_update": as_utc(next_update).isoformat() if next_update else None,
+        "issuer": name_text(crl.issuer),
+        "this_update": iso_z(crl.last_update_utc),
+        "next_update": iso_z(next_update) if next_update else None,
         "stale": bool(next_update and next_update < as_utc(now or utcnow())),
         "revoked": [
             {
                 "serial": format(r.serial_number, "x"),
-                "revoked_at": as_utc(r.revocation_date_utc).isoformat(),
+                "revoked_at": iso_z(r.revocation_date_utc),
                 "reason": _reason(r),
             }
             for r in crl
@@ -617,12 +646,24 @@ RENEWAL_REQUISITES = (
 )
 
 
+def renewal_path(key_kind: str | None) -> str:
+    """How a certificate is renewed (clause 18), from its key's kind: the one decision
+    `cert status`, `cert list` and `cert renew` all show.
+
+    E-Cloud keys ("cloud") renew automatically after the year ("e-cloud-auto"); a key the
+    subscriber holds — RuToken ("token"/"pkcs11") or a development key file ("file") —
+    needs a new certificate requested at the operator's office ("office-visit"), where a
+    CSR made with the key stands in for the visit.
+    """
+    return "e-cloud-auto" if key_kind == "cloud" else "office-visit"
+
+
 @dataclass(frozen=True)
 class RenewalStatus:
     days_left: int
     expires: datetime
     signer_kind: str
-    path: str  # "e-cloud-auto" | "office-visit" | "development"
+    path: str  # renewal_path(): "e-cloud-auto" | "office-visit"
     summary: str
     actions: list[str]
     requisites_drift: list[str]
@@ -681,7 +722,7 @@ def renewal_status(
     )
     actions: list[str] = []
     if signer_kind == "cloud":
-        path = "e-cloud-auto"
+        path = renewal_path(signer_kind)
         cancel_by = expires - timedelta(days=30)
         summary = (
             "E-Cloud key: renews automatically after the year unless cancelled by "
@@ -696,7 +737,7 @@ def renewal_status(
                 "happen; apply for a new certificate"
             )
     elif signer_kind == "pkcs11":
-        path = "office-visit"
+        path = renewal_path(signer_kind)
         summary = (
             "RuToken key: renewal only with a visit to the operator's office with the token "
             "(clause 18.2)"
@@ -704,8 +745,12 @@ def renewal_status(
         actions.append("book an office visit before expiry and bring the token")
         actions.append("keep the next year paid before expiry (clause 18.3)")
     else:
-        path = "development"
-        summary = "key file: development only, no renewal path"
+        path = renewal_path(signer_kind)
+        summary = (
+            "key file (development only): renewed like a token key, with a certificate "
+            "request (CSR) at the operator's office (clause 18.2)"
+        )
+        actions.append("renew with `sochi cert renew --csr FILE` (a CSR made with the key)")
     if days < 0:
         summary = f"EXPIRED {-days} days ago. " + summary
     elif days <= 30:
@@ -714,6 +759,7 @@ def renewal_status(
 
 
 __all__ = [
+    "KEY_USAGE_WORDS",
     "RENEWAL_REQUISITES",
     "FetchedPki",
     "GateResult",
@@ -736,8 +782,10 @@ __all__ = [
     "has_signing_usage",
     "load_certificate_files",
     "load_crl_files",
+    "name_text",
     "parse_certificates",
     "parse_crl",
+    "renewal_path",
     "renewal_status",
     "requisites_drift",
     "revocation_of",

@@ -70,6 +70,7 @@ def validate_files(
 
     checks: list[ReportCheck] = []
     forms: dict[str, Form | None] = {}
+    missing: dict[str, str] = {}  # why a form is not there
     for path in files:
         root, facts, issues = read_report(path)
         code = form_code or facts.form
@@ -84,14 +85,17 @@ def validate_files(
         if code not in forms:
             try:
                 forms[code] = form_for_validation(profile, code, connect)
-            except NotFound:
+            except NotFound as exc:
                 forms[code] = None
+                missing[code] = (
+                    f"form '{code}' is not cached (run `sochi forms show {code}` once online)"
+                    if exc.code == "form_not_cached"
+                    else f"unknown form '{code}'"
+                )
         form = forms[code]
         if form is None:
             check = ReportCheck(str(path), facts, [])
-            check.issues.append(
-                Issue(str(path), "report/@form", root.line, "form", f"unknown form '{code}'")
-            )
+            check.issues.append(Issue(str(path), "report/@form", root.line, "form", missing[code]))
             checks.append(check)
             continue
         checks.append(validate_report(path, form, today=today))

@@ -12,8 +12,9 @@ import csv
 import glob
 import io
 import json
+import os
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -90,6 +91,7 @@ class PlanProblem:
     where: str  # `manifest.csv:7`, `manifest.json: item 3` or `report.xml:4`
     message: str
     field: str | None = None
+    severity: str = "error"  # "note": reported, nothing lost (a duplicate row, filed once)
 
     def __str__(self) -> str:
         return (
@@ -99,7 +101,12 @@ class PlanProblem:
         )
 
     def to_json(self) -> dict[str, Any]:
-        return {"where": self.where, "field": self.field, "message": self.message}
+        return {
+            "where": self.where,
+            "field": self.field,
+            "message": self.message,
+            "severity": self.severity,
+        }
 
 
 @dataclass
@@ -109,12 +116,18 @@ class Plan:
 
     @property
     def ok(self) -> bool:
-        return not self.problems
+        return not self.errors
+
+    @property
+    def errors(self) -> list[PlanProblem]:
+        """The problems that kept a row from being filed (notes left out)."""
+        return [p for p in self.problems if p.severity != "note"]
 
     def error(self) -> ValidationFailed:
         """All problems as one ValidationFailed (first one in the message, all in details)."""
-        first = str(self.problems[0]) if self.problems else "no problems"
-        more = len(self.problems) - 1
+        problems = self.errors or self.problems
+        first = str(problems[0]) if problems else "no problems"
+        more = len(problems) - 1
         return ValidationFailed(
             first + (f" (and {more} more)" if more > 0 else ""),
             hint="fix the input and rerun; nothing was sent",
@@ -147,6 +160,10 @@ class _Collector:
         self.strict = strict
         self.problems: list[PlanProblem] = []
         self.rows = 0  # data rows seen in a manifest, good or bad
+
+    def note(self, where: str, message: str) -> None:
+        """Something worth saying that loses nothing (never stops a --strict plan)."""
+        self.problems.append(PlanProblem(where, message, severity="note"))
 
     def add(self, where: str, message: str, field_name: str | None = None) -> None:
         problem = PlanProblem(where, message, field_name)
@@ -193,7 +210,7 @@ def make_plan(
             continue
         target = (item.client_inn, item.form, item.period, item.correction)
         if item.idempotency_key in by_key:
-            collector.add(
+            collector.note(
                 row.where,
                 f"duplicate of {by_key[item.idempotency_key]} (same client, "
                 "form, period, correction and file); filed once",
@@ -217,32 +234,71 @@ def make_plan(
 def _path_rows(
     inputs: Sequence[str], collector: _Collector, correction: int | None = None
 ) -> Iterator[_Row]:
+    for path in report_files(inputs):
+        yield _Row(where=str(path), file=path, correction=correction)
+
+
+def report_files(inputs: Sequence[str]) -> list[Path]:
+    """The report files that paths, folders (searched for *.xml) and globs name, in order.
+
+    A path that does not exist, a glob that matches nothing, a folder without reports and
+    anything that cannot be read is a usage error (exit 2) naming it: nothing is skipped
+    silently and nothing is filed from a command line that does not say what it means.
+    `sochi submit` and `sochi validate` take the same inputs.
+    """
     seen: set[Path] = set()
+    found: list[Path] = []
     for raw in inputs:
-        for path in _expand(raw, collector):
+        for path in _expand(raw):
             resolved = path.resolve()
             if resolved not in seen:
                 seen.add(resolved)
-                yield _Row(where=str(path), file=path, correction=correction)
+                found.append(path)
+    return found
 
 
-def _expand(raw: str, collector: _Collector) -> Iterable[Path]:
+def _expand(raw: str) -> list[Path]:
     path = Path(raw).expanduser()
     if path.is_dir():
-        found = sorted(p for p in path.rglob("*.xml") if p.is_file())
+        found = _reports_in(path)
         if not found:
-            collector.add(raw, "directory holds no *.xml reports")
+            raise UsageError(f"{raw}: the folder holds no *.xml reports")
         return found
     if path.exists() or not _GLOB_CHARS & set(raw):
         if not path.exists():
-            collector.add(raw, "no such file")
-            return []
+            raise UsageError(f"{raw}: no such file or folder")
+        _readable(path)
         return [path]
     matches = sorted(Path(m) for m in glob.glob(str(path), recursive=True))
     files = [m for m in matches if m.is_file()]
     if not files:
-        collector.add(raw, "no files match this pattern")
+        raise UsageError(f"{raw}: no file matches this pattern")
+    for file in files:
+        _readable(file)
     return files
+
+
+def _reports_in(folder: Path) -> list[Path]:
+    """Every *.xml under `folder`; an unreadable folder or file on the way is an error."""
+
+    def refuse(exc: OSError) -> None:
+        where = exc.filename or folder
+        raise UsageError(f"{where}: cannot read the folder: {exc.strerror or exc}")
+
+    found: list[Path] = []
+    for top, dirs, files in os.walk(folder, onerror=refuse):
+        dirs.sort()
+        for name in sorted(files):
+            candidate = Path(top) / name
+            if candidate.suffix.lower() == ".xml" and candidate.is_file():
+                _readable(candidate)
+                found.append(candidate)
+    return sorted(found)
+
+
+def _readable(path: Path) -> None:
+    if not os.access(path, os.R_OK):
+        raise UsageError(f"{path}: cannot read the file: permission denied")
 
 
 def _manifest_rows(path: Path, collector: _Collector) -> Iterator[_Row]:
@@ -532,4 +588,12 @@ def _merge(
     return chosen["client"], chosen["form"], chosen["period"], int(chosen["correction"])
 
 
-__all__ = ["MANIFEST_FIELDS", "FileRef", "Plan", "PlanItem", "PlanProblem", "make_plan"]
+__all__ = [
+    "MANIFEST_FIELDS",
+    "FileRef",
+    "Plan",
+    "PlanItem",
+    "PlanProblem",
+    "make_plan",
+    "report_files",
+]

@@ -23,7 +23,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from sochi_cli.errors import ExitCode, Unavailable, ValidationFailed
-from sochi_cli.services.batch_state import batch_verdict, next_stage
+from sochi_cli.services.batch_state import batch_verdict, next_stage, work_left
 from sochi_cli.services.submit_model import (
     Cost,
     JournalRows,
@@ -36,6 +36,7 @@ from sochi_cli.services.submit_model import (
 from sochi_cli.services.submit_send import MAINTENANCE_POLL_SECONDS
 from sochi_cli.store.journal import (
     FILED_STATES,
+    BatchStart,
     BatchStatus,
     Item,
     ItemState,
@@ -146,7 +147,7 @@ def resume(
     emit = progress or (lambda _event: None)
     run = _Run(config, options, signer_factory, emit)
     run.warn = warn
-    return run.run(items, [])
+    return run.run(items, [], batch_id=batch.id)
 
 
 @dataclass(frozen=True)
@@ -213,11 +214,22 @@ class _Run:
         self.started = time.monotonic()
 
     # entry ---------------------------------------------------------------------------
-    def run(self, items: Sequence[PlannedItem], problems: list[dict[str, Any]]) -> SubmitResult:
+    def run(
+        self,
+        items: Sequence[PlannedItem],
+        problems: list[dict[str, Any]],
+        *,
+        batch_id: int | None = None,
+    ) -> SubmitResult:
+        """Run (or resume `batch_id`); a batch with nothing left to do is only reported."""
         from sochi_cli.services.session import open_client
         from sochi_cli.services.submit_checks import BatchContext
         from sochi_cli.timeutil import to_bishkek
 
+        if not self.options.dry_run:
+            finished = self._nothing_to_do(items, problems, batch_id)
+            if finished is not None:
+                return finished
         with _signals(self.stop), open_client(self.config) as client:
             status = self._outside_maintenance(client)
             context = BatchContext.fetch(
@@ -226,7 +238,72 @@ class _Run:
             if self.options.dry_run:
                 return self._dry_run(client, context, items, problems)
             with Journal.for_profile(self.profile) as journal, journal.writer_lock():
-                return self._journaled(journal, client, context, status, items, problems)
+                if batch_id is not None:
+                    start = journal.resume_batch(batch_id)
+                else:
+                    start = journal.start_batch(
+                        items,
+                        profile=self.profile,
+                        api_url=self.api_url,
+                        command=self.options.command,
+                    )
+                if isinstance(items, list):
+                    items.clear()  # journaled now: from here on items are read back in chunks
+                try:
+                    return self._journaled(journal, client, context, status, start, problems)
+                except BaseException as exc:
+                    _record_failure(journal, start.batch.id, exc)
+                    raise
+
+    def _nothing_to_do(
+        self,
+        items: Sequence[PlannedItem],
+        problems: list[dict[str, Any]],
+        batch_id: int | None,
+    ) -> SubmitResult | None:
+        """The outcome of a rerun (or resume) that would do nothing, read from the journal
+        alone (no operator call, no new batch); None when something is left to do."""
+        from sochi_cli.services.batch_report import outcome_row
+
+        journal = Journal.existing(self.profile)
+        if journal is None:
+            return None
+        with journal:
+            if batch_id is not None:
+                known: list[Item] = journal.batch_items(batch_id)
+            else:
+                found = [journal.find_by_key(item.idempotency_key) for item in items]
+                if any(item is None for item in found):
+                    return None
+                known = [item for item in found if item is not None]
+            if not known or work_left(known, wait=self.options.wait):
+                return None
+            batch = journal.batch(batch_id) if batch_id is not None else journal.plan_batch(items)
+        counts = dict(Counter(item.state for item in known))
+        status, code = batch_verdict(counts, wait=self.options.wait)
+        real = _real_problems(problems)
+        if real and code == ExitCode.OK:
+            status, code = BatchStatus.PARTIAL, ExitCode.PARTIAL
+        rows = []
+        for item in known:
+            row = outcome_row(item).to_json()
+            row["already_filed"] = item.state in FILED_STATES
+            row["idempotency_key"] = item.idempotency_key
+            rows.append(row)
+        return SubmitResult(
+            batch_id=batch.id if batch is not None else None,
+            status=str(status),
+            exit_code=code,
+            resumed=False,
+            nothing_to_do=True,
+            total=len(known),
+            counts=counts,
+            already_filed=sum(1 for item in known if item.state in FILED_STATES),
+            pending=_pending(counts),
+            problems=problems,
+            items=rows,
+            seconds=time.monotonic() - self.started,
+        )
 
     def _warn(self, context: BatchContext) -> None:
         """Late filings, said before anything is signed (at most 10 lines, then a count)."""
@@ -314,7 +391,7 @@ class _Run:
         cost = batch_cost(client, valid_forms)
         invalid = sum(1 for row in rows if row["state"] == ItemState.INVALID)
         code = ExitCode.OK
-        if invalid or problems:
+        if invalid or _real_problems(problems):
             code = ExitCode.VALIDATION
         elif cost.shortfall:
             code = ExitCode.REFUSED
@@ -347,7 +424,7 @@ class _Run:
         client: OperatorClient,
         context: BatchContext,
         status: Status,
-        items: Sequence[PlannedItem],
+        start: BatchStart,
         problems: list[dict[str, Any]],
     ) -> SubmitResult:
         from sochi_cli.store.archive import Archive
@@ -355,11 +432,6 @@ class _Run:
 
         archive, audit = Archive(journal), AuditLog(journal)
         actor = Actor(inn=context.own_inn)
-        start = journal.start_batch(
-            items, profile=self.profile, api_url=self.api_url, command=self.options.command
-        )
-        if isinstance(items, list):
-            items.clear()  # journaled now: from here on items are read back a chunk at a time
         batch = start.batch
         journal.set_batch_status(batch.id, BatchStatus.RUNNING)
         wait = self.options.wait
@@ -416,7 +488,6 @@ class _Run:
         context.forget_clients()  # the operator's client list is needed for validation only
         if self.options.strict and any(s == ItemState.INVALID for s in states.values()):
             bad = next(i for i in journal.batch_items(batch.id) if i.state == ItemState.INVALID)
-            journal.set_batch_status(batch.id, BatchStatus.FAILED)
             raise ValidationFailed(
                 f"{bad.source_path}: {bad.error_message}",
                 hint="--strict stops at the first invalid report; nothing was signed or sent",
@@ -447,11 +518,8 @@ class _Run:
             cost = batch_cost(client, to_pay)
             self.emit(ProgressEvent("preflight", len(to_pay), len(to_pay), _counts(states)))
             audit.append("batch.preflight", {"batch": batch.id, **cost.to_json()}, actor=actor)
-            if cost.shortfall:
-                journal.set_batch_status(batch.id, BatchStatus.INTERRUPTED)
             require_affordable(cost)
         if sending and status.maintenance.active and not self.options.wait_maintenance:
-            journal.set_batch_status(batch.id, BatchStatus.INTERRUPTED)
             raise _maintenance_error(status)
         del to_pay
         # sign (one signer session, in a thread) while sending what is signed ---------------
@@ -819,14 +887,10 @@ class _Run:
             status, code = BatchStatus.INTERRUPTED, ExitCode.INTERRUPTED
         elif stopped_by in ("maintenance", "unavailable"):
             status, code = BatchStatus.INTERRUPTED, ExitCode.UNAVAILABLE
-        elif remaining:  # verdicts still pending after --wait-timeout: resumable
-            status = BatchStatus.INTERRUPTED
-            bad = sum(counts.get(s, 0) for s in (ItemState.INVALID, ItemState.FAILED, "rejected"))
-            code = ExitCode.PARTIAL if bad else ExitCode.UNAVAILABLE
-        if problems and code == ExitCode.OK:
-            real = [p for p in problems if not str(p.get("message", "")).startswith("duplicate")]
-            if real:
-                code = ExitCode.PARTIAL
+        elif self.options.wait and _pending(counts):
+            stopped_by = "wait_timeout"  # filed; the agencies' verdicts did not all come in time
+        if _real_problems(problems) and code == ExitCode.OK:
+            status, code = BatchStatus.PARTIAL, ExitCode.PARTIAL  # rows that were not planned
         journal.set_batch_status(batch_id, status)
         audit.append(
             "batch.finish",
@@ -838,18 +902,54 @@ class _Run:
             status=str(status),
             exit_code=code,
             resumed=resumed,
-            interrupted=stopped_by is not None,
             stopped_by=stopped_by,
             total=sum(counts.values()),
             counts=counts,
             already_filed=len(already),
             sent=sent,
             remaining=remaining,
+            pending=_pending(counts),
+            wait_timeout=self.options.wait_timeout if stopped_by == "wait_timeout" else None,
             cost=cost,
             problems=problems,
             items=JournalRows(journal.path, batch_id, frozenset(already), self.profile),
             seconds=time.monotonic() - self.started,
         )
+
+
+def _pending(counts: dict[str, int]) -> int:
+    """Filed items whose agency verdict is not in yet."""
+    return counts.get(ItemState.RECEIVED, 0) + counts.get(ItemState.DELIVERED, 0)
+
+
+def _real_problems(problems: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Plan problems that kept a row from being filed (a duplicate row is filed once: a note)."""
+    return [p for p in problems if p.get("severity", "error") != "note"]
+
+
+def _record_failure(journal: Journal, batch_id: int, exc: BaseException) -> None:
+    """The batch's status after its run raised: refused, interrupted or failed, never running.
+
+    Refused: the operator's terms (balance, powers of attorney) or a maintenance window the
+    run was told not to wait for stopped it before anything was signed. Interrupted: Ctrl-C
+    or the operator unreachable, or anything after some reports were filed (a rerun
+    resumes). Failed: nothing was filed and the cause needs a fix (key, passphrase, input).
+    """
+    from sochi_cli.errors import Interrupted, OperatorRefused, SochiError
+
+    if isinstance(exc, OperatorRefused) or getattr(exc, "code", None) == "maintenance":
+        status = BatchStatus.REFUSED
+    elif isinstance(exc, KeyboardInterrupt | Interrupted | Unavailable):
+        status = BatchStatus.INTERRUPTED
+    else:
+        counts = journal.state_counts(batch_id)
+        filed = sum(n for state, n in counts.items() if state in FILED_STATES)
+        status = BatchStatus.INTERRUPTED if filed else BatchStatus.FAILED
+    with contextlib.suppress(SochiError):
+        journal.set_batch_status(batch_id, status)
+    if isinstance(exc, SochiError):
+        exc.details.setdefault("batch_id", batch_id)
+        exc.details.setdefault("batch_status", str(status))
 
 
 def _ramp(total: int, chunk: int, first: int) -> Iterator[tuple[int, int]]:

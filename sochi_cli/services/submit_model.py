@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sochi_cli.errors import ExitCode
+from sochi_cli.errors import ExitCode, SochiError
 from sochi_cli.services.progress import ProgressCallback, ProgressEvent
 
 if TYPE_CHECKING:
@@ -87,20 +87,24 @@ class JournalRows:
 
 @dataclass
 class SubmitResult:
-    """What a run did; `exit_code` follows docs/batch.md."""
+    """What a run did; `status` and `exit_code` follow docs/cli.md ("Batch states")."""
 
     batch_id: int | None
-    status: str
+    status: str  # a BatchStatus value, or "dry_run"
     exit_code: ExitCode
     dry_run: bool = False
     resumed: bool = False
-    interrupted: bool = False
-    stopped_by: str | None = None  # "signal" | "maintenance" | "unavailable" | None
+    nothing_to_do: bool = False  # every item was already final: no batch run, none created
+    # Why the run ended before everything was final: "signal" | "maintenance" |
+    # "unavailable" (status interrupted) or "wait_timeout" (verdicts still pending).
+    stopped_by: str | None = None
     total: int = 0
     counts: dict[str, int] = field(default_factory=dict)
     already_filed: int = 0
     sent: int = 0
-    remaining: int = 0
+    remaining: int = 0  # items a rerun would still do something for
+    pending: int = 0  # filed items whose agency verdict is not in yet
+    wait_timeout: float | None = None  # the --wait-timeout that ran out
     cost: Cost | None = None
     problems: list[dict[str, Any]] = field(default_factory=list)
     # Per-item outcome rows; after a journaled run, read back from the journal a chunk at a
@@ -109,18 +113,100 @@ class SubmitResult:
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
+    @property
+    def interrupted(self) -> bool:
+        return self.status == "interrupted"
+
+    @property
+    def follow_up(self) -> str | None:
+        """The command that continues this batch or shows what needs attention."""
+        if self.batch_id is None:
+            return None
+        if self.remaining or self.status in ("interrupted", "pending_verdicts", "refused"):
+            return f"sochi batch resume {self.batch_id}"
+        if self.exit_code != ExitCode.OK:
+            return f"sochi batch show {self.batch_id}"
+        return None
+
+    def problem(self) -> SochiError | None:
+        """The run's outcome as one error (the stderr line and `error` in JSON), if not 0."""
+        from sochi_cli import errors
+
+        if self.exit_code == ExitCode.OK:
+            return None
+        if self.dry_run:
+            invalid = self.counts.get("invalid", 0)
+            rows = len([p for p in self.problems if p.get("severity", "error") != "note"])
+            if invalid or rows:
+                return errors.ValidationFailed(
+                    f"dry run: {invalid} of {self.total} report(s) invalid"
+                    + (f", {rows} input problem(s)" if rows else ""),
+                    hint="fix them and rerun; nothing was signed or sent",
+                )
+            return errors.OperatorRefused(
+                "dry run: the balance does not cover the batch"
+                + (f" ({self.cost.to_json()['shortfall']} short)" if self.cost else ""),
+                hint="top up the account; nothing was signed or sent",
+                code="balance_insufficient",
+            )
+        batch = f"batch {self.batch_id}" if self.batch_id is not None else "the batch"
+        then = f"`{self.follow_up}`" if self.follow_up else None
+        bad = sum(self.counts.get(s, 0) for s in ("invalid", "failed", "rejected"))
+        error: SochiError
+        if self.status == "interrupted":
+            why = {
+                "signal": "stopped by a signal",
+                "maintenance": "the operator went into maintenance",
+                "unavailable": "the operator is unavailable",
+            }.get(self.stopped_by or "", "stopped")
+            error = errors.SochiError(
+                f"{batch} interrupted ({why}) with {self.remaining} report(s) left",
+                hint=f"rerun the same command or {then}",
+                code="interrupted",
+            )
+            error.exit_code = self.exit_code
+        elif self.status == "pending_verdicts":
+            error = errors.VerdictsPending(
+                f"{batch}: every report filed, {self.pending} agency verdict(s) still pending "
+                f"after --wait-timeout {self.wait_timeout or 0:.0f} s",
+                hint=f"follow them up with {then}",
+            )
+        elif self.status == "partial":
+            error = errors.PartialFailure(
+                f"{batch} partial: {bad} of {self.total} report(s) invalid, refused or rejected"
+                + (f", {self.pending} verdict(s) pending" if self.pending else "")
+                + (f", {len(self.problems)} input problem(s)" if self.problems else ""),
+                hint=f"see {then}" if then else None,
+            )
+        elif self.status == "refused":
+            error = errors.OperatorRefused(
+                f"{batch} refused: the operator refused every report", hint=f"see {then}"
+            )
+        else:
+            error = errors.SochiError(
+                f"{batch} failed: nothing filed ({bad} of {self.total} report(s) invalid "
+                "or refused)",
+                hint=f"see {then}" if then else "fix the reports and rerun",
+                code="failed",
+            )
+            error.exit_code = self.exit_code
+        error.details = {"batch_id": self.batch_id, "status": self.status}
+        return error
+
     def to_json(self) -> dict[str, Any]:
         """Every field; `items` materialised (`head_json` + iterating `items` streams)."""
         return {**self.head_json(), "items": list(self.items)}
 
     def head_json(self) -> dict[str, Any]:
         """Every field but `items`."""
+        problem = self.problem()
         return {
             "batch_id": self.batch_id,
             "status": self.status,
             "exit_code": int(self.exit_code),
             "dry_run": self.dry_run,
             "resumed": self.resumed,
+            "nothing_to_do": self.nothing_to_do,
             "interrupted": self.interrupted,
             "stopped_by": self.stopped_by,
             "total": self.total,
@@ -128,10 +214,13 @@ class SubmitResult:
             "already_filed": self.already_filed,
             "sent": self.sent,
             "remaining": self.remaining,
+            "pending": self.pending,
+            "follow_up": self.follow_up,
             "cost": self.cost.to_json() if self.cost else None,
             "problems": self.problems,
             "warnings": self.warnings,
             "seconds": round(self.seconds, 3),
+            "error": problem.to_json() if problem is not None else None,
         }
 
 

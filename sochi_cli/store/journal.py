@@ -75,12 +75,19 @@ FILED_STATES = frozenset(
 
 
 class BatchStatus(StrEnum):
-    OPEN = "open"  # planned, nothing remote done yet
-    RUNNING = "running"
-    INTERRUPTED = "interrupted"  # Ctrl-C, maintenance stop, crash detected on resume
-    COMPLETED = "completed"  # every item accepted (or filed with --no-wait)
-    PARTIAL = "partial"  # finished, some items invalid/failed/rejected
-    FAILED = "failed"  # finished, nothing filed
+    """What a batch's last run left (docs/batch.md "Batch states")."""
+
+    OPEN = "open"  # planned, nothing done yet
+    RUNNING = "running"  # a process is working on it (shown as interrupted once it is gone)
+    INTERRUPTED = "interrupted"  # stopped with work left (Ctrl-C, kill, operator unavailable)
+    REFUSED = "refused"  # stopped before signing: balance, powers of attorney, maintenance
+    FAILED = "failed"  # nothing filed: every item invalid or refused, or the run failed
+    PENDING = "pending_verdicts"  # everything filed; agency verdicts not all in yet
+    DONE = "done"  # every item accepted
+    PARTIAL = "partial"  # finished: some items filed, some invalid, refused or rejected
+
+
+_LEGACY_STATUS = {"completed": BatchStatus.DONE}  # journals written before "done"
 
 
 def idempotency_key(
@@ -521,21 +528,20 @@ class Journal:
         api_url: str,
         command: str,
     ) -> BatchStart:
-        """Resume the unfinished batch planned from exactly these items, or create one.
+        """Resume the batch planned from exactly these items (the newest), or create one.
 
         Items already journaled by an earlier batch (same idempotency key) are linked, not
-        copied: their state says whether they were filed (`known_item_ids`).
+        copied: their state says whether they were filed (`known_item_ids`). Whether there is
+        anything left to do is the engine's decision (it asks before calling this).
         """
         from sochi_cli.logs import redact
 
-        keys = [item.idempotency_key for item in items]
-        plan_digest = hashlib.sha256("\n".join(sorted(keys)).encode()).hexdigest()
+        plan_digest = _plan_digest(items)
         now = now_text()
         with self.transaction() as db:
             row = db.execute(
-                "SELECT id FROM batches WHERE plan_digest = ? AND status NOT IN (?, ?, ?) "
-                "ORDER BY id DESC LIMIT 1",
-                (plan_digest, BatchStatus.COMPLETED, BatchStatus.PARTIAL, BatchStatus.FAILED),
+                "SELECT id FROM batches WHERE plan_digest = ? ORDER BY id DESC LIMIT 1",
+                (plan_digest,),
             ).fetchone()
             if row is not None:
                 batch_id = int(row["id"])
@@ -604,6 +610,43 @@ class Journal:
             return BatchStart(
                 self._batch(db, batch_id), resumed=False, known_item_ids=frozenset(known)
             )
+
+    def resume_batch(self, batch_id: int) -> BatchStart:
+        """Mark batch `batch_id` running again (`sochi batch resume`)."""
+        with self.transaction() as db:
+            batch = self._batch(db, batch_id)
+            db.execute(
+                "UPDATE batches SET status = ?, updated_at = ? WHERE id = ?",
+                (BatchStatus.RUNNING, now_text(), batch_id),
+            )
+        return BatchStart(batch, resumed=True)
+
+    def plan_batch(self, items: Sequence[PlannedItem]) -> Batch | None:
+        """The newest batch planned from exactly these items, if any."""
+        rows = self.query(
+            "SELECT id FROM batches WHERE plan_digest = ? ORDER BY id DESC LIMIT 1",
+            (_plan_digest(items),),
+        )
+        return self.batch(int(rows[0]["id"])) if rows else None
+
+    def writer_busy(self) -> bool:
+        """Whether a process holds this journal's batch lock right now (a run is live)."""
+        import fcntl
+
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        try:
+            fd = os.open(lock_path, os.O_RDONLY)
+        except OSError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        except OSError:
+            return False
+        finally:
+            os.close(fd)  # closing releases a lock taken here
+        return False
 
     def _batch(self, db: sqlite3.Connection, batch_id: int) -> Batch:
         row = db.execute(
@@ -765,6 +808,12 @@ class Journal:
             )
 
 
+def _plan_digest(items: Sequence[PlannedItem]) -> str:
+    """What makes two runs "the same batch": the sorted idempotency keys of its items."""
+    keys = sorted(item.idempotency_key for item in items)
+    return hashlib.sha256("\n".join(keys).encode()).hexdigest()
+
+
 def _batch_from_row(row: sqlite3.Row) -> Batch:
     return Batch(
         id=int(row["id"]),
@@ -773,7 +822,7 @@ def _batch_from_row(row: sqlite3.Row) -> Batch:
         command=row["command"],
         profile=row["profile"],
         api_url=row["api_url"],
-        status=row["status"],
+        status=_LEGACY_STATUS.get(row["status"], row["status"]),
         item_count=int(row["n"]),
     )
 

@@ -54,9 +54,14 @@ def test_batch_list_plain_and_json() -> None:
 def test_batch_show_plain_and_json() -> None:
     batch_id = seed()
     plain = run_cli("batch", "show", "last")
-    assert plain.code == 0
-    assert f"batch\t{batch_id}" in plain.stdout and "in flight\t1" in plain.stdout
-    assert "planned (send…)" in plain.stdout and "POA expired on 2026-09-30" in plain.stdout
+    assert plain.code == 0  # in a pipe: one record type, the items
+    rows = [line.split("\t") for line in plain.stdout.splitlines()]
+    assert [len(r) for r in rows] == [8] * 4 and [r[4] for r in rows] == ["accepted", "failed", "planned", "planned"]
+    assert rows[1][7] == "POA expired on 2026-09-30"
+    summary = run_cli("batch", "show", "last", "--summary").stdout
+    assert f"batch\t{batch_id}" in summary and "in flight\t1" in summary
+    assert "status\tinterrupted" in summary and f"next\tsochi batch resume {batch_id}" in summary
+    assert "accepted" not in summary.split("states\t")[0]  # no item rows in the summary
     data = json.loads(run_cli("batch", "show", str(batch_id), "--json").stdout)
     assert [i["state"] for i in data["items"]] == ["accepted", "failed", "planned", "planned"]
     assert data["items"][2]["in_flight_stage"] == "send"

@@ -71,12 +71,15 @@ def test_refused_items_stay_refused_unless_retried(journal: Journal) -> None:
 @pytest.mark.parametrize(
     ("counts", "wait", "expected"),
     [
-        ({"accepted": 3}, True, (BatchStatus.COMPLETED, ExitCode.OK)),
-        ({"accepted": 1, "received": 2}, False, (BatchStatus.COMPLETED, ExitCode.OK)),
-        ({"accepted": 1, "received": 2}, True, (BatchStatus.PARTIAL, ExitCode.PARTIAL)),
+        ({"accepted": 3}, True, (BatchStatus.DONE, ExitCode.OK)),
+        # filed, verdicts not in: pending; 0 when not asked to wait, 11 after --wait-timeout
+        ({"accepted": 1, "received": 2}, False, (BatchStatus.PENDING, ExitCode.OK)),
+        ({"accepted": 1, "received": 2}, True, (BatchStatus.PENDING, ExitCode.PENDING)),
+        ({"accepted": 1, "received": 1, "rejected": 1}, True, (BatchStatus.PARTIAL, 8)),
         ({"accepted": 2, "rejected": 1}, True, (BatchStatus.PARTIAL, ExitCode.PARTIAL)),
         ({"accepted": 2, "failed": 1}, True, (BatchStatus.PARTIAL, ExitCode.PARTIAL)),
         ({"invalid": 2}, True, (BatchStatus.FAILED, ExitCode.VALIDATION)),
+        ({"failed": 2}, True, (BatchStatus.REFUSED, ExitCode.REFUSED)),
         ({"invalid": 1, "failed": 1}, True, (BatchStatus.FAILED, ExitCode.REFUSED)),
     ],
 )

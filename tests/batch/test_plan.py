@@ -59,18 +59,21 @@ def test_digest_and_size_are_those_of_the_file(reports: Path) -> None:
     assert item.file.sha256 == hashlib.sha256(data).hexdigest() and item.file.size == len(data)
 
 
-def test_missing_paths_and_empty_patterns_are_problems(tmp_path: Path, reports: Path) -> None:
-    result = plan(
-        str(reports / "r0.xml"),
-        str(tmp_path / "nope.xml"),
-        str(tmp_path / "*.none"),
-        str(tmp_path / "empty"),
-    )
-    assert len(result.items) == 1
-    assert messages(result)[:2] == [
-        f"{tmp_path / 'nope.xml'}: no such file",
-        f"{tmp_path / '*.none'}: no files match this pattern",
-    ]
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("nope.xml", "no such file or folder"),
+        ("*.none", "no file matches this pattern"),
+        ("empty", "the folder holds no *.xml reports"),
+    ],
+)
+def test_a_missing_input_is_a_usage_error_naming_it(
+    tmp_path: Path, reports: Path, name: str, message: str
+) -> None:
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(UsageError) as raised:
+        plan(str(reports / "r0.xml"), str(tmp_path / name))
+    assert raised.value.one_line() == f"{tmp_path / name}: {message}"
 
 
 def test_needs_inputs_or_manifest_but_not_both(tmp_path: Path) -> None:
@@ -111,8 +114,9 @@ def test_broken_reports_are_problems_with_file_and_line(tmp_path: Path) -> None:
 
 
 def test_strict_stops_at_the_first_problem(tmp_path: Path, reports: Path) -> None:
-    with pytest.raises(ValidationFailed, match="no such file"):
-        plan(str(tmp_path / "nope.xml"), str(reports), strict=True)
+    (tmp_path / "bad.xml").write_text("<report/>")
+    with pytest.raises(ValidationFailed, match="bad.xml"):
+        plan(str(tmp_path / "bad.xml"), str(reports), strict=True)
 
 
 def write_manifest(path: Path, text: str, encoding: str = "utf-8") -> Path:
@@ -161,7 +165,7 @@ def test_csv_row_problems_carry_row_numbers(reports: Path) -> None:
         "manifest.csv:8: expected 5 fields, found 3",
     ]
     error = result.error()
-    assert error.message.startswith("manifest.csv:3: client:") and "(and 6 more)" in error.message
+    assert error.message.startswith("manifest.csv:3: client:") and "(and 5 more)" in error.message
     assert len(error.details["problems"]) == 7
 
 

@@ -128,20 +128,28 @@ def test_maintenance_window_is_waited_out_then_the_batch_continues(
     assert len(op.submissions(access_token(), "2026-07")) == 3
 
 
-def test_batch_resume_continues_an_interrupted_batch(op: Operator, tmp_path: Path) -> None:
+def test_a_wait_timeout_leaves_verdicts_pending_and_batch_resume_follows_them(
+    op: Operator, tmp_path: Path
+) -> None:
     write_reports(tmp_path, count=4, period="2026-08")
     op.control("PUT", "agency", {"delivery_delay_seconds": 0, "verdict_delay_seconds": 3600})
     stopped = run_cli("--json", "submit", str(tmp_path), "--wait-timeout", "1")
-    assert stopped.code == 7, stopped.stderr  # filed, verdicts still pending: resumable
-    stopped_data = json.loads(stopped.stdout)
-    assert stopped_data["status"] == "interrupted" and stopped_data["remaining"] == 4
+    assert stopped.code == 11, stopped.stderr  # filed, verdicts still pending
+    data = json.loads(stopped.stdout)
+    batch = data["batch_id"]
+    follow_up = f"sochi batch resume {batch}"
+    assert data["status"] == "pending_verdicts" and data["pending"] == 4
+    assert data["interrupted"] is False and data["stopped_by"] == "wait_timeout"
+    assert data["remaining"] == 4 and data["follow_up"] == follow_up
+    assert data["error"]["code"] == "verdicts_pending" and data["error"]["exit_code"] == 11
+    (line,) = [x for x in stopped.stderr.splitlines() if x.startswith("error:")]
+    assert "pending" in line and follow_up in line
     op.control("POST", "clock/advance", {"seconds": 3700})  # the agency decides meanwhile
-    resumed = run_cli(
-        "--json", "batch", "resume", str(stopped_data["batch_id"]), "--wait-timeout", "60"
-    )
+    resumed = run_cli("--json", "batch", "resume", str(batch), "--wait-timeout", "60")
     assert resumed.code == 0, resumed.stderr
     data = json.loads(resumed.stdout)
     assert data["resumed"] is True and data["counts"] == {"accepted": 4}
+    assert data["status"] == "done" and data["error"] is None
     assert len(op.submissions(access_token(), "2026-08")) == 4
 
 

@@ -93,7 +93,7 @@ def test_status_shows_requisites_drift_and_whether_next_year_is_paid(logged_in: 
         poor = ok(run_cli("cert", "status")).stdout
         assert "requisites drift\tposition" in poor
         assert "next year paid\tNO (balance 1.00 KGS, fee 1500.00 KGS)" in poor
-        assert "- top up the account" in poor
+        assert "action\ttop up the account" in poor
     finally:
         ok(run_cli("account", "update", "--set", f"head_position={position}"))
         logged_in.control("PUT", "balance", {"inn": logged_in.rep["inn"], "balance": 5_000_000})

@@ -56,7 +56,7 @@ def test_show_renders_the_protocol_errors_of_a_rejected_report(logged_in: Sandbo
     assert data["protocol"]["verdict"] == "rejected" and data["protocol"]["errors"]
     plain = ok(run_cli("submissions", "show", sub.id)).stdout
     assert f"id\t{sub.id}" in plain and "verdict\trejected" in plain
-    assert "\n- " in plain  # one line per protocol error
+    assert "\nerror\t" in plain  # one key/value line per protocol error
 
 
 def test_unknown_submission_is_not_found_exit_9(logged_in: Sandbox) -> None:
