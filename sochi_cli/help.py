@@ -85,8 +85,8 @@ def _two_columns(
     """`  left   right` rows; the right side wraps, the left is never cut."""
     if not rows:
         return []
-    if left_width is None:
-        left_width = min(max(len(left) for left, _ in rows), FLAG_COLUMN_MAX)
+    if left_width is None:  # the widest name that fits; longer ones get their own line
+        left_width = max((len(left) for left, _ in rows if len(left) <= FLAG_COLUMN_MAX), default=0)
     out: list[str] = []
     for left, right in rows:
         text_width = max(20, columns - 2 - left_width - 3)
@@ -108,8 +108,24 @@ def _section(title: str, lines: Iterable[str]) -> list[str]:
     return ["", title.upper(), *body] if body else []
 
 
-def _examples(lines: Iterable[str]) -> list[str]:
-    return [f"  $ {line}" for line in lines]
+def _examples(lines: Iterable[str], columns: int) -> list[str]:
+    """`  $ sochi …` lines; a long one continues on the next lines after ` \\` at a flag."""
+    out: list[str] = []
+    for line in lines:
+        current = f"  $ {line}"
+        if len(current) <= columns:
+            out.append(current)
+            continue
+        parts = re.split(r" (?=--?[A-Za-z])", line)
+        current = f"  $ {parts[0]}"
+        for part in parts[1:]:
+            if len(current) + 1 + len(part) + 2 > columns:
+                out.append(current + " \\")
+                current = f"      {part}"
+            else:
+                current += f" {part}"
+        out.append(current)
+    return out
 
 
 # -- the root, from the COMMANDS table (no imports) ---------------------------------------------
@@ -141,7 +157,7 @@ def root_help(*, no_args: bool = False) -> str:
     for panel, rows in panels.items():
         out += _section(f"{panel} commands", _two_columns(rows, columns, name_width))
     out += _section("flags", _two_columns([*ROOT_FLAGS, *GLOBAL_FLAGS], columns))
-    out += _section("examples", _examples(ROOT_EXAMPLES))
+    out += _section("examples", _examples(ROOT_EXAMPLES, columns))
     out += _section(
         "learn more",
         _reflow(
@@ -209,7 +225,8 @@ def flag_rows(params: Iterable[Any]) -> dict[str, list[tuple[str, str]]]:
         left = ", ".join(names + list(param.secondary_opts))
         if not param.is_flag:
             left += f" {_metavar(param)}"
-        help_text = (param.help or "").strip().rstrip(".")
+        help_text = re.sub(r"\s*\[default: ([^\]]*)\]", r" (default: \1)", param.help or "")
+        help_text = help_text.strip().rstrip(".")
         notes = []
         default = _default_text(param)
         if default is not None and "default:" not in help_text:
@@ -259,13 +276,29 @@ def _epilog_parts(epilog: str | None) -> tuple[list[str], list[str], list[str]]:
 
 
 def examples_for(path: Sequence[str], command: Any, parent: Any | None) -> list[str]:
-    """The command's examples, else its group's examples that call it."""
+    """The command's examples; else its group's examples that call it; for a group
+    without examples, the first example of each of its sub-commands."""
     own, _, _ = _epilog_parts(getattr(command, "epilog", None))
-    if own or parent is None:
+    if own:
         return own
+    subcommands = getattr(command, "commands", None)
+    if isinstance(subcommands, dict) and subcommands:
+        found: list[str] = []
+        for name, sub in subcommands.items():
+            found += examples_for([*path, name], sub, command)[:1]
+        return found
+    if parent is None:
+        return []
     called = " ".join([PROG, *path])
     group, _, _ = _epilog_parts(getattr(parent, "epilog", None))
-    return [line for line in group if re.search(rf"(^|\s){re.escape(called)}(\s|$)", line)]
+    return [line for line in group if _without_globals(line).startswith(called)]
+
+
+def _without_globals(example: str) -> str:
+    """`SOCHI_PIN=… sochi --profile p --json cert show` → `sochi cert show`."""
+    text = re.sub(r"^(\w+=\S+\s+)+", "", example)
+    text = re.sub(r"\s--profile(=|\s+)\S+", "", text)
+    return re.sub(r"\s(--json|-q|--quiet|-v|--verbose|--no-color)(?=\s|$)", "", text)
 
 
 def command_help(path: Sequence[str], command: Any, parent: Any | None = None) -> str:
@@ -292,12 +325,11 @@ def command_help(path: Sequence[str], command: Any, parent: Any | None = None) -
     for panel, rows in sorted(flag_rows(command.params).items(), key=lambda kv: kv[0] != ""):
         out += _section(f"{panel} flags" if panel else "flags", _two_columns(rows, columns))
     out += _section("global flags", _two_columns(GLOBAL_FLAGS, columns))
-    examples, exit_codes, notes = _epilog_parts(getattr(command, "epilog", None))
-    if not examples:
-        examples = examples_for(path, command, parent)
+    _, exit_codes, notes = _epilog_parts(getattr(command, "epilog", None))
+    examples = examples_for(path, command, parent)
     for note in notes:
         out += ["", *_reflow(note, columns)]
-    out += _section("examples", _examples(examples))
+    out += _section("examples", _examples(examples, columns))
     if exit_codes:
         out += _section("exit codes", _exit_code_rows(" ".join(exit_codes), columns))
     more = (

@@ -14,6 +14,8 @@ account_app = typer.Typer(
     epilog="Examples:\n\n  sochi account show\n\n"
     "  sochi account update --set phone='+996 555 000 000'\n\n"
     "  sochi account balance --json\n\n"
+    "  sochi account charges --limit 20\n\n"
+    "  sochi account tariffs\n\n"
     "Exit codes: 0 ok; 2 bad option; 5 not logged in; 6 refused; 7 unavailable.",
 )
 

@@ -23,7 +23,7 @@ EXIT_CODES = (
 clients_app = typer.Typer(
     help="Taxpayers you represent and their powers of attorney (clauses 3.2, 4.3.10).",
     no_args_is_help=True,
-    epilog="Examples:\n\n  sochi clients list\n\n"
+    epilog="Examples:\n\n  sochi clients list\n\n  sochi clients show 02010201910123\n\n"
     "  sochi clients add 02010201910123 --name 'Ak-Suu Trade' --poa-scan poa.pdf "
     "--poa-number 17 --issued 2026-01-10 --valid-until 2027-01-10\n\n"
     "  sochi clients show 'Ak-Suu'\n\n"

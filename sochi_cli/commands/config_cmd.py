@@ -16,7 +16,10 @@ config_app = typer.Typer(
     no_args_is_help=True,
     epilog="Examples:\n\n  sochi config list\n\n"
     "  sochi --profile production config set timeout 60\n\n"
-    "  sochi config get profiles.sandbox.api_url",
+    "  sochi config get profiles.sandbox.api_url\n\n"
+    "  sochi config unset timeout\n\n"
+    "  sochi config path\n\n"
+    "  sochi config profiles",
 )
 
 

@@ -16,7 +16,8 @@ sandbox_app = typer.Typer(
     epilog="Examples:\n\n  sochi sandbox serve --seed demo\n\n"
     "  sochi sandbox serve --port 0 --seed demo --json\n\n"
     "  sochi sandbox sample-reports --out reports --clients 50 --invalid 3\n\n"
-    "  sochi sandbox reset --yes",
+    "  sochi sandbox reset --yes\n\n"
+    "  sochi sandbox seed",
 )
 
 HistoryOpt = Annotated[

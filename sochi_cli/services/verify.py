@@ -26,7 +26,7 @@ from sochi_cli.services.certificates import (
     has_signing_usage,
     unrelated_crls,
 )
-from sochi_cli.timeutil import as_utc, format_local, utcnow
+from sochi_cli.timeutil import as_utc, format_local, iso_z, utcnow
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -41,6 +41,7 @@ PASSED, FAILED, WARNING, INFO, INDETERMINATE, SKIPPED = (
 )
 STANDING, NOT_STANDING, UNDETERMINED = "standing", "not_standing", "indeterminate"
 
+FUTURE_SKEW_SECONDS = 300.0  # a signer's clock this far ahead of ours is tolerated
 TITLES = {
     "8.2.1": "Identify the signer's certificate",
     "8.2.2": "Verify the signature with the certificate's public key",
@@ -190,8 +191,13 @@ def check_signer(
     crls: Sequence[x509.CertificateRevocationList],
     crl_der: Sequence[bytes],
     now: datetime,
+    clock_skew: float = 0.0,
 ) -> SignerReport:
-    """Run 8.2.1 … 8.4 for one SignerInfo."""
+    """Run 8.2.1 … 8.4 for one SignerInfo at the moment `now`.
+
+    A signature declared as made after `now` (beyond `clock_skew` seconds) did not exist
+    then: it cannot stand at that moment.
+    """
     from sochi_cli.cms.verify import verify_signer
 
     steps: list[Step] = []
@@ -252,6 +258,18 @@ def check_signer(
                 signing_time=None,
             )
         )
+    elif (signing_time - now).total_seconds() > clock_skew:
+        steps.append(
+            _step(
+                "8.2.3",
+                FAILED,
+                f"signed at {_when(signing_time)} (signingTime), after the moment of the check, "
+                f"{_when(now)}: the signature did not exist then",
+                signing_time=iso_z(signing_time),
+                checked_at=iso_z(now),
+            )
+        )
+        return finish(NOT_STANDING, "the signature is dated after the moment it is checked at")
     else:
         moment = signing_time
         steps.append(
@@ -493,6 +511,9 @@ def verify_dispute(
     from cryptography.hazmat.primitives.serialization import Encoding
 
     now = as_utc(at or utcnow())
+    # Checked "now", a signature made a moment ago on a computer whose clock runs a little
+    # ahead must not fail; checked at a given --at, the declared time is taken as it is.
+    skew = 0.0 if at is not None else FUTURE_SKEW_SECONDS
     parsed = parse_signature(signature)
     algorithms = [s.digest_algorithm for s in parsed.signers] + ["sha256"]
     try:
@@ -512,6 +533,7 @@ def verify_dispute(
                 crls=crls,
                 crl_der=crl_der,
                 now=now,
+                clock_skew=skew,
             )
         )
     verdicts = {r.verdict for r in reports}

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sochi_cli.store.journal import Journal, now_text
+from sochi_cli.store.journal import Journal
+from sochi_cli.timeutil import iso_z, utcnow
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -148,7 +149,8 @@ class AuditLog:
         """Append one record (one transaction); details are redacted defensively."""
         actor_json = (actor or Actor()).to_json()
         clean = _scrub(dict(details or {}))
-        at = now_text()
+        # whole seconds, as every JSON instant: the hash covers exactly what `--json` shows
+        at = iso_z(utcnow())
         with self.journal.transaction() as db:
             last = db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
             seq = int(last["seq"]) + 1 if last else 1

@@ -106,7 +106,7 @@ def test_rerun_after_completion_links_the_filed_items_as_known(journal: Journal)
     item = journal.batch_items(first.batch.id)[0]
     journal.record_before(item.id, Stage.SEND)
     journal.record_after(item.id, Stage.SEND, Outcome(state="received", submission_id="sub_1"))
-    journal.set_batch_status(first.batch.id, BatchStatus.COMPLETED)
+    journal.set_batch_status(first.batch.id, BatchStatus.DONE)
     second = start(journal, 3)
     assert not second.resumed and second.batch.id != first.batch.id
     members = journal.batch_items(second.batch.id)
