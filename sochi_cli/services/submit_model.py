@@ -183,13 +183,16 @@ class SubmitResult:
                 f"{batch} refused: the operator refused every report", hint=f"see {then}"
             )
         else:
-            error = errors.SochiError(
+            failed = (
+                errors.ValidationFailed
+                if self.exit_code == ExitCode.VALIDATION
+                else (errors.OperatorRefused)
+            )
+            error = failed(
                 f"{batch} failed: nothing filed ({bad} of {self.total} report(s) invalid "
                 "or refused)",
                 hint=f"see {then}" if then else "fix the reports and rerun",
-                code="failed",
             )
-            error.exit_code = self.exit_code
         error.details = {"batch_id": self.batch_id, "status": self.status}
         return error
 
