@@ -263,6 +263,11 @@ class Output:
     def line(self, text: str = "") -> None:
         self.stdout.write(text + "\n")
 
+    def row(self, values: Sequence[Any]) -> None:
+        """One table row without a table (streamed output): tab-separated, as `table`."""
+        cells = (_plain(v) if self.stdout_tty else _field(v) for v in values)
+        self.stdout.write("\t".join(cells) + "\n")
+
     def table(
         self,
         rows: Iterable[Sequence[Any]],
@@ -374,8 +379,13 @@ def _plain(value: Any) -> str:
 
 
 def _field(value: Any) -> str:
-    """A value as one tab-separated field: tabs, newlines and backslashes escaped, as in
-    PostgreSQL's text format, so a record never spills onto the next line."""
+    """A value as one tab-separated field for scripts: instants as `YYYY-MM-DDTHH:MM:SSZ`
+    (as gh does off a terminal), tabs, newlines and backslashes escaped as in PostgreSQL's
+    text format, so a record never spills onto the next line."""
+    if isinstance(value, datetime):
+        from sochi_cli.timeutil import iso_z
+
+        return iso_z(value)
     text = _plain(value)
     if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
         text = (

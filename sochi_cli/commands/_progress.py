@@ -123,6 +123,7 @@ class LinesDisplay:
         self.phase: str | None = None
         self.last_line = float("-inf")
         self.last_text = ""
+        self.last_retry_line = float("-inf")
         self.held_retries = 0
         self.last_retry = ""
 
@@ -132,8 +133,9 @@ class LinesDisplay:
         with self.lock:
             now = self.clock()
             if event.kind == "retry":
-                if now - self.last_line >= self.every:
+                if now - self.last_retry_line >= self.every:
                     self._write(event.message or "retrying", now)
+                    self.last_retry_line = now
                 else:
                     self.held_retries += 1
                     self.last_retry = event.message or ""
@@ -163,7 +165,9 @@ class LinesDisplay:
         self.last_text = text
 
     def close(self) -> None:
-        return None
+        with self.lock:
+            if self.held_retries:
+                self._write(f"{self.held_retries} more retries (last: {self.last_retry})", 0)
 
 
 class JsonDisplay:

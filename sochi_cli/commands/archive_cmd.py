@@ -46,7 +46,14 @@ def archive_list(
     client: Client = None,
     period: Period = None,
     form: Form = None,
-    kind: Annotated[str | None, typer.Option("--kind", help="report, signature, receipt…")] = None,
+    kind: Annotated[
+        str | None,
+        typer.Option(
+            "--kind",
+            help="Object kind: report, signature, attachment, receipt, protocol, "
+            "inbox_document, ack_signature, or a *_signature of them.",
+        ),
+    ] = None,
 ) -> None:
     """Archived objects, optionally for one client, period, form or kind."""
     from sochi_cli.store.archive import Archive

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from sochi_cli.commands._context import app_context
+from sochi_cli.commands._output import SummaryOpt
 
 crl_app = typer.Typer(
     help="Fetch and show the certificate revocation list (CRL, clauses 8.2.7 and 8.3).",
@@ -21,37 +22,51 @@ def register(app: typer.Typer) -> None:
     app.add_typer(crl_app, name="crl")
 
 
-def _render(app: Any, summary: dict[str, Any]) -> None:
-    from datetime import datetime
+def _instant(value: str | None) -> Any:
+    from sochi_cli.timeutil import parse_instant
 
-    from sochi_cli.timeutil import format_local
-
-    def local(value: str | None) -> str:
-        return format_local(datetime.fromisoformat(value)) if value else "-"
-
-    app.out.fields(
-        [
-            ("issuer", summary["issuer"]),
-            ("this update", local(summary["this_update"])),
-            (
-                "next update",
-                local(summary["next_update"]) + ("  (STALE)" if summary["stale"] else ""),
-            ),
-            ("revoked", len(summary["revoked"])),
-        ]
-    )
-    if summary["revoked"]:
-        app.out.table(
-            [(r["serial"], local(r["revoked_at"]), r["reason"] or "") for r in summary["revoked"]],
-            ["SERIAL", "REVOKED", "REASON"],
-        )
+    return parse_instant(value) if value else None
 
 
-def _render_many(app: Any, summaries: list[dict[str, Any]]) -> None:
-    for index, summary in enumerate(summaries):
-        if index:
-            app.out.line("")
-        _render(app, summary)
+def _pairs(summary: dict[str, Any]) -> list[tuple[str, Any]]:
+    return [
+        ("issuer", summary["issuer"]),
+        ("this update", _instant(summary["this_update"])),
+        ("next update", _instant(summary["next_update"])),
+        ("stale", summary["stale"]),
+        ("revoked", len(summary["revoked"])),
+    ]
+
+
+def _render_many(app: Any, summaries: list[dict[str, Any]], *, only_summary: bool) -> None:
+    """Each CRL's facts and revoked serials on a terminal. In a pipe one record type: the
+    revoked serials of every CRL (issuer first), or the facts when none is revoked or with
+    --summary."""
+    if app.out.stdout_tty or only_summary:
+        for index, summary in enumerate(summaries):
+            if index:
+                app.out.line("")
+            rows = [
+                (r["serial"], _instant(r["revoked_at"]), r["reason"] or "")
+                for r in summary["revoked"]
+            ]
+            app.out.record(
+                _pairs(summary),
+                rows=rows or None,
+                headers=["SERIAL", "REVOKED", "REASON"],
+                summary=only_summary,
+            )
+        return
+    rows = [
+        (s["issuer"], r["serial"], _instant(r["revoked_at"]), r["reason"] or "")
+        for s in summaries
+        for r in s["revoked"]
+    ]
+    if rows:
+        app.out.table(rows, ["ISSUER", "SERIAL", "REVOKED", "REASON"])
+        return
+    for summary in summaries:
+        app.out.fields(_pairs(summary))
 
 
 @crl_app.command("fetch")
@@ -76,7 +91,7 @@ def crl_fetch(ctx: typer.Context) -> None:
     summary["chain"] = [c.subject.rfc4514_string() for c in fetched.chain]
     summary["crls"] = summaries
     summary["warnings"] = fetched.warnings
-    app.out.result(summary, lambda: _render_many(app, summaries))
+    app.out.result(summary, lambda: _render_many(app, summaries, only_summary=True))
 
 
 @crl_app.command("show")
@@ -85,6 +100,7 @@ def crl_show(
     file: Annotated[
         Path | None, typer.Argument(help="CRL file (DER/PEM); default: the cached one.")
     ] = None,
+    summary_only: SummaryOpt = False,
 ) -> None:
     """Show a CRL (or every cached one): issuer, this/next update, stale or not, revoked serials."""
     from sochi_cli.errors import NotFound
@@ -101,4 +117,4 @@ def crl_show(
     summary = dict(summaries[0])
     if file is None:
         summary["crls"] = summaries  # every cached CRL; the operator CA's is the top level
-    app.out.result(summary, lambda: _render_many(app, summaries))
+    app.out.result(summary, lambda: _render_many(app, summaries, only_summary=summary_only))

@@ -158,7 +158,7 @@ def _follow(
             if app.out.json_mode:
                 app.out.json_line(_event_json(e))
             else:
-                app.out.line("\t".join(_cell(v) for v in _event_row(e)))
+                app.out.row(_event_row(e))
         app.out.stdout.flush()
         if app.out.reader_gone:
             raise _ReaderGone
@@ -189,18 +189,6 @@ def _follow(
                 "with `sochi events --ack CURSOR`"
             )
         raise typer.Exit(130) from None
-
-
-def _cell(value: Any) -> str:
-    from datetime import datetime
-
-    from sochi_cli.timeutil import format_local
-
-    if value is None:
-        return "-"
-    if isinstance(value, datetime):
-        return format_local(value)
-    return str(value)
 
 
 __all__ = ["register"]
