@@ -87,5 +87,13 @@ def audit_verify(ctx: typer.Context) -> None:
 
 
 def _details(details: dict[str, object]) -> str:
-    """Every detail, never cut: a terminal table folds long text, a pipe keeps it whole."""
-    return ", ".join(f"{k}={v}" for k, v in details.items())
+    """Every detail, never cut (a terminal table folds long text, a pipe keeps it whole);
+    texts as they are, anything else as compact JSON (`counts={"accepted":12}`)."""
+    import json
+
+    def text(value: object) -> str:
+        if isinstance(value, str):
+            return value
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+    return ", ".join(f"{k}={text(v)}" for k, v in details.items())

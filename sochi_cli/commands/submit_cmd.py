@@ -129,7 +129,7 @@ def show_result(app: AppContext, result: SubmitResult) -> None:
         elif result.nothing_to_do:
             where = f"batch {result.batch_id}" if result.batch_id is not None else "the journal"
             out.info(
-                f"nothing to do: every report is already final in {where} "
+                f"nothing to do: every report is already filed or final in {where} "
                 f"({_human_status(result.status)}); no new batch"
             )
         elif result.batch_id is not None:

@@ -279,8 +279,10 @@ class _Run:
             if not known or work_left(known, wait=self.options.wait):
                 return None
             batch = journal.batch(batch_id) if batch_id is not None else journal.plan_batch(items)
-        counts = dict(Counter(item.state for item in known))
-        status, code = batch_verdict(counts, wait=self.options.wait)
+            counts = dict(Counter(item.state for item in known))
+            status, code = batch_verdict(counts, wait=self.options.wait)
+            if batch is not None and batch.status != status:
+                _settle(journal, batch.id, status)
         real = _real_problems(problems)
         if real and code == ExitCode.OK:
             status, code = BatchStatus.PARTIAL, ExitCode.PARTIAL
@@ -925,6 +927,15 @@ def _pending(counts: dict[str, int]) -> int:
 def _real_problems(problems: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Plan problems that kept a row from being filed (a duplicate row is filed once: a note)."""
     return [p for p in problems if p.get("severity", "error") != "note"]
+
+
+def _settle(journal: Journal, batch_id: int, status: BatchStatus) -> None:
+    """Record what a batch with nothing left to do is (a killed run left it "running"),
+    unless another process is working on the journal right now."""
+    from sochi_cli.errors import StorageError
+
+    with contextlib.suppress(StorageError), journal.writer_lock():
+        journal.set_batch_status(batch_id, status)
 
 
 def _record_failure(journal: Journal, batch_id: int, exc: BaseException) -> None:

@@ -85,14 +85,17 @@ class Remote:
         self._done = 0
 
     # bookkeeping ---------------------------------------------------------------------
-    def _moved(self, item_id: int, new: str, phase: str, *, step: bool = True) -> None:
+    def _moved(
+        self, item_id: int, new: str, phase: str, *, step: bool = True, emit: bool = True
+    ) -> None:
         old = self.states.get(item_id)
         if old is not None:
             self.counts[old] -= 1
         self.states[item_id] = new
         self.counts[new] += 1
         self._done += int(step)
-        self.emit(ProgressEvent(phase, self.total, self._done, self.count_map()))
+        if emit:
+            self.emit(ProgressEvent(phase, self.total, self._done, self.count_map()))
 
     def count_map(self) -> dict[str, int]:
         return {state: n for state, n in self.counts.items() if n}
@@ -174,8 +177,10 @@ class Remote:
         """Called on the loop when the signing thread finished a chunk: queue it for sending."""
         for item in items:
             self.fed.add(item.id)
-            self._moved(item.id, ItemState.SIGNED, "sign", step=False)
+            self._moved(item.id, ItemState.SIGNED, "sign", step=False, emit=False)
             feed.put_nowait(item)
+        # the sign phase counts signatures made this run (the others count sends)
+        self.emit(ProgressEvent("sign", self.total, len(self.fed), self.count_map()))
 
     async def _next(self, queue: deque[Item]) -> Item | None:
         if queue:

@@ -148,7 +148,7 @@ def test_batch_states_tell_the_truth(op: Operator, tmp_path: Path, monkeypatch) 
         run_cli("batch", "resume", "last", "--no-wait"),
     ):
         assert again.code == 0, again.stderr
-        assert f"nothing to do: every report is already final in batch {batch['id']}" in (
+        assert f"nothing to do: every report is already filed or final in batch {batch['id']}" in (
             again.stderr
         )
     assert len(json.loads(run_cli("batch", "list", "--json").stdout)) == 1  # no new batch

@@ -223,3 +223,32 @@ def test_no_args_and_help_are_fast_paths_without_typer() -> None:
     )
     assert proc.stderr.strip() == "False"
     assert run_sochi("--help").code == 0
+
+
+def test_every_signing_command_takes_the_same_signer_options(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from sochi_cli.cli import _help_text
+
+    monkeypatch.setenv("COLUMNS", "80")
+    signing = [
+        ["login"],
+        ["submit"],
+        ["sign"],
+        ["batch", "resume"],
+        ["inbox", "ack"],
+        ["cert", "show"],
+        ["cert", "chain"],
+        ["cert", "status"],
+    ]
+    blocks = {
+        " ".join(path): _help_text(path).split("\nSIGNER FLAGS\n", 1)[1].split("\n\n", 1)[0]
+        for path in signing
+    }
+    assert len(set(blocks.values())) == 1, blocks.keys()
+    block = blocks["submit"]
+    for flag in (
+        "--signer", "--key-file", "--cert-file", "--token", "--key-id", "--pkcs11-lib",
+        "--pin-file", "--passphrase-file", "--otp-file", "--otp-command", "--credential", "--inn",
+    ):  # fmt: skip
+        assert f"  {flag} " in block, flag
