@@ -57,13 +57,13 @@ def _render_many(app: Any, summaries: list[dict[str, Any]], *, only_summary: boo
                 summary=only_summary,
             )
         return
-    rows = [
+    every = [
         (s["issuer"], r["serial"], _instant(r["revoked_at"]), r["reason"] or "")
         for s in summaries
         for r in s["revoked"]
     ]
-    if rows:
-        app.out.table(rows, ["ISSUER", "SERIAL", "REVOKED", "REASON"])
+    if every:
+        app.out.table(every, ["ISSUER", "SERIAL", "REVOKED", "REASON"])
         return
     for summary in summaries:
         app.out.fields(_pairs(summary))
