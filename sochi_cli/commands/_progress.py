@@ -102,7 +102,39 @@ class _Eta:
         return (now - self.started) / step * (event.total - event.done)
 
 
-class LinesDisplay:
+class _Paced:
+    """What the line and JSON displays share: a stream, a clock, the phases seen so far."""
+
+    every = STATUS_EVERY
+
+    def __init__(
+        self,
+        stream: TextIO,
+        command: str,
+        *,
+        every: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.stream = stream
+        self.command = command
+        self.every = self.every if every is None else every
+        self.clock = clock
+        self.eta = _Eta(clock)
+        self.lock = threading.Lock()
+        self.seen: set[str] = set()
+        self.phase: str | None = None
+
+    def _enter(self, event: ProgressEvent) -> bool:
+        """Note `event`'s phase; True when it starts one (maintenance may start again)."""
+        new = event.phase not in self.seen or (
+            event.phase == "maintenance" and self.phase != "maintenance"
+        )
+        self.seen.add(event.phase)
+        self.phase = event.phase
+        return new
+
+
+class LinesDisplay(_Paced):
     """A line per new phase, then at most one status line per `every` seconds."""
 
     def __init__(
@@ -110,17 +142,10 @@ class LinesDisplay:
         stream: TextIO,
         command: str,
         *,
-        every: float = STATUS_EVERY,
+        every: float | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.stream = stream
-        self.command = command
-        self.every = every
-        self.clock = clock
-        self.eta = _Eta(clock)
-        self.lock = threading.Lock()
-        self.seen: set[str] = set()
-        self.phase: str | None = None
+        super().__init__(stream, command, every=every, clock=clock)
         self.last_line = float("-inf")
         self.last_text = ""
         self.last_retry_line = float("-inf")
@@ -145,11 +170,7 @@ class LinesDisplay:
                 return
             eta = self.eta.update(event)
             text = describe(event)
-            new_phase = event.phase not in self.seen or (
-                event.phase == "maintenance" and self.phase != "maintenance"
-            )
-            self.seen.add(event.phase)
-            self.phase = event.phase
+            new_phase = self._enter(event)
             if eta is not None and eta >= 1:
                 text += f", about {format_duration(eta)} left"
             if new_phase or (now - self.last_line >= self.every and text != self.last_text):
@@ -170,26 +191,21 @@ class LinesDisplay:
                 self._write(f"{self.held_retries} more retries (last: {self.last_retry})", 0)
 
 
-class JsonDisplay:
+class JsonDisplay(_Paced):
     """JSON Lines on stderr: `phase`, `status` (at most one a second), `retry`, `notice`,
     and `done` when the command ends (schema: docs/cli.md, "Progress")."""
+
+    every = JSON_STATUS_EVERY
 
     def __init__(
         self,
         stream: TextIO,
         command: str,
         *,
-        every: float = JSON_STATUS_EVERY,
+        every: float | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.stream = stream
-        self.command = command
-        self.every = every
-        self.clock = clock
-        self.eta = _Eta(clock)
-        self.lock = threading.Lock()
-        self.seen: set[str] = set()
-        self.phase: str | None = None
+        super().__init__(stream, command, every=every, clock=clock)
         self.last_status = float("-inf")
         self.started = clock()
 
@@ -200,11 +216,7 @@ class JsonDisplay:
                 self._write({"event": event.kind, "message": event.message})
                 return
             eta = self.eta.update(event)
-            new_phase = event.phase not in self.seen or (
-                event.phase == "maintenance" and self.phase != "maintenance"
-            )
-            self.seen.add(event.phase)
-            self.phase = event.phase
+            new_phase = self._enter(event)
             if not new_phase and now - self.last_status < self.every:
                 return
             self.last_status = now

@@ -11,35 +11,17 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import stamina
 
 from sochi_cli.errors import ExitCode
-from tests.batch.operator import Operator, friday_evening, running_operator, write_reports
+from tests.batch.operator import Operator, friday_evening, write_reports
 from tests.support import Result, run_cli
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
-
-
-@pytest.fixture(scope="module")
-def operator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Operator]:
-    with running_operator(tmp_path_factory.mktemp("operator"), bulk_clients=24) as found:
-        yield found
-
-
-@pytest.fixture
-def op(operator: Operator, monkeypatch: pytest.MonkeyPatch) -> Iterator[Operator]:
-    operator.calm()
-    for name, value in operator.env().items():
-        monkeypatch.setenv(name, value)
-    with stamina.set_testing(True, attempts=2):
-        assert run_cli("login").code == 0
-        yield operator
-    operator.calm()
 
 
 def unprivileged(*args: str) -> Result:

@@ -15,19 +15,14 @@ import httpx
 import pytest
 import stamina
 
-from tests.batch.operator import Operator, running_operator, write_reports
+from tests.batch.operator import Operator, write_reports
 from tests.support import run_cli
-
-
-@pytest.fixture(scope="module")
-def operator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Operator]:
-    with running_operator(tmp_path_factory.mktemp("operator"), bulk_clients=12) as found:
-        yield found
 
 
 @pytest.fixture
 def op(operator: Operator, monkeypatch: pytest.MonkeyPatch) -> Iterator[Operator]:
-    """The sandbox, the profile pointed at it, no signer configured anywhere yet."""
+    """The sandbox, the profile pointed at it, no signer configured anywhere yet (unlike the
+    package's `op`, which logs in with a key file from the environment)."""
     operator.calm()
     monkeypatch.setenv("SOCHI_API_URL", operator.api)
     monkeypatch.setenv("SOCHI_KEY_PASSPHRASE", operator.facts["passphrase"])

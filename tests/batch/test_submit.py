@@ -3,31 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
-import stamina
-
-from tests.batch.operator import Operator, access_token, running_operator, write_reports
+from tests.batch.operator import Operator, access_token, write_reports
 from tests.support import run_cli
-
-
-@pytest.fixture(scope="module")
-def operator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Operator]:
-    with running_operator(tmp_path_factory.mktemp("operator"), bulk_clients=40) as found:
-        yield found
-
-
-@pytest.fixture
-def op(operator: Operator, monkeypatch: pytest.MonkeyPatch) -> Iterator[Operator]:
-    operator.calm()
-    for name, value in operator.env().items():
-        monkeypatch.setenv(name, value)
-    with stamina.set_testing(True, attempts=3):
-        assert run_cli("login").code == 0
-        yield operator
 
 
 def _json(*args: str) -> tuple[int, dict]:
