@@ -123,6 +123,7 @@ class _Paced:
         self.lock = threading.Lock()
         self.seen: set[str] = set()
         self.phase: str | None = None
+        self.started = clock()
 
     def _enter(self, event: ProgressEvent) -> bool:
         """Note `event`'s phase; True when it starts one (maintenance may start again)."""
@@ -137,20 +138,11 @@ class _Paced:
 class LinesDisplay(_Paced):
     """A line per new phase, then at most one status line per `every` seconds."""
 
-    def __init__(
-        self,
-        stream: TextIO,
-        command: str,
-        *,
-        every: float | None = None,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        super().__init__(stream, command, every=every, clock=clock)
-        self.last_line = float("-inf")
-        self.last_text = ""
-        self.last_retry_line = float("-inf")
-        self.held_retries = 0
-        self.last_retry = ""
+    last_line = float("-inf")  # when the last line was written
+    last_text = ""
+    last_retry_line = float("-inf")
+    held_retries = 0  # retries since the last retry line, told in the next status line
+    last_retry = ""
 
     def __call__(self, event: ProgressEvent) -> None:
         from sochi_cli.services.status import format_duration
@@ -196,18 +188,7 @@ class JsonDisplay(_Paced):
     and `done` when the command ends (schema: docs/cli.md, "Progress")."""
 
     every = JSON_STATUS_EVERY
-
-    def __init__(
-        self,
-        stream: TextIO,
-        command: str,
-        *,
-        every: float | None = None,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        super().__init__(stream, command, every=every, clock=clock)
-        self.last_status = float("-inf")
-        self.started = clock()
+    last_status = float("-inf")
 
     def __call__(self, event: ProgressEvent) -> None:
         with self.lock:
