@@ -29,7 +29,9 @@ clients_app = typer.Typer(
     "  sochi clients show 'Ak-Suu'\n\n"
     "  sochi clients renew 'Naryn Agro' --poa-scan poa-18.pdf --poa-number 18 "
     "--issued 2026-11-01 --valid-until 2027-11-01\n\n"
-    "  sochi clients detach 02010201910123 --reason 'contract ended' --yes\n\n" + EXIT_CODES,
+    "  sochi clients detach 02010201910123 --reason 'contract ended' --yes\n\n"
+    "  sochi clients attach 02010201910123 --poa-scan poa-19.pdf --poa-number 19 "
+    "--issued 2026-12-01 --valid-until 2027-12-01\n\n" + EXIT_CODES,
 )
 poa_app = typer.Typer(
     help="Powers of attorney of your clients.",

@@ -237,6 +237,7 @@ def test_every_signing_command_takes_the_same_signer_options(
         ["sign"],
         ["batch", "resume"],
         ["inbox", "ack"],
+        ["inbox", "reply"],
         ["cert", "show"],
         ["cert", "chain"],
         ["cert", "status"],
