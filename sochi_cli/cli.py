@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import difflib
+import functools
 import importlib
 import logging
 import os
@@ -47,9 +47,7 @@ def _subcommand_names(command: str) -> set[str]:
     """Sub-command names of top-level `command` (its module imported: dispatch needs it)."""
     if command not in COMMANDS:
         return set()
-    root = typer.main.get_command(build_app())
-    assert isinstance(root, LazyCommandGroup)
-    subcommands = getattr(root.real(command), "commands", None)
+    subcommands = getattr(root_group().real(command), "commands", None)
     return set(subcommands) if isinstance(subcommands, dict) else set()
 
 
@@ -233,6 +231,15 @@ def build_app() -> typer.Typer:
     return app
 
 
+@functools.cache
+def root_group() -> LazyCommandGroup:
+    """The click group of the whole CLI, built once per process (help, hoisting and the
+    dispatch share it, so a command's module is imported and built once)."""
+    group = typer.main.get_command(build_app())
+    assert isinstance(group, LazyCommandGroup)
+    return group
+
+
 def _root_help(*, no_args: bool = False) -> str:
     from sochi_cli.help import root_help
 
@@ -248,6 +255,8 @@ def _report(err: SochiError, *, json_mode: bool) -> int:
 
 
 def _unknown_command(name: str, where: str, choices: list[str]) -> UsageError:
+    import difflib
+
     close = difflib.get_close_matches(name, choices)
     hint = f"Did you mean '{close[0]}'?" if close else f"see '{where} --help'"
     return UsageError(f"No such command '{name}'.", hint=hint)
@@ -260,8 +269,7 @@ def _help_text(words: list[str], *, no_args: bool = False) -> str:
     names = [w for w in words if not w.startswith("-")]
     if not names:
         return _root_help(no_args=no_args)
-    root = typer.main.get_command(build_app())
-    assert isinstance(root, LazyCommandGroup)
+    root = root_group()
     if names[0] not in root.commands:
         raise _unknown_command(names[0], "sochi", sorted(COMMANDS))
     command, parent, path = root.real(names[0]), None, [names[0]]
@@ -308,7 +316,7 @@ def run(argv: list[str]) -> int:
             return int(ExitCode.OK)
         except SochiError as err:
             return _report(err, json_mode=json_mode)
-    command = typer.main.get_command(build_app())
+    command = root_group()
     try:
         result: Any = command.main(args=argv, prog_name="sochi", standalone_mode=False)
         return result if isinstance(result, int) else 0
@@ -351,4 +359,4 @@ def _usage(err: TyperException, json_mode: bool) -> int:
     return _report(usage, json_mode=json_mode)
 
 
-__all__ = ["build_app", "hoist_global_options", "run"]
+__all__ = ["build_app", "hoist_global_options", "root_group", "run"]
