@@ -207,8 +207,6 @@ def sample_reports(
     from sochi_cli.sandbox.seed import DEFAULT_BULK_CLIENTS, demo_facts
 
     app = app_context(ctx)
-    if not force:
-        refuse_existing(out)
     if form.upper() not in FORMS_BY_CODE:
         raise UsageError(f"unknown form {form!r}", hint="one of " + ", ".join(FORMS_BY_CODE))
     if invalid > clients:
@@ -247,6 +245,8 @@ def sample_reports(
                 f"--period {period!r} does not fit a {periodicity} form",
                 hint="YYYY-MM, YYYY-Qn or YYYY",
             )
+    if not force:  # the arguments first, then what is already there
+        refuse_existing(out)
     seeded_on = date.fromisoformat(facts["seeded_on"]) if facts.get("seeded_on") else None
     try:
         samples = write_samples(
