@@ -354,6 +354,12 @@ class Output:
         self.stderr.write(f"error: {message}\n")
         self.stderr.flush()
 
+    @property
+    def show_progress(self) -> bool:
+        """A live display may go to stderr (a terminal, not --quiet); long commands decide
+        with `--progress` (commands/_progress.py)."""
+        return self.stderr_tty and not self.quiet
+
 
 _WHOLE_UP_TO = 26  # columns no wider than this are never wrapped or cut on a terminal
 

@@ -22,10 +22,11 @@ if TYPE_CHECKING:
     from sochi_cli.token.base import Signer
 
 EXIT_CODES = (
-    "Exit codes: 0 all accepted (received with --no-wait); 4 validation failed, nothing sent; "
-    "5 key/PIN/session problem; 6 refused (balance, POA), nothing sent; 7 operator unavailable "
-    "or maintenance (rerun resumes); 8 partial: some refused/rejected/invalid; 130 interrupted "
-    "(rerun resumes)."
+    "Exit codes: 0 all accepted (filed with --no-wait), or nothing to do; 2 an input missing "
+    "or unreadable, nothing done; 4 validation failed, nothing sent; 5 key/PIN/session "
+    "problem; 6 refused (balance, POA), nothing sent; 7 operator unavailable or maintenance "
+    "(rerun resumes); 8 partial: some refused/rejected/invalid; 12 verdicts still pending "
+    "after --wait-timeout (`sochi batch resume ID`); 130 interrupted (rerun resumes)."
 )
 
 TTY_ROWS = 30  # on a terminal, longer outcomes list only the items that need attention

@@ -59,7 +59,7 @@ def batch_verdict(counts: Mapping[str, int], *, wait: bool = True) -> tuple[Batc
       operator refused them (failed, 6 for a mix of both);
     - something filed and something invalid, refused or rejected → partial, 8;
     - everything filed, some verdicts not in yet → pending verdicts: 0 when the run was not
-      asked to wait for them (--no-wait), else 11 (--wait-timeout reached).
+      asked to wait for them (--no-wait), else 12 (--wait-timeout reached).
     """
     total = sum(counts.values())
     accepted = counts.get(ItemState.ACCEPTED, 0)

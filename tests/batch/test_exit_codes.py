@@ -158,7 +158,7 @@ CASES = [
     Case(
         "wait timeout",
         wait_timeout,
-        11,
+        12,
         r"batch (\d+): every report filed, 2 agency verdict\(s\) still pending .*"
         r"`sochi batch resume \1`",
         "verdicts_pending",

@@ -114,14 +114,14 @@ def test_a_wait_timeout_leaves_verdicts_pending_and_batch_resume_follows_them(
     write_reports(tmp_path, count=4, period="2026-08")
     op.control("PUT", "agency", {"delivery_delay_seconds": 0, "verdict_delay_seconds": 3600})
     stopped = run_cli("--json", "submit", str(tmp_path), "--wait-timeout", "1")
-    assert stopped.code == 11, stopped.stderr  # filed, verdicts still pending
+    assert stopped.code == 12, stopped.stderr  # filed, verdicts still pending
     data = json.loads(stopped.stdout)
     batch = data["batch_id"]
     follow_up = f"sochi batch resume {batch}"
     assert data["status"] == "pending_verdicts" and data["pending"] == 4
     assert data["interrupted"] is False and data["stopped_by"] == "wait_timeout"
     assert data["remaining"] == 4 and data["follow_up"] == follow_up
-    assert data["error"]["code"] == "verdicts_pending" and data["error"]["exit_code"] == 11
+    assert data["error"]["code"] == "verdicts_pending" and data["error"]["exit_code"] == 12
     (line,) = [x for x in stopped.stderr.splitlines() if x.startswith("error:")]
     assert "pending" in line and follow_up in line
     op.control("POST", "clock/advance", {"seconds": 3700})  # the agency decides meanwhile
