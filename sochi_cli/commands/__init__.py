@@ -136,6 +136,11 @@ COMMANDS: dict[str, CommandEntry] = {
         _SETUP,
         "Find why a filing does not go through: each finding names its clause and its fix.",
     ),
+    "tui": CommandEntry(
+        "tui_cmd",
+        _SETUP,
+        "Full-screen terminal UI: dashboard, clients, submissions, filing, inbox, certificates.",
+    ),
     "config": CommandEntry("config_cmd", _SETUP, "Show and change configuration and profiles."),
     "support": CommandEntry(
         "support_cmd",

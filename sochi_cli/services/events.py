@@ -17,7 +17,7 @@ from sochi_cli.errors import UsageError
 from sochi_cli.store import paths
 
 if TYPE_CHECKING:
-    from sochi_cli.api.client import OperatorClient
+    from sochi_cli.api.client import AsyncOperatorClient, OperatorClient
     from sochi_cli.api.models import Event
 
 CURSOR_FILE = "events-cursor.json"
@@ -82,6 +82,22 @@ def read_events(client: OperatorClient, after: str | None, wait: int = 0) -> Eve
     return EventsRead(events, cursor)
 
 
+async def read_events_async(
+    client: AsyncOperatorClient, after: str | None, wait: int = 0
+) -> EventsRead:
+    """`read_events` for an event loop (the TUI's live feed): cancellable while it waits."""
+    from sochi_cli.api import resources
+
+    batch = await client.call(resources.events.poll(after=after, wait=check_wait(wait), limit=PAGE))
+    events = list(batch.events)
+    cursor = batch.next_cursor or after
+    while len(batch.events) == PAGE:
+        batch = await client.call(resources.events.poll(after=cursor, wait=0, limit=PAGE))
+        events.extend(batch.events)
+        cursor = batch.next_cursor or cursor
+    return EventsRead(events, cursor)
+
+
 def follow_events(
     client: OperatorClient,
     after: str | None,
@@ -134,6 +150,7 @@ __all__ = [
     "follow_events",
     "forget_cursor",
     "read_events",
+    "read_events_async",
     "save_cursor",
     "saved_cursor",
 ]

@@ -166,7 +166,7 @@ def _safe_name(name: str, fallback: str) -> str:
     return cleaned or fallback
 
 
-def _archived_parts(profile: str, submission: Submission) -> tuple[dict[str, bytes], list[str]]:
+def archived_parts(profile: str, submission: Submission) -> tuple[dict[str, bytes], list[str]]:
     """{relative name: bytes} of the report, signature and attachments in the local archive."""
     from sochi_cli.store.archive import Archive
     from sochi_cli.store.journal import Journal
@@ -236,7 +236,7 @@ def download_submission(
         contents[base + extension + ".p7s"] = r.signature_bytes()
         kind = "protocol" if r.kind == "protocol" else "receipt"
         kinds[base + extension], kinds[base + extension + ".p7s"] = kind, kind + "_signature"
-    parts, missing = _archived_parts(profile, submission)
+    parts, missing = archived_parts(profile, submission)
     for name, data in parts.items():
         contents[name] = data
         kinds[name] = "archived " + ("signature" if name.endswith(".p7s") else "file")
@@ -302,6 +302,7 @@ __all__ = [
     "CheckedReceipt",
     "DownloadResult",
     "SubmissionFilter",
+    "archived_parts",
     "download_submission",
     "get_submission",
     "list_submissions",

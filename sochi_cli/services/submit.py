@@ -58,8 +58,12 @@ if TYPE_CHECKING:
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
-class _StopFlag:
-    """Set by SIGINT/SIGTERM: finish what is in flight, record it, start nothing new."""
+class StopFlag:
+    """Set by SIGINT/SIGTERM: finish what is in flight, record it, start nothing new.
+
+    A front-end that runs the engine off the main thread (the TUI's worker) passes its own
+    flag and calls `set()` from any thread: the effect is the CLI's Ctrl-C.
+    """
 
     def __init__(self) -> None:
         self.raised = False
@@ -68,12 +72,15 @@ class _StopFlag:
 
     def set(self, *_: object) -> None:
         self.raised = True
-        if self.event is not None and self.loop is not None:
-            self.loop.call_soon_threadsafe(self.event.set)
+        event, loop = self.event, self.loop
+        if event is not None and loop is not None:
+            # from another thread the loop may be closing right now: `raised` is enough then
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(event.set)
 
 
 @contextlib.contextmanager
-def _signals(flag: _StopFlag) -> Iterator[None]:
+def _signals(flag: StopFlag) -> Iterator[None]:
     """Turn SIGINT/SIGTERM into the stop flag while the engine runs (main thread only)."""
     previous: dict[signal.Signals, Any] = {}
 
@@ -99,6 +106,7 @@ def submit(
     signer_factory: SignerFactory | None,
     progress: ProgressCallback | None = None,
     warn: Callable[[str], None] | None = None,
+    stop: StopFlag | None = None,
 ) -> SubmitResult:
     """Plan the inputs and run the batch (or check it with `dry_run`).
 
@@ -121,7 +129,7 @@ def submit(
     if not plan.items:
         raise plan.error() if plan.problems else ValidationFailed("nothing to file")
     problems = [p.to_json() for p in plan.problems]
-    run = _Run(config, options, signer_factory, emit)
+    run = _Run(config, options, signer_factory, emit, stop)
     run.warn = warn
     return run.run(plan.items, problems)
 
@@ -134,6 +142,7 @@ def resume(
     signer_factory: SignerFactory | None,
     progress: ProgressCallback | None = None,
     warn: Callable[[str], None] | None = None,
+    stop: StopFlag | None = None,
 ) -> SubmitResult:
     """Continue batch `batch_id` from the journal alone (same items, keys and signatures)."""
     from sochi_cli.errors import NotFound
@@ -145,7 +154,7 @@ def resume(
         batch = journal.batch(batch_id)
         items = [_plan_item(i) for i in journal.batch_items(batch.id)]
     emit = progress or (lambda _event: None)
-    run = _Run(config, options, signer_factory, emit)
+    run = _Run(config, options, signer_factory, emit, stop)
     run.warn = warn
     return run.run(items, [], batch_id=batch.id)
 
@@ -201,6 +210,7 @@ class _Run:
         options: SubmitOptions,
         signer_factory: SignerFactory | None,
         emit: ProgressCallback,
+        stop: StopFlag | None = None,
     ) -> None:
         self.config = config
         self.options = options
@@ -208,7 +218,7 @@ class _Run:
         self.emit = emit
         self.profile = config.profile
         self.api_url = str(config.get("api_url"))
-        self.stop = _StopFlag()
+        self.stop = stop or StopFlag()
         self.warn: Callable[[str], None] | None = None
         self.abort_signing = False
         self.started = time.monotonic()
@@ -994,4 +1004,4 @@ def _maintenance_error(status: Status) -> Unavailable:
     )
 
 
-__all__ = ["resume", "submit"]
+__all__ = ["StopFlag", "resume", "submit"]

@@ -431,7 +431,7 @@ class Journal:
         """
         import fcntl
 
-        lock_path = self.path.with_name(self.path.name + ".lock")
+        lock_path = self._writer_lock_path()
         try:
             fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as exc:
@@ -451,6 +451,31 @@ class Journal:
             yield
         finally:
             os.close(fd)  # closing releases the flock
+
+    def _writer_lock_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".lock")
+
+    def writer_lock_holder(self) -> int | None:
+        """The pid of another process holding `writer_lock` now, or None when it is free.
+
+        Probes the flock without waiting and releases it at once; 0 when the holder is
+        unknown. Lets a front-end say "a CLI run is submitting" before it tries to.
+        """
+        import fcntl
+
+        try:
+            fd = os.open(self._writer_lock_path(), os.O_RDONLY)
+        except OSError:
+            return None  # never locked (or unreadable): nothing is submitting
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 32, 0).decode(errors="replace").strip()
+                return int(holder) if holder.isdigit() else 0
+            return None
+        finally:
+            os.close(fd)  # closing releases the probe
 
     # transactions --------------------------------------------------------------------
     @contextlib.contextmanager

@@ -1,0 +1,341 @@
+"""The Textual application behind `sochi tui`: the screens (one mode each), global keys, the
+command palette, the operator/account snapshot every header shows, and the live event feed.
+
+Screens are imported when first shown, so the first frame costs only Textual itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import importlib
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.signal import Signal
+
+from sochi_cli.tui.context import TuiContext
+from sochi_cli.tui.faults import Fault, describe
+from sochi_cli.tui.snapshot import Snapshot
+
+if TYPE_CHECKING:
+    from textual.screen import Screen
+
+SNAPSHOT_EVERY = 60.0  # seconds between refreshes of the header's operator/account facts
+EVENTS_WAIT = 25  # long-poll seconds (cancelled at once on quit: the feed runs on the loop)
+
+
+@dataclass(frozen=True)
+class Place:
+    """A top-level screen: its mode name, key, title and where its class lives."""
+
+    mode: str
+    key: str
+    title: str
+    short: str
+    module: str
+    cls: str
+    summary: str
+
+    def load(self) -> Screen[Any]:
+        module = importlib.import_module(f"sochi_cli.tui.screens.{self.module}")
+        screen: Screen[Any] = getattr(module, self.cls)()
+        return screen
+
+
+PLACES: tuple[Place, ...] = (
+    Place("home", "1", "Home", "Home", "home", "HomeScreen", "What needs you today"),
+    Place("clients", "2", "Clients", "Clients", "clients", "ClientsScreen",
+          "Taxpayers you represent, their POAs and filings"),
+    Place("submissions", "3", "Submissions", "Subs", "submissions", "SubmissionsScreen",
+          "Every submission, live: states, receipts, protocols, verify"),
+    Place("file", "4", "File reports", "File", "file_reports", "FileReportsScreen",
+          "Pick reports, check them, sign once and file exactly once"),
+    Place("batches", "5", "Batches", "Batches", "batches", "BatchesScreen",
+          "The journal's batches and their items; resume an interrupted one"),
+    Place("inbox", "6", "Inbox", "Inbox", "inbox", "InboxScreen",
+          "Agency notices; acknowledge with your signature"),
+    Place("certificates", "7", "Certificates & token", "Certs", "certificates",
+          "CertificatesScreen", "Tokens, certificates, chain, CRL, renewal, revoke"),
+    Place("doctor", "8", "Doctor", "Doctor", "doctor", "DoctorScreen",
+          "Checks of this machine, the key and the operator, with fixes"),
+    Place("audit", "9", "Audit log", "Audit", "audit", "AuditScreen",
+          "The hash-chained log of every action; verify it"),
+    Place("archive", "0", "Archive", "Archive", "archive", "ArchiveScreen",
+          "Your own copy of everything filed; verify it"),
+)  # fmt: skip
+PLACE_BY_MODE = {p.mode: p for p in PLACES}
+
+
+def _loader(place: Place) -> Callable[[], Screen[Any]]:
+    return place.load
+
+
+class SochiApp(App[int]):
+    """sochi's interactive face: a screen per task over the same services as the CLI."""
+
+    TITLE = "sochi"
+    CSS_PATH = "sochi.tcss"
+    MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {
+        p.mode: _loader(p) for p in PLACES
+    }
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *(Binding(p.key, f"go('{p.mode}')", p.title, show=False) for p in PLACES),
+        Binding("question_mark", "help", "Help"),
+        Binding("L", "login", "Log in", show=False),
+        Binding("q", "quit", "Quit"),
+        Binding("ctrl+c", "interrupt", "Stop", show=False, priority=True),
+    ]
+
+    def __init__(
+        self,
+        profile_override: str | None = None,
+        *,
+        live: bool = True,
+        first_screen: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.ctx = TuiContext(profile_override)
+        self.live = live  # False in snapshot tests: no ticking clock, no event feed
+        self.first_screen = first_screen
+        self.snapshot = Snapshot()
+        self.snapshot_changed: Signal[Snapshot] = Signal(self, "snapshot_changed")
+        self.events_arrived: Signal[list[Any]] = Signal(self, "events_arrived")
+        self.busy: str | None = None  # what must finish before quitting (a running batch)
+        self._session_notified = False
+
+    @property
+    def profile_name(self) -> str:
+        return self.ctx.profile
+
+    # start and stop --------------------------------------------------------------------
+    def on_mount(self) -> None:
+        theme = self.ctx.remembered("ui", "theme")
+        if isinstance(theme, str) and theme in self.available_themes:
+            self.theme = theme
+        wanted = self.first_screen or self.ctx.remembered("ui", "screen", "home")
+        self.switch_mode(wanted if wanted in PLACE_BY_MODE else "home")
+        self.refresh_snapshot()
+        if self.live:
+            self.set_interval(SNAPSHOT_EVERY, self.refresh_snapshot)
+
+    def watch_theme(self, theme: str) -> None:
+        self.ctx.remember("ui", "theme", theme)
+
+    def action_go(self, mode: str) -> None:
+        if mode not in PLACE_BY_MODE or mode == self.current_mode:
+            return
+        self.switch_mode(mode)
+        self.ctx.remember("ui", "screen", mode)
+
+    def save_state(self) -> None:
+        self.ctx.remember("ui", "screen", self.current_mode)
+        self.ctx.save()
+
+    async def action_quit(self) -> None:
+        if self.busy:
+            from sochi_cli.tui.screens.confirm import ConfirmScreen
+
+            def answered(stop: bool | None) -> None:
+                if stop:
+                    self.action_interrupt()
+                    self.notify("stopping the batch; sochi quits when it has stopped cleanly")
+                    self._quit_when_idle()
+
+            self.push_screen(
+                ConfirmScreen(
+                    f"{self.busy} is running. Stop it cleanly and quit? Whatever is in flight "
+                    "is finished and recorded; the rest resumes later.",
+                    confirm_label="Stop and quit",
+                ),
+                answered,
+            )
+            return
+        self.save_state()
+        self.exit(0)
+
+    def _quit_when_idle(self) -> None:
+        def check() -> None:
+            if not self.busy:
+                self.save_state()
+                self.exit(0)
+
+        self.set_interval(0.2, check)
+
+    def action_interrupt(self) -> None:
+        """Ctrl+C: stop what runs on this screen cleanly (a batch); otherwise say how to quit."""
+        handler = getattr(self.screen, "interrupt", None)
+        if callable(handler) and handler():
+            return
+        if self.busy:
+            for screen in self._all_screens():
+                stop = getattr(screen, "interrupt", None)
+                if callable(stop) and stop():
+                    return
+        self.notify("press q to quit", title="Ctrl+C")
+
+    def _all_screens(self) -> Iterable[Any]:
+        for stack in self._screen_stacks.values():
+            yield from stack
+
+    # help, palette, login --------------------------------------------------------------
+    def action_help(self) -> None:
+        from sochi_cli.tui.screens.help import HelpScreen
+
+        if isinstance(self.screen, HelpScreen):
+            self.screen.dismiss(None)
+            return
+        self.push_screen(HelpScreen(self.screen))
+
+    def action_login(self) -> None:
+        """Sign the operator's challenge with a key file, token or E-Cloud key (`sochi login`)."""
+        from sochi_cli.tui.screens.signer import SignerScreen
+        from sochi_cli.tui.signing import default_choice
+
+        def chosen(choice: Any) -> None:
+            if choice is not None:
+                self.notify(f"logging in with {choice.describe()}…")
+                self.run_worker(
+                    lambda: self._login(choice), thread=True, group="login", exclusive=True
+                )
+
+        self.push_screen(
+            SignerScreen(
+                "Log in to the operator",
+                default_choice(self.ctx),
+                note=f"profile {self.profile_name} · {self.ctx.api_url}",
+            ),
+            chosen,
+        )
+
+    def _login(self, choice: Any) -> None:
+        from sochi_cli.services.session import login
+        from sochi_cli.services.signers import build_signer
+        from sochi_cli.tui.signing import signer_options
+
+        try:
+            signer = build_signer(signer_options(self, self.ctx, choice), self.ctx.config)
+            subscriber = login(self.ctx.config, signer)
+        except Exception as exc:
+            fault = describe(exc)
+            self.call_from_thread(
+                self.notify, fault.one_line(), title=f"Login failed: {fault.title}",
+                severity="error", timeout=10,
+            )  # fmt: skip
+            return
+        self.call_from_thread(self._logged_in, subscriber.name, subscriber.inn)
+
+    def _logged_in(self, name: str, inn: str) -> None:
+        self._session_notified = False
+        self.notify(f"logged in as {name} ({inn})")
+        self.refresh_snapshot()
+        for screen in self._all_screens():
+            if getattr(screen, "loaded", False):
+                screen.clear_fault()
+                screen.reload()
+
+    def session_lost(self, fault: Fault) -> None:
+        """A worker met an expired or missing session: say it once, offer the login."""
+        if self.snapshot.overview is not None:
+            self.snapshot.overview = None
+            self.snapshot.overview_fault = fault
+            self.snapshot_changed.publish(self.snapshot)
+        if not self._session_notified:
+            self._session_notified = True
+            self.notify(
+                f"{fault.message} — press L to log in", title=fault.title, severity="warning"
+            )
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        from sochi_cli.tui.commands import screen_commands
+
+        yield from super().get_system_commands(screen)
+        yield from screen_commands(self, screen)
+
+    # the snapshot every header shows -----------------------------------------------------
+    def refresh_snapshot(self) -> None:
+        self.run_worker(self._fetch_snapshot, thread=True, group="snapshot", exclusive=True)
+
+    def _fetch_snapshot(self) -> None:
+        from sochi_cli.services.overview import account_overview, operator_state
+
+        snapshot = Snapshot(overview=self.snapshot.overview)
+        try:
+            snapshot.operator = operator_state(self.ctx.config)
+        except Exception as exc:
+            snapshot.operator_fault = describe(exc)
+        snapshot.fetched_at = time.monotonic()
+        self.call_from_thread(self._publish, snapshot)
+        snapshot = dataclasses.replace(snapshot)  # the published one is the UI's now
+        try:
+            snapshot.overview = account_overview(self.ctx.config)
+            snapshot.overview_fault = None
+        except Exception as exc:
+            snapshot.overview = None
+            snapshot.overview_fault = describe(exc)
+        self.call_from_thread(self._publish, snapshot)
+
+    def _publish(self, snapshot: Snapshot) -> None:
+        if not self.live:
+            snapshot.fetched_at = float("inf")  # frozen: the countdown stays where it is
+        self.snapshot = snapshot
+        self.snapshot_changed.publish(snapshot)
+        if snapshot.overview is not None:
+            self._session_notified = False
+            self.follow_events()
+
+    # live events -------------------------------------------------------------------------
+    def follow_events(self) -> None:
+        if not self.live or any(w.group == "events" for w in self.workers):
+            return
+        self.run_worker(self._events_loop(), group="events", exclusive=True)
+
+    async def _events_loop(self) -> None:
+        """Long-poll the operator's feed; publish what arrives; stop quietly on a fault."""
+        import asyncio
+
+        from sochi_cli.services.events import read_events_async
+        from sochi_cli.services.session import open_async_client
+
+        key = self.ctx.api_url
+        cursor = self.ctx.remembered("events", key)
+        catching_up = cursor is None
+        client = open_async_client(self.ctx.config, max_connections=2)
+        try:
+            while True:
+                try:
+                    read = await read_events_async(
+                        client, cursor, 0 if catching_up else EVENTS_WAIT
+                    )
+                except Exception as exc:
+                    fault = describe(exc)
+                    if fault.action == "login":
+                        self.session_lost(fault)
+                        return
+                    await asyncio.sleep(10)  # offline or maintenance: try again later
+                    continue
+                cursor = read.next_cursor or cursor
+                self.ctx.remember("events", key, cursor)
+                if read.events and not catching_up:
+                    self.events_arrived.publish(read.events)
+                    if any(e.type.startswith("inbox.") for e in read.events):
+                        self.refresh_snapshot()
+                catching_up = catching_up and bool(read.events)
+        finally:
+            with contextlib.suppress(Exception):
+                await client.aclose()
+
+
+def run_tui(profile_override: str | None = None) -> int:
+    """Start the TUI on this terminal; returns the process exit code."""
+    app = SochiApp(profile_override)
+    app.ctx.config  # noqa: B018 - a broken config is reported before the screen switches
+    result = app.run()
+    return int(result or 0)
+
+
+__all__ = ["PLACES", "PLACE_BY_MODE", "Place", "SochiApp", "run_tui"]

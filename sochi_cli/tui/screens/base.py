@@ -1,0 +1,233 @@
+"""What every screen has: the status header, the maintenance banner, an inline fault panel,
+the footer, and `run_blocking` — a service call in a thread worker whose result (or fault)
+comes back to the UI thread."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Footer, Input, Static
+from textual.worker import Worker, get_current_worker
+
+from sochi_cli.errors import Interrupted
+from sochi_cli.tui.faults import Fault, describe
+from sochi_cli.tui.widgets.fault_panel import FaultPanel
+from sochi_cli.tui.widgets.filter_bar import FilterBar
+from sochi_cli.tui.widgets.maintenance_banner import MaintenanceBanner
+from sochi_cli.tui.widgets.nav_bar import NavBar
+from sochi_cli.tui.widgets.record_table import Column, RecordTable
+from sochi_cli.tui.widgets.status_header import StatusHeader
+
+if TYPE_CHECKING:
+    from sochi_cli.tui.app import SochiApp
+    from sochi_cli.tui.context import TuiContext
+
+T = TypeVar("T")
+WIDE = 120  # from this width master/detail panes sit side by side
+
+
+class SochiScreen(Screen[None]):
+    """A top-level screen (one per task); subclasses compose `body()` and implement `reload()`."""
+
+    MODE: ClassVar[str] = ""
+    TITLE: ClassVar[str] = ""
+    SUMMARY: ClassVar[str] = ""  # one sentence for the help screen and the palette
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("r", "reload", "Refresh"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.loaded = False
+
+    @property
+    def sochi(self) -> SochiApp:
+        from sochi_cli.tui.app import SochiApp
+
+        app = self.app
+        assert isinstance(app, SochiApp)
+        return app
+
+    @property
+    def ctx(self) -> TuiContext:
+        return self.sochi.ctx
+
+    def compose(self) -> ComposeResult:
+        yield StatusHeader()
+        yield NavBar(self.MODE)
+        yield MaintenanceBanner()
+        yield FaultPanel()
+        yield from self.body()
+        yield Footer()
+
+    def body(self) -> ComposeResult:
+        yield from ()
+
+    def on_resize(self) -> None:
+        wide = self.size.width >= WIDE
+        for split in self.query(".split"):
+            split.set_class(wide, "-wide")
+            split.set_class(not wide, "-narrow")
+
+    def on_screen_resume(self) -> None:
+        if not self.loaded:
+            self.loaded = True
+            self.reload()
+
+    def reload(self) -> None:
+        """Fetch this screen's data again (in a worker)."""
+
+    def action_reload(self) -> None:
+        self.clear_fault()
+        self.reload()
+
+    # faults ----------------------------------------------------------------------------
+    def show_fault(self, exc: BaseException | Fault) -> Fault:
+        fault = exc if isinstance(exc, Fault) else describe(exc)
+        self.query_one(FaultPanel).show(fault)
+        if fault.action == "login":
+            self.sochi.session_lost(fault)
+        return fault
+
+    def clear_fault(self) -> None:
+        self.query_one(FaultPanel).clear()
+
+    # workers ---------------------------------------------------------------------------
+    def run_blocking(
+        self,
+        call: Callable[[], T],
+        done: Callable[[T], None],
+        *,
+        group: str = "load",
+        exclusive: bool = True,
+        failed: Callable[[Fault], None] | None = None,
+    ) -> Worker[None]:
+        """Run `call` in a thread worker; `done(result)` or the fault panel on the UI thread.
+
+        A newer call of the same group cancels the older (its result is dropped).
+        """
+
+        def work() -> None:
+            worker = get_current_worker()
+            try:
+                result = call()
+            except BaseException as exc:
+                if worker.is_cancelled:
+                    return
+                self.app.call_from_thread(self._failed, exc, failed)
+                return
+            if not worker.is_cancelled:
+                self.app.call_from_thread(done, result)
+
+        return self.run_worker(work, thread=True, group=group, exclusive=exclusive)
+
+    def _failed(self, exc: BaseException, failed: Callable[[Fault], None] | None) -> None:
+        fault = self.show_fault(exc)
+        if failed is not None:
+            failed(fault)
+
+
+class TableScreen(SochiScreen):
+    """A screen around one `RecordTable` with a filter line; remembers filter, sort, widths."""
+
+    COLUMNS: ClassVar[tuple[Column, ...]] = ()
+    FILTER_HINT: ClassVar[str] = "filter…"
+    EMPTY: ClassVar[str] = "nothing to show"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("r", "reload", "Refresh"),
+        Binding("slash", "filter", "Filter"),
+    ]
+
+    def table_area(self) -> ComposeResult:
+        yield FilterBar(self.FILTER_HINT, id="filter")
+        yield Static("", id="caption", classes="caption")
+        yield RecordTable(self.COLUMNS, empty_text=self.EMPTY, id="table")
+
+    def body(self) -> ComposeResult:
+        yield from self.table_area()
+
+    @property
+    def table(self) -> RecordTable:
+        return self.query_one("#table", RecordTable)
+
+    def on_mount(self) -> None:
+        table = self.table
+        widths = self.ctx.remembered("widths", self.MODE)
+        if isinstance(widths, dict):
+            table.apply_widths(widths)
+        sort = self.ctx.remembered("sort", self.MODE)
+        if isinstance(sort, list) and len(sort) == 2:
+            table.sort_by(str(sort[0]) if sort[0] else None, reverse=bool(sort[1]))
+        query = self.ctx.remembered("filters", self.MODE, "")
+        if isinstance(query, str) and query:
+            self.query_one(FilterBar).value = query
+            self.apply_filter(query)
+        table.focus()
+
+    def apply_filter(self, query: str) -> None:
+        """Filter the table by `query`; screens with structured filters override this."""
+        self.table.set_filter(query)
+        self.update_caption()
+
+    def update_caption(self, extra: str = "") -> None:
+        table = self.table
+        shown, total = table.visible_count, table.total_count
+        text = f"{shown} of {total}" if shown != total else f"{total}"
+        key, reverse = table.sort_state
+        if key:
+            text += f" · sorted by {key}{' ↓' if reverse else ''}"
+        text += " · / filter · ←→ column · s sort · < > width · Enter open"
+        self.query_one("#caption", Static).update(text + (f" · {extra}" if extra else ""))
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if isinstance(event.input, FilterBar):
+            self.apply_filter(event.value)
+            self.ctx.remember("filters", self.MODE, event.value)
+
+    def on_record_table_columns_resized(self, event: RecordTable.ColumnsResized) -> None:
+        self.ctx.remember("widths", self.MODE, event.widths)
+
+    def on_record_table_highlighted(self, event: RecordTable.Highlighted) -> None:
+        key, reverse = self.table.sort_state
+        if key is not None:
+            self.ctx.remember("sort", self.MODE, [key, reverse])
+
+    def action_filter(self) -> None:
+        self.query_one(FilterBar).focus()
+
+    def focus_key(self, key: str) -> None:
+        """Put the cursor on the row `key` (from the dashboard), clearing a hiding filter."""
+        table = self.table
+        if not table.move_to_key(key):
+            self.query_one(FilterBar).value = ""
+            self.apply_filter("")
+            table.move_to_key(key)
+        table.focus()
+
+
+def ask_from_thread(app: Any, screen: ModalScreen[Any]) -> Any:
+    """Push a modal from a worker thread and wait for its answer; Esc (None) stops the work."""
+    answered = threading.Event()
+    box: dict[str, Any] = {}
+
+    def receive(value: Any) -> None:
+        box["value"] = value
+        answered.set()
+
+    app.call_from_thread(app.push_screen, screen, receive)
+    worker = get_current_worker()
+    while not answered.wait(0.1):
+        if worker.is_cancelled:
+            raise Interrupted("cancelled")
+    value = box.get("value")
+    if value is None:
+        raise Interrupted("cancelled at the prompt", hint="nothing was signed or sent")
+    return value
+
+
+__all__ = ["WIDE", "SochiScreen", "TableScreen", "ask_from_thread"]

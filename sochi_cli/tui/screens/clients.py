@@ -1,0 +1,119 @@
+"""Clients: the taxpayers you represent, POA validity (expired/expiring highlighted), the last
+filing; filter as you type by name or INN; Enter opens the client."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from sochi_cli.tui.screens.base import TableScreen
+from sochi_cli.tui.widgets.record_table import Column, Record
+
+if TYPE_CHECKING:
+    from sochi_cli.services.client_view import LastFiling
+
+POA_WARNING_DAYS = 30
+
+
+def client_record(client: Any, today: date, last: LastFiling | None) -> Record:
+    poa = client.poa
+    days = (poa.valid_until - today).days if poa is not None else None
+    if client.status != "active":
+        state, tag = client.status, "muted"
+    elif poa is None:
+        state, tag = "missing", "error"
+    elif days is not None and days < 0:
+        state, tag = "expired", "error"
+    elif days is not None and days <= POA_WARNING_DAYS:
+        state, tag = "expiring", "warning"
+    else:
+        state, tag = client.poa_state or "valid", ""
+    filed = "-"
+    if last is not None:
+        filed = f"{last.form} {last.period} {last.status}"
+    return Record(
+        client.inn,
+        (
+            client.inn,
+            client.name,
+            client.status,
+            state,
+            poa.valid_until.isoformat() if poa is not None else "-",
+            "" if days is None else str(days),
+            filed,
+        ),
+        tag,
+    )
+
+
+class ClientsScreen(TableScreen):
+    MODE = "clients"
+    TITLE = "Clients"
+    SUMMARY = "Taxpayers you represent: POA validity, last filing; Enter opens one."
+    FILTER_HINT = "filter by name or INN (e.g. 'bakery', '0150', 'expired')"
+    EMPTY = "no clients"
+    COLUMNS: ClassVar[tuple[Column, ...]] = (
+        Column("inn", "INN", 14),
+        Column("name", "Name", 26),
+        Column("status", "Status", 8),
+        Column("poa", "POA", 8),
+        Column("valid_until", "Valid until", 10),
+        Column("days", "Days", 5, numeric=True),
+        Column("last", "Last filing", 24),
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.clients: list[Any] = []
+        self.last: dict[str, LastFiling] = {}
+
+    def reload(self) -> None:
+        from sochi_cli.services.client_view import client_list
+
+        self.update_caption("loading…")
+        self.run_blocking(lambda: client_list(self.ctx.config), self.show_clients)
+
+    def show_clients(self, clients: list[Any]) -> None:
+        from sochi_cli.errors import SochiError
+        from sochi_cli.services.client_view import client_last_filings
+
+        self.clients = clients
+        self._show_rows()
+        if not clients:
+            overview = self.sochi.snapshot.overview
+            alone = overview is not None and overview.kind != "tax_representative"
+            self.show_fault(
+                SochiError(
+                    "this account files only for itself" if alone else "no clients yet",
+                    hint=None
+                    if alone
+                    else "add one with `sochi clients add INN --name … "
+                    "--poa-scan FILE …` (clause 3.2), then press r",
+                    code="no_clients",
+                )
+            )
+            return
+        self.run_blocking(
+            lambda: client_last_filings(self.ctx.config), self.show_last, group="last"
+        )
+
+    def show_last(self, last: dict[str, LastFiling]) -> None:
+        self.last = last
+        self._show_rows()
+
+    def _show_rows(self) -> None:
+        from sochi_cli.timeutil import to_bishkek, utcnow
+
+        today = to_bishkek(utcnow()).date()
+        self.table.set_records(
+            [client_record(c, today, self.last.get(c.inn)) for c in self.clients]
+        )
+        self.update_caption()
+
+    def on_record_table_opened(self, event: Any) -> None:
+        from sochi_cli.tui.screens.client_detail import ClientDetailScreen
+
+        self.app.push_screen(ClientDetailScreen(event.key))
+
+
+__all__ = ["ClientsScreen", "client_record"]

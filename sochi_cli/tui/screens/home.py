@@ -1,0 +1,115 @@
+"""Home: the account at a glance and what needs you today (the overview service)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import Static
+
+from sochi_cli.tui.screens.base import SochiScreen
+from sochi_cli.tui.snapshot import Snapshot
+from sochi_cli.tui.widgets.attention_list import AttentionList
+
+
+def cards(snapshot: Snapshot, profile: str, api_url: str) -> Table:
+    """Account, balance, certificate, clients and inbox as a two-column grid."""
+    from sochi_cli.services.account import som
+    from sochi_cli.timeutil import format_local
+
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column()
+    overview = snapshot.overview
+    grid.add_row("profile", f"{profile} · {api_url}")
+    if overview is None:
+        fault = snapshot.overview_fault
+        grid.add_row("account", fault.one_line() if fault else "loading…")
+        return grid
+    kind = "tax representative" if overview.kind == "tax_representative" else "self-filer"
+    grid.add_row("account", f"{overview.name} · INN {overview.inn} · {kind}")
+    balance = overview.balance
+    line = Text(f"{som(balance.balance.balance)} {balance.balance.currency}")
+    if balance.runs_out_on is not None:
+        style = "bold red" if overview.balance_runs_out_this_month else ""
+        line.append(f" · runs out {balance.runs_out_on:%d.%m.%Y}", style=style)
+    if balance.subscribed:
+        line.append(f" · E-Cloud {som(balance.monthly_fee)}/month")
+    grid.add_row("balance", line)
+    cert = overview.certificate
+    if cert is not None and cert.not_after is not None:
+        days = cert.days_left if cert.days_left is not None else 0
+        style = "bold red" if days <= 30 else ""
+        grid.add_row(
+            "certificate",
+            Text(f"{cert.serial} · {cert.key_kind or '-'} · until {format_local(cert.not_after)} "
+                 f"({days} days)", style=style),
+        )  # fmt: skip
+    if overview.kind == "tax_representative":
+        grid.add_row("clients", f"{overview.clients} active")
+    grid.add_row("inbox", f"{overview.unread_inbox} unread" if overview.unread_inbox else "read")
+    for problem in overview.problems:
+        grid.add_row("not checked", Text(problem, style="italic"))
+    return grid
+
+
+class HomeScreen(SochiScreen):
+    MODE = "home"
+    TITLE = "Home"
+    SUMMARY = "What needs you today: batches, rejections, POAs, certificate, balance."
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("r", "reload", "Refresh"),
+        Binding("enter", "open", "Go to it", show=False),
+    ]
+
+    def body(self) -> ComposeResult:
+        yield Static("", id="home-cards")
+        yield Static("What needs you today", classes="pane-title")
+        yield AttentionList(id="attention")
+        yield Static("", id="home-empty", classes="empty")
+
+    def on_mount(self) -> None:
+        self.sochi.snapshot_changed.subscribe(self, self.show)
+        self.show(self.sochi.snapshot)
+        self.query_one(AttentionList).focus()
+
+    def reload(self) -> None:
+        self.sochi.refresh_snapshot()
+
+    def show(self, snapshot: Snapshot) -> None:
+        self.query_one("#home-cards", Static).update(
+            cards(snapshot, self.sochi.profile_name, self.ctx.api_url)
+        )
+        overview = snapshot.overview
+        items = overview.attention if overview is not None else []
+        self.query_one(AttentionList).show(items)
+        empty = self.query_one("#home-empty", Static)
+        if overview is None:
+            fault = snapshot.overview_fault
+            empty.update(
+                (fault.one_line() if fault else "loading the account…")
+                if snapshot.operator_fault is None
+                else snapshot.operator_fault.one_line()
+            )
+        else:
+            empty.update("" if items else "Nothing needs you today.")
+        empty.display = not items
+
+    def on_attention_list_chosen(self, event: AttentionList.Chosen) -> None:
+        item = event.item
+        if item.screen in ("home", self.MODE):
+            return
+        self.sochi.action_go(item.screen)
+        if item.key:
+            self.sochi.call_after_refresh(self._focus_in_target, item.key)
+
+    def _focus_in_target(self, key: str) -> None:
+        focus = getattr(self.app.screen, "focus_key", None)
+        if callable(focus):
+            focus(key)
+
+
+__all__ = ["HomeScreen", "cards"]

@@ -1,0 +1,205 @@
+"""Submissions: every submission, kept live by the operator's event feed; filter by client,
+form, period, state or batch; sort by any column; Enter opens the detail pane."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+
+from sochi_cli.tui.screens.base import TableScreen
+from sochi_cli.tui.widgets.record_table import Column, Record
+from sochi_cli.tui.widgets.submission_detail import SubmissionDetail
+
+STATE_TAGS = {"rejected": "error", "accepted": "ok"}
+FIELDS = {"client": 1, "form": 2, "period": 3, "state": 5, "status": 5}
+
+
+def submission_record(sub: Any) -> Record:
+    from sochi_cli.services.account import som
+    from sochi_cli.timeutil import to_bishkek
+
+    def when(moment: Any) -> str:
+        return to_bishkek(moment).strftime("%Y-%m-%d %H:%M") if moment else "-"
+
+    return Record(
+        sub.id,
+        (
+            sub.id,
+            sub.client_inn,
+            sub.form,
+            sub.period,
+            str(sub.correction),
+            sub.status,
+            when(sub.received_at),
+            when(sub.decided_at),
+            som(sub.fee),
+        ),
+        STATE_TAGS.get(sub.status, ""),
+    )
+
+
+def parse_query(query: str) -> tuple[str, dict[str, str]]:
+    """`client:0201 state:rejected vat` → ("vat", {"client": "0201", "state": "rejected"})."""
+    words, fields = [], {}
+    for token in query.split():
+        name, sep, value = token.partition(":")
+        if sep and name.lower() in (*FIELDS, "batch") and value:
+            fields[name.lower()] = value.casefold()
+        else:
+            words.append(token)
+    return " ".join(words), fields
+
+
+class SubmissionsScreen(TableScreen):
+    MODE = "submissions"
+    TITLE = "Submissions"
+    SUMMARY = "Every submission, live; filter client:/form:/period:/state:/batch:; Enter opens."
+    FILTER_HINT = "filter: words, or client:INN form:STI-077 period:2026-10 state:rejected batch:N"
+    EMPTY = "no submissions match"
+    COLUMNS: ClassVar[tuple[Column, ...]] = (
+        Column("id", "Submission", 14),
+        Column("client", "Client", 14),
+        Column("form", "Form", 9),
+        Column("period", "Period", 8),
+        Column("corr", "Corr", 4, numeric=True),
+        Column("state", "State", 9),
+        Column("received", "Received", 16),
+        Column("decided", "Decided", 16),
+        Column("fee", "Fee", 8, numeric=True),
+    )
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *TableScreen.BINDINGS,
+        Binding("v", "verify", "Verify (clause 8)"),
+        Binding("escape", "close_detail", "Close detail", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.batch_members: dict[str, set[str]] = {}
+        self.opened: str | None = None
+
+    def body(self) -> ComposeResult:
+        with Horizontal(classes="split -narrow"):
+            with Vertical(classes="master"):
+                yield from self.table_area()
+            with VerticalScroll(classes="detail -hidden", id="detail-pane"):
+                yield SubmissionDetail(id="detail")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.sochi.events_arrived.subscribe(self, self.on_events)
+
+    # loading ---------------------------------------------------------------------------
+    def reload(self) -> None:
+        from sochi_cli.services.submission_view import all_submissions
+
+        self.update_caption("loading…")
+        self.run_blocking(lambda: all_submissions(self.ctx.config), self.show_all)
+
+    def show_all(self, submissions: list[Any]) -> None:
+        self.table.set_records([submission_record(s) for s in submissions])
+        self.update_caption("live")
+
+    def on_events(self, events: list[Any]) -> None:
+        ids = sorted({e.submission_id for e in events if e.submission_id})
+        if not ids or not self.loaded:
+            return
+        from sochi_cli.services.submission_view import submissions_by_id
+
+        self.run_blocking(
+            lambda: submissions_by_id(self.ctx.config, ids),
+            self.show_changed,
+            group="events",
+            exclusive=False,
+        )
+
+    def show_changed(self, submissions: list[Any]) -> None:
+        self.table.upsert([submission_record(s) for s in submissions])
+        self.update_caption("live")
+        opened = self.opened
+        if opened is not None and opened in {s.id for s in submissions}:
+            self.open(opened)
+
+    # filtering -------------------------------------------------------------------------
+    def apply_filter(self, query: str) -> None:
+        words, fields = parse_query(query)
+        batch = fields.pop("batch", None)
+        members: set[str] | None = None
+        if batch is not None:
+            members = self.batch_members.get(batch)
+            if members is None:
+                self._load_batch(batch, query)
+                members = set()
+
+        def keep(record: Record) -> bool:
+            for name, value in fields.items():
+                if value not in record.cells[FIELDS[name]].casefold():
+                    return False
+            return members is None or record.key in members
+
+        self.table.set_filter(words, keep if fields or members is not None else None)
+        self.update_caption()
+
+    def _load_batch(self, batch: str, query: str) -> None:
+        from sochi_cli.services.batches import batch_detail
+
+        if not batch.isdigit():
+            self.batch_members[batch] = set()
+            return
+
+        def done(found: Any) -> None:
+            _summary, rows = found
+            self.batch_members[batch] = {r.submission_id for r in rows if r.submission_id}
+            self.apply_filter(query)
+
+        self.run_blocking(
+            lambda: batch_detail(self.ctx.profile, int(batch)), done, group="batch-filter"
+        )
+
+    # detail ----------------------------------------------------------------------------
+    def on_record_table_opened(self, event: Any) -> None:
+        self.open(event.key)
+
+    def open(self, submission_id: str) -> None:
+        from sochi_cli.services.submission_view import submission_detail
+
+        self.opened = submission_id
+        pane = self.query_one("#detail-pane")
+        pane.set_class(False, "-hidden")
+        self.query_one(SubmissionDetail).update(f"loading {submission_id}…")
+        self.run_blocking(
+            lambda: submission_detail(self.ctx.config, submission_id),
+            self.query_one(SubmissionDetail).show_detail,
+            group="detail",
+        )
+
+    def focus_key(self, key: str) -> None:
+        super().focus_key(key)
+        if self.table.current_key == key:
+            self.open(key)
+
+    def action_verify(self) -> None:
+        from sochi_cli.services.submission_view import verify_submission
+
+        key = self.opened or self.table.current_key
+        if key is None:
+            return
+        self.query_one("#detail-pane").set_class(False, "-hidden")
+        detail = self.query_one(SubmissionDetail)
+        detail.update(f"verifying {key} (clause 8)…")
+        self.run_blocking(
+            lambda: verify_submission(self.ctx.config, key),
+            lambda lines: detail.show_lines(f"Clause-8 verification of {key}", lines),
+            group="detail",
+        )
+
+    def action_close_detail(self) -> None:
+        self.opened = None
+        self.query_one("#detail-pane").set_class(True, "-hidden")
+        self.table.focus()
+
+
+__all__ = ["SubmissionsScreen", "parse_query", "submission_record"]
