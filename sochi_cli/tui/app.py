@@ -280,8 +280,7 @@ class SochiApp(App[int]):
         self.call_from_thread(self._publish, snapshot)
 
     def _publish(self, snapshot: Snapshot) -> None:
-        if not self.live:
-            snapshot.fetched_at = float("inf")  # frozen: the countdown stays where it is
+        snapshot.frozen = not self.live  # snapshot tests: the countdown stays where it is
         self.snapshot = snapshot
         self.snapshot_changed.publish(snapshot)
         if snapshot.overview is not None:

@@ -102,9 +102,7 @@ class ClientsScreen(TableScreen):
         self._show_rows()
 
     def _show_rows(self) -> None:
-        from sochi_cli.timeutil import to_bishkek, utcnow
-
-        today = to_bishkek(utcnow()).date()
+        today = self.sochi.snapshot.today()
         self.table.set_records(
             [client_record(c, today, self.last.get(c.inn)) for c in self.clients]
         )

@@ -24,7 +24,7 @@ def cards(snapshot: Snapshot, profile: str, api_url: str) -> Table:
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column()
     overview = snapshot.overview
-    grid.add_row("profile", f"{profile} · {api_url}")
+    grid.add_row("profile", profile)
     if overview is None:
         fault = snapshot.overview_fault
         grid.add_row("account", fault.one_line() if fault else "loading…")
@@ -45,8 +45,8 @@ def cards(snapshot: Snapshot, profile: str, api_url: str) -> Table:
         style = "bold red" if days <= 30 else ""
         grid.add_row(
             "certificate",
-            Text(f"{cert.serial} · {cert.key_kind or '-'} · until {format_local(cert.not_after)} "
-                 f"({days} days)", style=style),
+            Text(f"{cert.key_kind or '-'} key · valid until {format_local(cert.not_after)} "
+                 f"({days} days) · details on 7", style=style),
         )  # fmt: skip
     if overview.kind == "tax_representative":
         grid.add_row("clients", f"{overview.clients} active")

@@ -1,0 +1,208 @@
+"""Every screen of `sochi tui`, driven with Pilot against the real sandbox operator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sochi_cli.tui.app import PLACES, SochiApp
+from tests.batch.operator import Operator, write_reports
+from tests.tui.conftest import cli, screen_text, wait_for
+
+
+async def test_home_shows_the_account_and_what_needs_attention(op: Operator) -> None:
+    app = SochiApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.snapshot.overview, what="the account overview")
+        text = await wait_for(pilot, lambda: "POA expired" in screen_text(app) and screen_text(app))
+        assert op.rep["inn"] in text
+        assert "Naryn Agro LLC" in text  # the demo client whose POA has expired
+        header = str(app.screen.query_one("StatusHeader").content)
+        assert op.rep["inn"] in header and "KGS" in header and "up" in header
+
+
+async def test_every_screen_opens_by_its_key_and_shows_no_fault(op: Operator) -> None:
+    app = SochiApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        for place in PLACES:
+            await pilot.press(place.key)
+            await wait_for(pilot, lambda p=place: app.current_mode == p.mode, what=place.mode)
+            await pilot.pause(0.3)
+            panel = app.screen.query_one("FaultPanel")
+            assert panel.fault is None or panel.fault.code == "no_clients", (
+                place.mode,
+                panel.fault,
+            )
+            assert app.screen.TITLE == place.title
+
+
+async def test_clients_filter_as_you_type_and_enter_opens_the_client(op: Operator) -> None:
+    app = SochiApp(first_screen="clients")
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = app.screen.table
+        await wait_for(pilot, lambda: table.total_count >= 40, what="clients")
+        await pilot.press("slash", *"bakery")
+        await wait_for(pilot, lambda: table.visible_count == 1)
+        assert table.current_record.cells[1] == "Bishkek Bakery LLC"
+        await pilot.press("escape")  # clears the filter, the cursor stays in it
+        await pilot.press(*"expired", "enter")
+        assert [r.cells[0] for r in table.records if r.tag == "error"] == ["02201202010011"]
+        assert table.visible_count == 1
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "ClientDetailScreen")
+        text = await wait_for(pilot, lambda: "POA-" in screen_text(app) and screen_text(app))
+        assert "Naryn Agro LLC" in text and "fees paid" in text
+
+
+async def test_submissions_filter_sort_detail_and_verify(op: Operator, tmp_path: Path) -> None:
+    write_reports(tmp_path, count=3, period="2025-01")
+    filed = await cli("--json", "submit", str(tmp_path), "--wait-timeout", "60")
+    assert filed.code == 0, filed.stderr
+    app = SochiApp(first_screen="submissions")
+    async with app.run_test(size=(160, 48)) as pilot:
+        table = app.screen.table
+        await wait_for(pilot, lambda: table.total_count >= 3, what="submissions")
+        await pilot.press("slash", *"period:2025-01 state:accepted", "enter")
+        await wait_for(pilot, lambda: table.visible_count == 3)
+        await pilot.press("right", "s")  # sort by the client column
+        clients = [table.records[i].cells[1] for i in table._visible]
+        assert clients == sorted(clients)
+        await pilot.press("enter")
+        detail = await wait_for(
+            pilot, lambda: "Timeline" in screen_text(app) and screen_text(app), what="detail"
+        )
+        assert "verified" in detail and "chains to the Main CA" in detail
+        await pilot.press("v")
+        report = await wait_for(
+            pilot, lambda: "Verdict:" in screen_text(app) and screen_text(app), what="verify"
+        )
+        assert "SIGNATURE STANDS" in report
+
+
+async def test_submissions_update_live_from_the_event_feed(op: Operator, tmp_path: Path) -> None:
+    app = SochiApp(first_screen="submissions")
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = app.screen.table
+        await wait_for(pilot, lambda: app.snapshot.overview, what="login")
+        await wait_for(pilot, lambda: any(w.group == "events" for w in app.workers))
+        await pilot.pause(1.0)  # the feed has caught up to now
+        before = table.total_count
+        write_reports(tmp_path, count=2, period="2025-02")
+        filed = await cli("--json", "submit", str(tmp_path), "--no-wait")
+        assert filed.code == 0, filed.stderr
+        await wait_for(pilot, lambda: table.total_count == before + 2, what="new rows")
+        await wait_for(
+            pilot,
+            lambda: all(
+                r.cells[5] == "accepted" for r in table.records if r.cells[3] == "2025-02"
+            ),
+            what="verdicts arriving through the feed",
+        )
+
+
+async def test_batches_show_items_and_inbox_acknowledges_with_a_signature(
+    op: Operator, tmp_path: Path
+) -> None:
+    write_reports(tmp_path, count=2, period="2025-03", invalid=1)
+    await cli("submit", str(tmp_path), "--wait-timeout", "60")
+    app = SochiApp(first_screen="batches")
+    async with app.run_test(size=(160, 48)) as pilot:
+        table = app.screen.table
+        await wait_for(pilot, lambda: table.total_count >= 1, what="batches")
+        assert table.records[0].cells[2] == "partial"
+        await pilot.press("enter")
+        items = app.screen.query_one("#items")
+        await wait_for(pilot, lambda: items.total_count == 2, what="items")
+        states = sorted(r.cells[4] for r in items.records)
+        assert states == ["accepted", "invalid"]
+        await pilot.press("6")
+        inbox = app.screen.table
+        await wait_for(pilot, lambda: inbox.total_count >= 1, what="inbox")
+        unread = next(r for r in inbox.records if r.cells[5] == "UNREAD")
+        inbox.move_to_key(unread.key)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "agency signature: verified" in screen_text(app))
+        await pilot.press("a")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "SignerScreen")
+        await pilot.press("enter")  # the profile's key file; passphrase from the environment
+        await wait_for(
+            pilot,
+            lambda: any(r.key == unread.key and r.cells[5] == "yes" for r in inbox.records),
+            what="acknowledged",
+        )
+
+
+async def test_audit_and_archive_browse_and_verify(op: Operator, tmp_path: Path) -> None:
+    write_reports(tmp_path, count=1, period="2025-04")
+    assert (await cli("submit", str(tmp_path), "--wait-timeout", "60")).code == 0
+    app = SochiApp(first_screen="audit")
+    async with app.run_test(size=(160, 48)) as pilot:
+        table = app.screen.table
+        await wait_for(pilot, lambda: table.total_count > 0, what="audit records")
+        assert any(r.cells[3] == "batch.finish" for r in table.records)
+        await pilot.press("v")
+        await wait_for(pilot, lambda: "chain verified" in screen_text(app))
+        await pilot.press("0")
+        archive = app.screen.table
+        await wait_for(pilot, lambda: archive.total_count > 0, what="archive")
+        await pilot.press("slash", *"2025-04 report", "enter")
+        await wait_for(pilot, lambda: archive.visible_count >= 1)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "<report" in screen_text(app), what="preview")
+        await pilot.press("v")
+        await wait_for(pilot, lambda: any("archive intact" in str(n.message) for n in app._notifications))
+
+
+async def test_certificates_screen_shows_chain_crl_and_guards_revocation(op: Operator) -> None:
+    app = SochiApp(first_screen="certificates")
+    async with app.run_test(size=(160, 48)) as pilot:
+        text = await wait_for(
+            pilot, lambda: "Main CA" in screen_text(app) and screen_text(app), what="chain"
+        )
+        assert "requisites drift" in text and "development" in text
+        await pilot.press("f")
+        await wait_for(pilot, lambda: "fresh" in screen_text(app), what="CRL")
+        await pilot.press("x")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "ConfirmScreen")
+        confirm = app.screen.query_one("#confirm")
+        await pilot.press(*"wrong")
+        assert confirm.disabled  # only the typed serial prefix enables it
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "CertificatesScreen")
+        assert "valid" in screen_text(app)
+
+
+async def test_help_lists_the_screen_keys_and_the_palette_reaches_every_screen(
+    op: Operator,
+) -> None:
+    app = SochiApp(first_screen="submissions")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "HelpScreen")
+        text = screen_text(app)
+        assert "Verify (clause 8)" in text and "command palette" in text
+        await pilot.press("escape")
+        for place in PLACES:
+            await pilot.press("ctrl+p")
+            await wait_for(pilot, lambda: type(app.screen).__name__ == "CommandPalette")
+            await pilot.press(*f"go to {place.title}")
+            await pilot.pause(0.3)
+            await pilot.press("enter")
+            await wait_for(pilot, lambda p=place: app.current_mode == p.mode, what=place.title)
+
+
+async def test_last_screen_filter_and_column_widths_are_remembered_per_profile(
+    op: Operator,
+) -> None:
+    app = SochiApp(first_screen="clients")
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = app.screen.table
+        await wait_for(pilot, lambda: table.total_count > 0)
+        await pilot.press("right", "greater_than_sign", "greater_than_sign")
+        await pilot.press("slash", *"LLC", "enter")
+        await pilot.press("q")
+    again = SochiApp()
+    async with again.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: again.current_mode == "clients")
+        screen = again.screen
+        assert screen.query_one("FilterBar").value == "LLC"
+        assert screen.table.widths()["name"] == 26 + 4
