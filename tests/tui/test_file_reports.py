@@ -1,0 +1,137 @@
+"""The whole file-reports flow of `sochi tui` against the real sandbox: pick → check → cost →
+sign → progress → summary; exactly once with the CLI, Ctrl+C, and resume after a crash."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from sochi_cli.tui.app import SochiApp
+from sochi_cli.tui.widgets.report_picker import ReportPicker
+from tests.batch.operator import Operator, access_token, write_reports
+from tests.reliability.checks import assert_filed_exactly_once
+from tests.tui.conftest import cli, screen_text, wait_for
+
+
+def step(app: Any) -> str:
+    return str(app.screen.query_one("#file-steps").current)
+
+
+async def pick_and_check(pilot: Any, app: Any, folder: Path) -> Any:
+    """Mark `folder` in the picker, press c, wait for the preview."""
+    picker = app.screen.query_one(ReportPicker)
+    picker.path = folder
+    await wait_for(pilot, lambda: picker.cursor_node is not None and picker.cursor_node.data)
+    picker.focus()
+    await pilot.press("space", "c")
+    return await wait_for(pilot, lambda: app.screen.preview, what="the preview")
+
+
+async def sign_with_profile_key(pilot: Any, app: Any) -> None:
+    await wait_for(pilot, lambda: type(app.screen).__name__ == "SignerScreen", what="signer")
+    await pilot.press("enter")  # the profile's key file; the passphrase from the environment
+
+
+async def test_file_reports_checks_prices_signs_files_and_the_cli_agrees(
+    op: Operator, tmp_path: Path
+) -> None:
+    write_reports(tmp_path, count=5, period="2024-01", invalid=1)
+    app = SochiApp(first_screen="file")
+    async with app.run_test(size=(160, 48)) as pilot:
+        preview = await pick_and_check(pilot, app, tmp_path)
+        assert (preview.valid, len(preview.checks)) == (4, 5)
+        assert preview.affordable and preview.cost.items == 4
+        bad = next(c for c in preview.checks if not c.ok)
+        app.screen.query_one("#checks").move_to_key(bad.file)
+        await pilot.pause(0.1)
+        text = screen_text(app)
+        # the broken total shown against the report line it names, with its neighbours
+        issue = bad.issues[0]
+        assert f"line {issue.line}" in text and "▶" in text and "[totals]" in text
+        assert "can be filed" in text and "cost" in text
+        await pilot.press("f")
+        await sign_with_profile_key(pilot, app)
+        await wait_for(pilot, lambda: step(app) == "file-done", timeout=60, what="the summary")
+        summary = screen_text(app)
+        assert "partial" in summary and "accepted 4" in summary and "What to fix" in summary
+        assert app.busy is None
+    assert len(op.submissions(access_token(), "2024-01")) == 4
+    again = await cli("--json", "submit", str(tmp_path), "--no-wait")
+    assert '"already_filed": 4' in again.stdout
+    assert len(op.submissions(access_token(), "2024-01")) == 4  # filed exactly once
+
+
+async def test_ctrl_c_stops_a_tui_batch_cleanly_and_the_cli_resumes_it(
+    op: Operator, tmp_path: Path
+) -> None:
+    period, count = "2024-02", 40
+    write_reports(tmp_path, count=count, period=period)
+    op.control("PUT", "chaos", {"latency_ms": 300})
+    app = SochiApp(first_screen="file")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pick_and_check(pilot, app, tmp_path)
+        await pilot.press("f")
+        await sign_with_profile_key(pilot, app)
+        await wait_for(
+            pilot,
+            lambda: op.submissions(access_token(), period),
+            timeout=60,
+            what="the first sends",
+        )
+        await pilot.press("ctrl+c")
+        await wait_for(pilot, lambda: step(app) == "file-done", timeout=60, what="a clean stop")
+        assert "Stopped (signal)" in screen_text(app)
+        assert app.is_running  # the app stays up
+    filed = len(op.submissions(access_token(), period))
+    assert 0 < filed < count
+    op.control("PUT", "chaos", {"latency_ms": 0})
+    resumed = await cli("--json", "batch", "resume", "last", "--no-wait")
+    assert resumed.code == 0, resumed.stderr
+    assert_filed_exactly_once(op, period, count)
+
+
+async def test_the_tui_resumes_a_batch_that_a_killed_cli_run_left_behind(
+    op: Operator, tmp_path: Path
+) -> None:
+    period, count = "2024-03", 40
+    write_reports(tmp_path, count=count, period=period)
+    op.control("PUT", "chaos", {"latency_ms": 40})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sochi_cli", "submit", str(tmp_path), "--no-wait"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=dict(os.environ),
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(op.submissions(access_token(), period)) < 3:
+            await asyncio.sleep(0.05)
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)  # a crash: no chance to record anything more
+        proc.wait(timeout=30)
+    assert len(op.submissions(access_token(), period)) < count
+    op.control("PUT", "chaos", {"latency_ms": 0})
+    app = SochiApp(first_screen="batches")
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = app.screen.table
+        await wait_for(pilot, lambda: table.total_count >= 1, what="batches")
+        assert table.records[0].cells[2] in ("running", "interrupted")
+        await pilot.press("R")
+        await wait_for(pilot, lambda: app.current_mode == "file")
+        await wait_for(
+            pilot,
+            lambda: step(app) == "file-done" or type(app.screen).__name__ == "SignerScreen",
+            timeout=60,
+        )
+        if type(app.screen).__name__ == "SignerScreen":  # items left unsigned by the crash
+            await pilot.press("enter")
+        await wait_for(pilot, lambda: step(app) == "file-done", timeout=60, what="the resume")
+        assert "Resuming batch" in screen_text(app) or "Batch" in screen_text(app)
+    assert_filed_exactly_once(op, period, count)
