@@ -50,6 +50,10 @@ def describe(exc: BaseException) -> Fault:
     )
 
 
+def _then(hint: str, key: str) -> str:
+    return f"{hint}; {key}"
+
+
 def _known(err: SochiError) -> Fault:
     code = err.code
     exit_code = err.exit_code
@@ -67,7 +71,7 @@ def _known(err: SochiError) -> Fault:
         return Fault(
             "Operator maintenance",
             message,
-            hint or "the operator is back after the window; filing waits for it",
+            _then(hint or "filing waits for the end of the window", "r retries"),
             "warning",
             "retry",
             code,
@@ -76,7 +80,7 @@ def _known(err: SochiError) -> Fault:
         return Fault(
             "No connection",
             message,
-            hint or "check the network or the profile's api_url; press r to retry",
+            _then(hint or "check the network or the profile's api_url", "r retries"),
             "error",
             "retry",
             code,
@@ -85,7 +89,7 @@ def _known(err: SochiError) -> Fault:
         return Fault(
             "Operator busy",
             message,
-            hint or "the operator is overloaded or failing; press r to retry in a moment",
+            _then(hint or "the operator is overloaded or failing", "r retries in a moment"),
             "warning",
             "retry",
             code,

@@ -70,18 +70,28 @@ class ClientsScreen(TableScreen):
     def reload(self) -> None:
         from sochi_cli.services.client_view import client_list
 
-        self.update_caption("loading…")
-        self.run_blocking(lambda: client_list(self.ctx.config), self.show_clients)
+        def load() -> list[Any] | None:
+            from sochi_cli.errors import OperatorRefused
 
-    def show_clients(self, clients: list[Any]) -> None:
+            try:
+                return client_list(self.ctx.config)
+            except OperatorRefused as err:
+                if err.code == "not_tax_representative":
+                    return None  # a self-filer: no clients, by definition
+                raise
+
+        self.update_caption("loading…")
+        self.run_blocking(load, self.show_clients)
+
+    def show_clients(self, found: list[Any] | None) -> None:
         from sochi_cli.errors import SochiError
         from sochi_cli.services.client_view import client_last_filings
 
+        clients = found or []
         self.clients = clients
         self._show_rows()
         if not clients:
-            overview = self.sochi.snapshot.overview
-            alone = overview is not None and overview.kind != "tax_representative"
+            alone = found is None
             self.show_fault(
                 SochiError(
                     "this account files only for itself" if alone else "no clients yet",
