@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    # re-exported so front-ends can name the type without importing the store
     from sochi_cli.store.config import Config
 
 
@@ -15,4 +16,4 @@ def load_config(profile: str | None = None) -> Config:
     return config.load(profile)
 
 
-__all__ = ["load_config"]
+__all__ = ["Config", "load_config"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from sochi_cli.store.config import Config
+    from sochi_cli.services.profiles import Config
 
 
 class TuiContext:

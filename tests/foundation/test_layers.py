@@ -78,3 +78,39 @@ def test_commands_never_talk_http_or_pkcs11_directly() -> None:
         if m.split(".")[0] in {"httpx", "pkcs11"}
     ]
     assert offenders == []
+
+
+TUI_BANNED = (
+    "httpx",
+    "pkcs11",
+    "sqlite3",
+    "asn1crypto",
+    "cryptography",
+    "sochi_cli.api",
+    "sochi_cli.token",
+    "sochi_cli.store",
+    "sochi_cli.cms",
+    "sochi_cli.sandbox",
+)
+
+
+def test_the_tui_talks_to_services_only() -> None:
+    """tui/ renders what services return: no HTTP, PKCS#11, SQLite, ASN.1 or crypto of its own,
+    and none of the core packages either (type-checking imports included)."""
+    offenders = [
+        f"{_rel(p)}: {m}"
+        for p in _modules("tui")
+        for m in sorted(_imports(p))
+        if any(m == banned or m.startswith(banned + ".") for banned in TUI_BANNED)
+    ]
+    assert offenders == []
+
+
+def test_the_tui_layer_rule_catches_a_forbidden_import(tmp_path: Path) -> None:
+    probe = tmp_path / "probe.py"
+    probe.write_text("if True:\n    from sochi_cli.store.journal import Journal\nimport sqlite3\n")
+    found = sorted(_imports(probe))
+    assert [m for m in found if any(m.startswith(b) for b in TUI_BANNED)] == [
+        "sochi_cli.store.journal",
+        "sqlite3",
+    ]

@@ -30,9 +30,10 @@ async def drive(reports: Path, pin: str) -> dict[str, Any]:
         panel = None
         await wait_for(
             pilot,
-            lambda: type(app.screen).__name__ == "SecretScreen"
-            or app.screen.query("FaultPanel")
-            and app.screen.query_one("FaultPanel").fault,
+            lambda: (
+                type(app.screen).__name__ == "SecretScreen"
+                or (app.screen.query("FaultPanel") and app.screen.query_one("FaultPanel").fault)
+            ),
             what="the PIN prompt or a fault",
         )
         if type(app.screen).__name__ == "SecretScreen":

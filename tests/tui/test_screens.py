@@ -32,7 +32,7 @@ async def test_every_screen_opens_by_its_key_and_shows_no_fault(op: Operator) ->
                 place.mode,
                 panel.fault,
             )
-            assert app.screen.TITLE == place.title
+            assert place.title == app.screen.TITLE
 
 
 async def test_clients_filter_as_you_type_and_enter_opens_the_client(op: Operator) -> None:
@@ -92,9 +92,7 @@ async def test_submissions_update_live_from_the_event_feed(op: Operator, tmp_pat
         await wait_for(pilot, lambda: table.total_count == before + 2, what="new rows")
         await wait_for(
             pilot,
-            lambda: all(
-                r.cells[5] == "accepted" for r in table.records if r.cells[3] == "2025-02"
-            ),
+            lambda: all(r.cells[5] == "accepted" for r in table.records if r.cells[3] == "2025-02"),
             what="verdicts arriving through the feed",
         )
 
@@ -149,7 +147,9 @@ async def test_audit_and_archive_browse_and_verify(op: Operator, tmp_path: Path)
         await pilot.press("enter")
         await wait_for(pilot, lambda: "<report" in screen_text(app), what="preview")
         await pilot.press("v")
-        await wait_for(pilot, lambda: any("archive intact" in str(n.message) for n in app._notifications))
+        await wait_for(
+            pilot, lambda: any("archive intact" in str(n.message) for n in app._notifications)
+        )
 
 
 async def test_certificates_screen_shows_chain_crl_and_guards_revocation(op: Operator) -> None:
