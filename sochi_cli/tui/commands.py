@@ -40,12 +40,18 @@ def screen_commands(app: SochiApp, screen: Screen[Any]) -> Iterable[SystemComman
 
 
 def screen_bindings(screen: Screen[Any]) -> list[Binding]:
-    """The bindings a screen declares (its own, then its focusable widgets')."""
+    """The keys sochi adds on a screen: the screen's own, then its widgets' (Textual's
+    standard moving and scrolling keys are left out)."""
     found: list[Binding] = []
+    seen: set[type] = set()
     for node in (screen, *screen.query("*")):
-        for binding in getattr(type(node), "BINDINGS", ()):
-            if isinstance(binding, Binding) and binding.description:
-                found.append(binding)
+        for cls in type(node).__mro__:
+            if cls in seen or not cls.__module__.startswith("sochi_cli."):
+                continue
+            seen.add(cls)
+            for binding in cls.__dict__.get("BINDINGS", ()):
+                if isinstance(binding, Binding) and binding.description:
+                    found.append(binding)
     return found
 
 

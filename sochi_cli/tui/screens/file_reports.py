@@ -189,7 +189,11 @@ class FileReportsScreen(SochiScreen):
     # picking ---------------------------------------------------------------------------
     def on_report_picker_marks_changed(self, event: ReportPicker.MarksChanged) -> None:
         self.marked = event.marked
-        text = "\n".join(str(p) for p in self.marked) if self.marked else "nothing marked"
+        text = (
+            "\n".join(f"✓ {p.parent.name}/{p.name}" for p in self.marked)
+            if self.marked
+            else "nothing marked"
+        )
         self.query_one("#file-selected", Static).update(text)
         if self.marked:
             self.ctx.remember("file", "dir", str(self.marked[-1].parent))
