@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint typecheck pytest bench softhsm gost-engine clean help
+.PHONY: demo test lint typecheck pytest bench softhsm gost-engine tmux clean help
 
 help:
 	@echo "make demo   - run the main job end to end against the embedded sandbox operator"
@@ -55,7 +55,18 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy sochi_cli
 
-pytest: $(STAMP) softhsm gost-engine
+tmux:
+	@if command -v tmux >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing tmux (Debian) for the TUI smoke test"; \
+		(apt-get install -y -qq tmux >/dev/null 2>&1 || \
+		 (apt-get update -qq >/dev/null && apt-get install -y -qq tmux >/dev/null)) ; \
+	else \
+		echo "error: tmux is missing — install it: sudo apt-get install tmux (the TUI smoke test drives sochi tui in it)"; \
+		exit 1; \
+	fi
+
+pytest: $(STAMP) softhsm gost-engine tmux
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest

@@ -140,7 +140,8 @@ class TableScreen(SochiScreen):
     EMPTY: ClassVar[str] = "nothing to show"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "reload", "Refresh"),
-        Binding("slash", "filter", "Filter"),
+        # priority: handled before the next key is routed, so `/bakery` typed fast all lands
+        Binding("slash", "filter", "Filter", priority=True),
     ]
 
     def table_area(self) -> ComposeResult:
@@ -198,7 +199,12 @@ class TableScreen(SochiScreen):
             self.ctx.remember("sort", self.MODE, [key, reverse])
 
     def action_filter(self) -> None:
-        self.query_one(FilterBar).focus()
+        bar = self.query_one(FilterBar)
+        if bar.has_focus:
+            bar.insert_text_at_cursor("/")  # a `/` typed inside the filter is just a character
+            return
+        # at once, not via call_later: keys typed right after `/` must land in the filter
+        self.set_focus(bar)
 
     def focus_key(self, key: str) -> None:
         """Put the cursor on the row `key` (from the dashboard), clearing a hiding filter."""
