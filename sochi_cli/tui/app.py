@@ -123,6 +123,15 @@ class SochiApp(App[int]):
         if self.live:
             self.set_interval(SNAPSHOT_EVERY, self.refresh_snapshot)
 
+    def on_ready(self) -> None:
+        """The first frame is on the screen; `SOCHI_TUI_READY_FILE` is bench/tui.py's probe."""
+        import os
+
+        probe = os.environ.get("SOCHI_TUI_READY_FILE")
+        if probe:
+            with contextlib.suppress(OSError), open(probe, "w", encoding="utf-8") as fh:
+                fh.write("ready\n")
+
     def watch_theme(self, theme: str) -> None:
         self.ctx.remember("ui", "theme", theme)
 
