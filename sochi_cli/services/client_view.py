@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from sochi_cli.api.models import Charge, Client, Submission
+    from sochi_cli.services.obligations import Obligation
     from sochi_cli.store.config import Config
 
 
@@ -26,6 +27,8 @@ class ClientDetail:
     client: Client
     submissions: list[Submission]
     charges: list[Charge] = field(default_factory=list)  # debits for its submissions
+    obligations: list[Obligation] = field(default_factory=list)  # from two months back
+    problems: list[str] = field(default_factory=list)
 
     @property
     def fees_paid(self) -> int:
@@ -34,8 +37,10 @@ class ClientDetail:
 
 
 def client_detail(config: Config, inn: str) -> ClientDetail:
+    from sochi_cli.errors import SochiError
     from sochi_cli.services.account import list_charges
     from sochi_cli.services.clients import get_client
+    from sochi_cli.services.obligations import DueQuery, obligations_report
     from sochi_cli.services.session import open_client
     from sochi_cli.services.submissions import SubmissionFilter, list_submissions
 
@@ -44,7 +49,13 @@ def client_detail(config: Config, inn: str) -> ClientDetail:
         submissions = list_submissions(client, SubmissionFilter(client_inn=found.inn))
         ids = {s.id for s in submissions}
         charges = [c for c in list_charges(client) if c.submission_id in ids]
-    return ClientDetail(found, submissions, charges)
+        detail = ClientDetail(found, submissions, charges)
+        try:
+            report = obligations_report(client, config.profile, DueQuery(client=found.inn))
+            detail.obligations = report.obligations
+        except SochiError as err:
+            detail.problems.append(f"obligations: {err.one_line()}")
+    return detail
 
 
 def client_list(config: Config) -> list[Client]:
@@ -63,6 +74,18 @@ def client_last_filings(config: Config) -> dict[str, LastFiling]:
 
     with open_client(config) as client:
         return last_filings(list_submissions(client, SubmissionFilter()))
+
+
+def client_open_obligations(config: Config) -> dict[str, list[Obligation]]:
+    """Each client's obligations that are overdue or due within a week and not accepted."""
+    from sochi_cli.services.overview import open_obligations
+    from sochi_cli.services.session import open_client
+
+    found: dict[str, list[Obligation]] = {}
+    with open_client(config) as client:
+        for item in open_obligations(client, config.profile):
+            found.setdefault(item.client_inn, []).append(item)
+    return found
 
 
 def last_filings(submissions: list[Submission]) -> dict[str, LastFiling]:
@@ -87,5 +110,6 @@ __all__ = [
     "client_detail",
     "client_last_filings",
     "client_list",
+    "client_open_obligations",
     "last_filings",
 ]

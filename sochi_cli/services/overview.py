@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from sochi_cli.api.client import OperatorClient
     from sochi_cli.api.models import Submission
     from sochi_cli.services.account import BalanceReport
+    from sochi_cli.services.obligations import Obligation
     from sochi_cli.services.status import StatusReport
     from sochi_cli.store.config import Config
 
@@ -26,13 +27,16 @@ POA_WARNING_DAYS = 30
 CERTIFICATE_WARNING_DAYS = 30
 REJECTED_SHOWN = 20
 REJECTED_WITHIN_DAYS = 62  # rejections older than two months are history, not a to-do
+DUE_SOON_DAYS = 7  # "due soon": not filed and due within a week
+DUE_SHOWN = 30  # clients listed with something due; the rest are counted
 
 
 @dataclass(frozen=True)
 class Attention:
     """One thing to act on, with where the front-end should take the user for it."""
 
-    kind: str  # batch_interrupted | rejected | poa_expired | poa_expiring | certificate | balance
+    kind: str  # overdue | due_soon | batch_interrupted | rejected | poa_expired | poa_expiring |
+    # certificate | balance
     severity: str  # error | warning | info
     title: str
     detail: str
@@ -61,6 +65,8 @@ class AccountOverview:
     unread_inbox: int
     clients: int
     today: date
+    overdue: int = 0  # obligations past their deadline and not accepted
+    due_soon: int = 0  # not filed yet, due within DUE_SOON_DAYS
     attention: list[Attention] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # parts that could not be checked
 
@@ -117,6 +123,7 @@ def _fill(overview: AccountOverview, client: OperatorClient, config: Config) -> 
         ("certificate", lambda: _certificate(overview, client, config)),
         ("inbox", lambda: _inbox(overview, client)),
         ("clients", lambda: _clients(overview, client, config.profile)),
+        ("obligations", lambda: _obligations(overview, client, config.profile)),
         ("rejections", lambda: _rejections(overview, client)),
         ("batches", lambda: _batches(overview, config.profile)),
     )
@@ -218,6 +225,64 @@ def _clients(overview: AccountOverview, client: OperatorClient, profile: str) ->
         )
 
 
+def open_obligations(client: OperatorClient, profile: str) -> list[Obligation]:
+    """Obligations overdue or due within DUE_SOON_DAYS and not accepted (the obligations
+    service, issue 10), soonest deadline first."""
+    from sochi_cli.services.obligations import DueQuery, obligations_report
+
+    report = obligations_report(client, profile, DueQuery(within_days=DUE_SOON_DAYS))
+    found = [o for o in report.obligations if o.state not in ("accepted", "upcoming")]
+    found.sort(key=lambda o: (o.deadline, o.client_inn, o.form))
+    return found
+
+
+def _obligations(overview: AccountOverview, client: OperatorClient, profile: str) -> None:
+    found = open_obligations(client, profile)
+    by_client: dict[str, list[Obligation]] = {}
+    for item in found:
+        by_client.setdefault(item.client_inn, []).append(item)
+    overview.overdue = sum(1 for o in found if o.overdue)
+    overview.due_soon = sum(1 for o in found if not o.overdue)
+    ranked = sorted(
+        by_client.values(),
+        key=lambda items: (not any(o.overdue for o in items), min(o.deadline for o in items)),
+    )
+    for items in ranked[:DUE_SHOWN]:
+        first = items[0]
+        late = [o for o in items if o.overdue]
+        listed = ", ".join(
+            f"{o.form} {o.period} (due {o.deadline:%d.%m}, {o.state})" for o in items[:4]
+        )
+        more = f" and {len(items) - 4} more" if len(items) > 4 else ""
+        if late:
+            title, severity, kind = f"{len(late)} overdue", "error", "overdue"
+        else:
+            days = min(o.days_left for o in items)
+            when = "today" if days == 0 else f"in {days} day{'s' if days != 1 else ''}"
+            title, severity, kind = f"Due {when}", "warning", "due_soon"
+        who = "you" if first.own else f"{first.client_name} ({first.client_inn})"
+        overview.attention.append(
+            Attention(
+                kind,
+                severity,
+                title,
+                f"{who}: {listed}{more}",
+                "clients" if not first.own else "file",
+                None if first.own else first.client_inn,
+            )
+        )
+    if len(ranked) > DUE_SHOWN:
+        overview.attention.append(
+            Attention(
+                "due_soon",
+                "info",
+                f"{len(ranked) - DUE_SHOWN} more clients have reports due",
+                "`sochi due --within 7d` lists every one",
+                "clients",
+            )
+        )
+
+
 def _rejections(overview: AccountOverview, client: OperatorClient) -> None:
     from sochi_cli.services.submissions import SubmissionFilter, list_submissions
 
@@ -271,5 +336,6 @@ __all__ = [
     "Attention",
     "CertificateFacts",
     "account_overview",
+    "open_obligations",
     "operator_state",
 ]

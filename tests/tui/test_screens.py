@@ -16,6 +16,8 @@ async def test_home_shows_the_account_and_what_needs_attention(op: Operator) -> 
         text = await wait_for(pilot, lambda: "POA expired" in screen_text(app) and screen_text(app))
         assert op.rep["inn"] in text
         assert "Naryn Agro LLC" in text  # the demo client whose POA has expired
+        # reports due and overdue per client, from the obligations service
+        assert app.snapshot.overview.overdue > 0 and "overdue" in text
         header = str(app.screen.query_one("StatusHeader").content)
         assert op.rep["inn"] in header and "KGS" in header and "up" in header
 
@@ -45,12 +47,16 @@ async def test_clients_filter_as_you_type_and_enter_opens_the_client(op: Operato
         assert table.current_record.cells[1] == "Bishkek Bakery LLC"
         await pilot.press("escape")  # clears the filter, the cursor stays in it
         await pilot.press(*"expired", "enter")
-        assert [r.cells[0] for r in table.records if r.tag == "error"] == ["02201202010011"]
         assert table.visible_count == 1
+        naryn = table.current_record
+        assert naryn.cells[0] == "02201202010011" and naryn.tag == "error"
+        # its open obligations arrive in a second step (the obligations service)
+        await wait_for(pilot, lambda: "late" in table.current_record.cells[6], what="open")
         await pilot.press("enter")
         await wait_for(pilot, lambda: type(app.screen).__name__ == "ClientDetailScreen")
         text = await wait_for(pilot, lambda: "POA-" in screen_text(app) and screen_text(app))
         assert "Naryn Agro LLC" in text and "fees paid" in text
+        assert "overdue" in text  # its obligations, listed with their deadlines
 
 
 async def test_submissions_filter_sort_detail_and_verify(op: Operator, tmp_path: Path) -> None:

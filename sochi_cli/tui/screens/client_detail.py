@@ -16,10 +16,29 @@ from sochi_cli.tui.widgets.record_table import Column, Record, RecordTable
 STATE_TAGS = {"rejected": "error", "accepted": "ok", "received": "", "delivered": ""}
 
 
+OBLIGATION_STYLES = {"accepted": "green", "overdue": "bold red", "rejected": "bold red",
+                     "missing": "yellow", "unsent": "yellow", "in_progress": ""}  # fmt: skip
+
+
+def obligations_text(obligations: list[Any]) -> Text:
+    """One line per obligation of the window (two months back to the next deadlines)."""
+    if not obligations:
+        return Text("nothing due in the window", style="italic")
+    text = Text()
+    for n, o in enumerate(obligations):
+        if n:
+            text.append("\n")
+        text.append(f"{o.form} {o.period} due {o.deadline:%d.%m.%Y} ")
+        text.append(o.state, style=OBLIGATION_STYLES.get(o.state, ""))
+        if o.reason:
+            text.append(f" — {o.reason}", style="italic")
+    return text
+
+
 class ClientDetailScreen(SochiScreen):
     MODE = "clients"
     TITLE = "Client"
-    SUMMARY = "One client: POA, submissions, fees; Enter opens a submission."
+    SUMMARY = "One client: POA, obligations, submissions, fees; Enter opens a submission."
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,backspace", "back", "Back"),
         Binding("r", "reload", "Refresh"),
@@ -81,8 +100,9 @@ class ClientDetailScreen(SochiScreen):
             "fees paid", f"{som(detail.fees_paid)} KGS for {len(detail.charges)} charge(s)"
         )
         grid.add_row("filings", f"{len(detail.submissions)}")
-        grid.add_row("obligations", Text("not shown: the obligations service is not in this "
-                                         "build yet", style="italic"))  # fmt: skip
+        grid.add_row("obligations", obligations_text(detail.obligations))
+        for problem in detail.problems:
+            grid.add_row("not checked", Text(problem, style="italic"))
         self.query_one("#client-facts", Static).update(grid)
         rows = [
             Record(

@@ -15,7 +15,17 @@ if TYPE_CHECKING:
 POA_WARNING_DAYS = 30
 
 
-def client_record(client: Any, today: date, last: LastFiling | None) -> Record:
+def open_text(items: list[Any]) -> str:
+    """`2 late` / `1 due` / `` for a client's open obligations."""
+    late = sum(1 for o in items if o.overdue)
+    if late:
+        return f"{late} late"
+    return f"{len(items)} due" if items else ""
+
+
+def client_record(
+    client: Any, today: date, last: LastFiling | None, due: list[Any] | None = None
+) -> Record:
     poa = client.poa
     days = (poa.valid_until - today).days if poa is not None else None
     if client.status != "active":
@@ -28,6 +38,8 @@ def client_record(client: Any, today: date, last: LastFiling | None) -> Record:
         state, tag = "expiring", "warning"
     else:
         state, tag = client.poa_state or "valid", ""
+    if due and not tag:
+        tag = "error" if any(o.overdue for o in due) else "warning"
     filed = "-"
     if last is not None:
         filed = f"{last.form} {last.period} {last.status}"
@@ -40,6 +52,7 @@ def client_record(client: Any, today: date, last: LastFiling | None) -> Record:
             state,
             poa.valid_until.isoformat() if poa is not None else "-",
             "" if days is None else str(days),
+            open_text(due or []),
             filed,
         ),
         tag,
@@ -49,8 +62,8 @@ def client_record(client: Any, today: date, last: LastFiling | None) -> Record:
 class ClientsScreen(TableScreen):
     MODE = "clients"
     TITLE = "Clients"
-    SUMMARY = "Taxpayers you represent: POA validity, last filing; Enter opens one."
-    FILTER_HINT = "filter by name or INN (e.g. 'bakery', '0150', 'expired')"
+    SUMMARY = "Taxpayers you represent: POA validity, open obligations, last filing; Enter opens."
+    FILTER_HINT = "filter by name or INN (e.g. 'bakery', '0150', 'expired', 'late')"
     EMPTY = "no clients"
     COLUMNS: ClassVar[tuple[Column, ...]] = (
         Column("inn", "INN", 14),
@@ -59,6 +72,7 @@ class ClientsScreen(TableScreen):
         Column("poa", "POA", 8),
         Column("valid_until", "Valid until", 10),
         Column("days", "Days", 5, numeric=True),
+        Column("open", "Open", 7),
         Column("last", "Last filing", 24),
     )
 
@@ -66,6 +80,7 @@ class ClientsScreen(TableScreen):
         super().__init__()
         self.clients: list[Any] = []
         self.last: dict[str, LastFiling] = {}
+        self.due: dict[str, list[Any]] = {}
 
     def reload(self) -> None:
         from sochi_cli.services.client_view import client_list
@@ -103,9 +118,18 @@ class ClientsScreen(TableScreen):
                 )
             )
             return
+        from sochi_cli.services.client_view import client_open_obligations
+
         self.run_blocking(
             lambda: client_last_filings(self.ctx.config), self.show_last, group="last"
         )
+        self.run_blocking(
+            lambda: client_open_obligations(self.ctx.config), self.show_due, group="due"
+        )
+
+    def show_due(self, due: dict[str, list[Any]]) -> None:
+        self.due = due
+        self._show_rows()
 
     def show_last(self, last: dict[str, LastFiling]) -> None:
         self.last = last
@@ -114,7 +138,10 @@ class ClientsScreen(TableScreen):
     def _show_rows(self) -> None:
         today = self.sochi.snapshot.today()
         self.table.set_records(
-            [client_record(c, today, self.last.get(c.inn)) for c in self.clients]
+            [
+                client_record(c, today, self.last.get(c.inn), self.due.get(c.inn))
+                for c in self.clients
+            ]
         )
         self.update_caption()
 

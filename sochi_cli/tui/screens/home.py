@@ -50,6 +50,9 @@ def cards(snapshot: Snapshot, profile: str, api_url: str) -> Table:
         )  # fmt: skip
     if overview.kind == "tax_representative":
         grid.add_row("clients", f"{overview.clients} active")
+    due = Text(f"{overview.overdue} overdue", style="bold red" if overview.overdue else "")
+    due.append(f" · {overview.due_soon} due within a week")
+    grid.add_row("reports", due)
     grid.add_row("inbox", f"{overview.unread_inbox} unread" if overview.unread_inbox else "read")
     for problem in overview.problems:
         grid.add_row("not checked", Text(problem, style="italic"))
@@ -59,7 +62,8 @@ def cards(snapshot: Snapshot, profile: str, api_url: str) -> Table:
 class HomeScreen(SochiScreen):
     MODE = "home"
     TITLE = "Home"
-    SUMMARY = "What needs you today: batches, rejections, POAs, certificate, balance."
+    SUMMARY = "What needs you today: reports due and overdue, batches, rejections, POAs, "
+    "certificate, balance."
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "reload", "Refresh"),
         Binding("enter", "open", "Go to it", show=False),
