@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from sochi_cli.tui.app import PLACES, SochiApp
 from tests.batch.operator import Operator, write_reports
 from tests.tui.conftest import cli, screen_text, wait_for
@@ -212,3 +214,21 @@ async def test_last_screen_filter_and_column_widths_are_remembered_per_profile(
         screen = again.screen
         assert screen.query_one("FilterBar").value == "LLC"
         assert screen.table.widths()["name"] == 26 + 4
+
+
+async def test_doctor_runs_the_checks_shows_the_fix_and_writes_a_bundle(
+    op: Operator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    app = SochiApp(first_screen="doctor")
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.report, timeout=60, what="the checks")
+        results = {r.key: r.cells[0] for r in screen.table.records}
+        assert results["representation.poa"] == "fail"  # the demo's expired POA
+        first_problem = next(k for k, v in results.items() if v in ("fail", "warn"))
+        assert screen.table.current_key == first_problem  # the first problem, opened
+        assert "Fix:" in screen_text(app)
+        await pilot.press("b")
+        bundle = await wait_for(pilot, lambda: list(tmp_path.glob("sochi-doctor-*.zip")))
+        assert (bundle[0].stat().st_mode & 0o777) == 0o600
