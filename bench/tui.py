@@ -145,6 +145,10 @@ async def dashboard_and_filter(queries: list[str]) -> dict[str, Any]:
         if app.snapshot.overview_fault is not None:
             raise SystemExit(f"dashboard failed: {app.snapshot.overview_fault.one_line()}")
         result["dashboard_ready_s"] = time.perf_counter() - start
+        while app.snapshot.overview.obligations_pending:
+            await pilot.pause(0.01)
+        result["dashboard_with_due_s"] = time.perf_counter() - start
+        result["rss_after_dashboard_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         result["dashboard_clients"] = app.snapshot.overview.clients
         await pilot.press("3")
         while app.current_mode != "submissions" or app.screen.table.total_count == 0:
@@ -237,11 +241,14 @@ def main() -> int:
          f"{result['first_frame_s_max']:.3f} s", "≤ 1.0 s, operator not answering"),
         ("dashboard ready", f"{result['dashboard_ready_s']:.3f} s",
          f"≤ 1.5 s, {args.clients} clients, {args.submissions} submissions"),
+        ("dashboard with what is due", f"{result['dashboard_with_due_s']:.3f} s",
+         "the obligations read every submission"),
         ("filter + repaint per key (med/max)", f"{result['filter_keystroke_ms_median']:.1f} / "
          f"{result['filter_keystroke_ms_max']:.1f} ms", f"≤ 50 ms, {measured['submissions_rows']} rows"),
         ("page down (median)", f"{result['page_down_ms_median']:.1f} ms", "scrolling"),
         ("all submissions loaded", f"{result['submissions_loaded_s']:.3f} s", "from app start"),
         ("peak RSS", f"{result['peak_rss_mb']:.1f} MB", "≤ 150 MB (the TUI's process)"),
+        ("RSS after the dashboard", f"{result['rss_after_dashboard_mb']:.1f} MB", ""),
     ]  # fmt: skip
     print(f"{'tui':<34}{'value':>22}  target")
     for name, value, note in rows:

@@ -67,6 +67,7 @@ class AccountOverview:
     today: date
     overdue: int = 0  # obligations past their deadline and not accepted
     due_soon: int = 0  # not filed yet, due within DUE_SOON_DAYS
+    obligations_pending: bool = False  # an early copy: what is due is still being worked out
     attention: list[Attention] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # parts that could not be checked
 
@@ -88,11 +89,16 @@ def operator_state(config: Config) -> StatusReport:
         return operator_status(client)
 
 
-def account_overview(config: Config) -> AccountOverview:
+def account_overview(
+    config: Config, *, early: Callable[[AccountOverview], None] | None = None
+) -> AccountOverview:
     """The account, balance, certificate, inbox and attention list (needs a session).
 
     Raises for the account itself (not logged in, unreachable); later parts that fail are
     named in `problems` instead, so one bad endpoint does not blank the dashboard.
+    The obligations read every submission of the account, so they take longest: `early`
+    gets a copy of the overview without them as soon as everything else is known
+    (`obligations_pending` set), so a dashboard can show it meanwhile.
     """
     from sochi_cli.services.account import balance_report, get_account
     from sochi_cli.services.session import open_client
@@ -114,39 +120,72 @@ def account_overview(config: Config) -> AccountOverview:
             clients=0,
             today=today,
         )
-        _fill(overview, client, config)
+        _fill(overview, client, config, early)
     return overview
 
 
-def _fill(overview: AccountOverview, client: OperatorClient, config: Config) -> None:
+def _fill(
+    overview: AccountOverview,
+    client: OperatorClient,
+    config: Config,
+    early: Callable[[AccountOverview], None] | None,
+) -> None:
+    import dataclasses
+    from concurrent.futures import ThreadPoolExecutor
+
     steps: tuple[tuple[str, Callable[[], None]], ...] = (
         ("certificate", lambda: _certificate(overview, client, config)),
         ("inbox", lambda: _inbox(overview, client)),
         ("clients", lambda: _clients(overview, client, config.profile)),
-        ("obligations", lambda: _obligations(overview, client, config.profile)),
         ("rejections", lambda: _rejections(overview, client)),
         ("batches", lambda: _batches(overview, config.profile)),
     )
-    for what, step in steps:
-        try:
-            step()
-        except SochiError as err:
-            overview.problems.append(f"{what}: {err.one_line()}")
-    if overview.balance_runs_out_this_month:
-        from sochi_cli.services.account import som
-
-        overview.attention.append(
-            Attention(
-                "balance",
-                "warning",
-                "Balance runs out this month",
-                f"{som(overview.balance.balance.balance)} {overview.balance.balance.currency} "
-                f"left; the E-Cloud debit of {overview.balance.month_end:%d.%m} takes the rest",
-                "home",
+    # the obligations read every submission: they run beside the other steps (own client)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        due = pool.submit(_obligations_apart, config)
+        for what, step in steps:
+            try:
+                step()
+            except SochiError as err:
+                overview.problems.append(f"{what}: {err.one_line()}")
+        _balance(overview)
+        if early is not None and not due.done():
+            early(
+                dataclasses.replace(
+                    overview,
+                    attention=_ranked(overview.attention),
+                    problems=list(overview.problems),
+                    obligations_pending=True,
+                )
             )
+        try:
+            attention, overview.overdue, overview.due_soon = due.result()
+            overview.attention.extend(attention)
+        except SochiError as err:
+            overview.problems.append(f"obligations: {err.one_line()}")
+    overview.attention = _ranked(overview.attention)
+
+
+def _balance(overview: AccountOverview) -> None:
+    if not overview.balance_runs_out_this_month:
+        return
+    from sochi_cli.services.account import som
+
+    overview.attention.append(
+        Attention(
+            "balance",
+            "warning",
+            "Balance runs out this month",
+            f"{som(overview.balance.balance.balance)} {overview.balance.balance.currency} "
+            f"left; the E-Cloud debit of {overview.balance.month_end:%d.%m} takes the rest",
+            "home",
         )
+    )
+
+
+def _ranked(items: list[Attention]) -> list[Attention]:
     order = {"error": 0, "warning": 1, "info": 2}
-    overview.attention.sort(key=lambda a: order.get(a.severity, 3))
+    return sorted(items, key=lambda a: order.get(a.severity, 3))
 
 
 def _certificate(overview: AccountOverview, client: OperatorClient, config: Config) -> None:
@@ -236,13 +275,22 @@ def open_obligations(client: OperatorClient, profile: str) -> list[Obligation]:
     return found
 
 
-def _obligations(overview: AccountOverview, client: OperatorClient, profile: str) -> None:
+def _obligations_apart(config: Config) -> tuple[list[Attention], int, int]:
+    from sochi_cli.services.session import open_client
+
+    with open_client(config) as client:
+        return _obligations(client, config.profile)
+
+
+def _obligations(client: OperatorClient, profile: str) -> tuple[list[Attention], int, int]:
+    """Attention items per client with something overdue or due soon; the two counts."""
     found = open_obligations(client, profile)
+    attention: list[Attention] = []
     by_client: dict[str, list[Obligation]] = {}
     for item in found:
         by_client.setdefault(item.client_inn, []).append(item)
-    overview.overdue = sum(1 for o in found if o.overdue)
-    overview.due_soon = sum(1 for o in found if not o.overdue)
+    overdue = sum(1 for o in found if o.overdue)
+    due_soon = sum(1 for o in found if not o.overdue)
     ranked = sorted(
         by_client.values(),
         key=lambda items: (not any(o.overdue for o in items), min(o.deadline for o in items)),
@@ -261,7 +309,7 @@ def _obligations(overview: AccountOverview, client: OperatorClient, profile: str
             when = "today" if days == 0 else f"in {days} day{'s' if days != 1 else ''}"
             title, severity, kind = f"Due {when}", "warning", "due_soon"
         who = "you" if first.own else f"{first.client_name} ({first.client_inn})"
-        overview.attention.append(
+        attention.append(
             Attention(
                 kind,
                 severity,
@@ -272,7 +320,7 @@ def _obligations(overview: AccountOverview, client: OperatorClient, profile: str
             )
         )
     if len(ranked) > DUE_SHOWN:
-        overview.attention.append(
+        attention.append(
             Attention(
                 "due_soon",
                 "info",
@@ -281,6 +329,7 @@ def _obligations(overview: AccountOverview, client: OperatorClient, profile: str
                 "clients",
             )
         )
+    return attention, overdue, due_soon
 
 
 def _rejections(overview: AccountOverview, client: OperatorClient) -> None:

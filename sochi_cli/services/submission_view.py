@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 from sochi_cli.errors import NotFound, SochiError
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from sochi_cli.api.models import Submission
     from sochi_cli.services.submissions import CheckedReceipt
     from sochi_cli.store.config import Config
@@ -45,6 +47,16 @@ def all_submissions(config: Config) -> list[Submission]:
 
     with open_client(config) as client:
         return list_submissions(client, SubmissionFilter())
+
+
+def iter_submissions(config: Config) -> Iterator[Submission]:
+    """Every submission, oldest first, a page at a time: a caller that keeps only what it
+    shows never holds 10 000 records at once."""
+    from sochi_cli.api import resources
+    from sochi_cli.services.session import open_client
+
+    with open_client(config) as client:
+        yield from client.iterate(resources.submissions.list(limit=500))
 
 
 def submissions_by_id(config: Config, ids: list[str]) -> list[Submission]:
@@ -146,6 +158,7 @@ __all__ = [
     "ProtocolLine",
     "SubmissionDetail",
     "all_submissions",
+    "iter_submissions",
     "submission_detail",
     "submissions_by_id",
     "verify_submission",

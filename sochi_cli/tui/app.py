@@ -280,8 +280,14 @@ class SochiApp(App[int]):
         snapshot.fetched_at = time.monotonic()
         self.call_from_thread(self._publish, snapshot)
         snapshot = dataclasses.replace(snapshot)  # the published one is the UI's now
+
+        def early(overview: Any) -> None:  # everything but what is due, while that is worked out
+            self.call_from_thread(
+                self._publish, dataclasses.replace(snapshot, overview=overview, overview_fault=None)
+            )
+
         try:
-            snapshot.overview = account_overview(self.ctx.config)
+            snapshot.overview = account_overview(self.ctx.config, early=early)
             snapshot.overview_fault = None
         except Exception as exc:
             snapshot.overview = None
@@ -292,7 +298,7 @@ class SochiApp(App[int]):
         snapshot.frozen = not self.live  # snapshot tests: the countdown stays where it is
         self.snapshot = snapshot
         self.snapshot_changed.publish(snapshot)
-        if snapshot.overview is not None:
+        if snapshot.overview is not None and not snapshot.overview.obligations_pending:
             self._session_notified = False
             self.follow_events()
 

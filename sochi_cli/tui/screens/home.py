@@ -50,9 +50,12 @@ def cards(snapshot: Snapshot, profile: str, api_url: str) -> Table:
         )  # fmt: skip
     if overview.kind == "tax_representative":
         grid.add_row("clients", f"{overview.clients} active")
-    due = Text(f"{overview.overdue} overdue", style="bold red" if overview.overdue else "")
-    due.append(f" · {overview.due_soon} due within a week")
-    grid.add_row("reports", due)
+    if overview.obligations_pending:
+        grid.add_row("reports", Text("working out what is due…", style="italic"))
+    else:
+        due = Text(f"{overview.overdue} overdue", style="bold red" if overview.overdue else "")
+        due.append(f" · {overview.due_soon} due within a week")
+        grid.add_row("reports", due)
     grid.add_row("inbox", f"{overview.unread_inbox} unread" if overview.unread_inbox else "read")
     for problem in overview.problems:
         grid.add_row("not checked", Text(problem, style="italic"))

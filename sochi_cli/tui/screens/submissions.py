@@ -94,13 +94,16 @@ class SubmissionsScreen(TableScreen):
 
     # loading ---------------------------------------------------------------------------
     def reload(self) -> None:
-        from sochi_cli.services.submission_view import all_submissions
+        from sochi_cli.services.submission_view import iter_submissions
 
         self.update_caption("loading…")
-        self.run_blocking(lambda: all_submissions(self.ctx.config), self.show_all)
+        self.run_blocking(
+            lambda: [submission_record(s) for s in iter_submissions(self.ctx.config)],
+            self.show_all,
+        )
 
-    def show_all(self, submissions: list[Any]) -> None:
-        self.table.set_records([submission_record(s) for s in submissions])
+    def show_all(self, records: list[Record]) -> None:
+        self.table.set_records(records)
         self.update_caption("live")
 
     def on_events(self, events: list[Any]) -> None:
