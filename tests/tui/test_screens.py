@@ -14,7 +14,11 @@ from tests.tui.conftest import cli, screen_text, wait_for
 async def test_home_shows_the_account_and_what_needs_attention(op: Operator) -> None:
     app = SochiApp()
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: app.snapshot.overview, what="the account overview")
+        await wait_for(
+            pilot,
+            lambda: app.snapshot.overview and not app.snapshot.overview.obligations_pending,
+            what="the account overview with what is due",
+        )
         text = await wait_for(pilot, lambda: "POA expired" in screen_text(app) and screen_text(app))
         assert op.rep["inn"] in text
         assert "Naryn Agro LLC" in text  # the demo client whose POA has expired

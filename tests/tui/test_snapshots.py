@@ -29,7 +29,11 @@ def frozen_app(screen: str) -> SochiApp:
 
 async def loaded(pilot: Any) -> None:
     app = pilot.app
-    await wait_for(pilot, lambda: app.snapshot.overview, what="the account")
+    await wait_for(
+        pilot,
+        lambda: app.snapshot.overview and not app.snapshot.overview.obligations_pending,
+        what="the account and what is due",
+    )
     await pilot.pause(0.2)
 
 
