@@ -9,8 +9,6 @@ from dataclasses import dataclass
 
 from sochi_cli.services.batch_report import BatchSummary, OutcomeRow, batch_outcomes, batch_summary
 
-RESUMABLE_STATUSES = frozenset({"interrupted", "running", "open"})
-
 
 @dataclass(frozen=True)
 class BatchListing:
@@ -57,12 +55,12 @@ def submitting_pid(profile: str) -> int | None:
 
 
 def is_resumable(summary: BatchSummary) -> bool:
-    """A batch a rerun would continue: stopped early, or with items still in flight."""
-    return summary.batch.status in RESUMABLE_STATUSES or summary.in_flight > 0
+    """A batch a rerun would continue: stopped early, or with items still in flight (a run
+    holding the lock now is not resumable until it ends)."""
+    return summary.follow_up is not None or (summary.status != "running" and summary.in_flight > 0)
 
 
 __all__ = [
-    "RESUMABLE_STATUSES",
     "BatchListing",
     "batch_detail",
     "is_resumable",

@@ -1,6 +1,7 @@
 """The signer a TUI action uses: chosen in `SignerScreen`, secrets asked in a masked modal
-only when the key needs them (or taken from SOCHI_PIN / SOCHI_KEY_PASSPHRASE / SOCHI_OTP,
-as the CLI does), from the worker thread that signs."""
+only when the key needs them (or taken from SOCHI_PIN / SOCHI_KEY_PASSPHRASE, as the CLI
+does), from the worker thread that signs. The E-Cloud one-time code is always asked: the
+operator sends a new one for each authorisation, so no variable can hold it ahead of time."""
 
 from __future__ import annotations
 
@@ -33,12 +34,14 @@ class SignerChoice:
         return f"E-Cloud key of {self.inn}"
 
 
-def _secret(app: Any, env: str, what: str, note: Callable[[], tuple[str | None, bool]]) -> str:
+def _secret(
+    app: Any, env: str | None, what: str, note: Callable[[], tuple[str | None, bool]]
+) -> str:
     from sochi_cli.logs import register_secret
     from sochi_cli.tui.screens.base import ask_from_thread
     from sochi_cli.tui.screens.secret import SecretScreen
 
-    value = os.environ.get(env)
+    value = os.environ.get(env) if env else None
     if value:
         register_secret(value)
         return value
@@ -78,7 +81,7 @@ def signer_options(app: Any, ctx: TuiContext, choice: SignerChoice) -> SignerOpt
     def otp() -> str:
         return _secret(
             app,
-            "SOCHI_OTP",
+            None,
             "One-time code",
             lambda: ("the code the operator has just sent by SMS", False),
         )
@@ -113,7 +116,7 @@ def default_choice(ctx: TuiContext) -> SignerChoice:
         key_file=config.get("key_file"),
         token=config.get("token_label"),
         credential=config.get("cloud_credential"),
-        inn=os.environ.get("SOCHI_INN"),
+        inn=config.get("inn"),
     )
 
 

@@ -13,7 +13,8 @@ from sochi_cli.tui.screens.base import TableScreen
 from sochi_cli.tui.widgets.record_table import Column, Record, RecordTable
 
 STATUS_TAGS = {"interrupted": "warning", "running": "warning", "open": "warning",
-               "partial": "warning", "failed": "error", "completed": "ok"}  # fmt: skip
+               "pending_verdicts": "warning", "partial": "warning", "refused": "error",
+               "failed": "error", "done": "ok"}  # fmt: skip
 ITEM_TAGS = {"accepted": "ok", "invalid": "error", "failed": "error", "rejected": "error"}
 
 
@@ -22,9 +23,9 @@ def batch_record(summary: Any) -> Record:
     states = " ".join(f"{k}:{v}" for k, v in sorted(summary.counts.items()))
     return Record(
         str(batch.id),
-        (str(batch.id), batch.created_at[:19].replace("T", " "), batch.status,
+        (str(batch.id), batch.created_at[:19].replace("T", " "), summary.status,
          str(batch.item_count), states, batch.command),
-        STATUS_TAGS.get(batch.status, ""),
+        STATUS_TAGS.get(summary.status, ""),
     )  # fmt: skip
 
 
@@ -123,7 +124,7 @@ class BatchesScreen(TableScreen):
             self.show_fault(_busy(pid))
             return
         if not is_resumable(summary):
-            self.notify(f"batch {key} is {summary.batch.status}: nothing to resume")
+            self.notify(f"batch {key} is {summary.status}: nothing to resume")
             return
         self.sochi.action_go("file")
         self.sochi.call_after_refresh(self._resume_in_file_screen, summary.batch.id)
