@@ -90,7 +90,9 @@ def setup_logging(verbose: bool = False, log_file: Path | None = None) -> None:
         Path(os.environ["SOCHI_LOG_FILE"]) if os.environ.get("SOCHI_LOG_FILE") else None
     )
     if file_name:
-        file_name.parent.mkdir(parents=True, exist_ok=True)
+        from sochi_cli.store.files import make_private_dirs
+
+        make_private_dirs(file_name.parent)
         fd = os.open(file_name, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         os.close(fd)
         handler = logging.FileHandler(file_name, encoding="utf-8")

@@ -31,7 +31,6 @@ def _form_file(profile: str, code: str) -> Path:
 def _write(path: Path, data: Any) -> None:
     from sochi_cli.store.files import atomic_write_text
 
-    path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, json.dumps(data, ensure_ascii=False, indent=1))
 
 

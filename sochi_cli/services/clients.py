@@ -44,7 +44,6 @@ def _remember(profile: str, clients: list[Client]) -> None:
     from sochi_cli.store.files import atomic_write_text
 
     path = clients_cache_path(profile)
-    path.parent.mkdir(parents=True, exist_ok=True)
     rows = [{"inn": c.inn, "name": c.name} for c in clients]
     atomic_write_text(path, json.dumps(rows, ensure_ascii=False))
 

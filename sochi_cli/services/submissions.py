@@ -265,8 +265,9 @@ def _write_folder(folder: Path, contents: dict[str, bytes]) -> None:
     import os
 
     from sochi_cli.errors import StorageError
+    from sochi_cli.store.files import PRIVATE_FILE, make_private_dirs
 
-    folder.parent.mkdir(parents=True, exist_ok=True)
+    make_private_dirs(folder.parent)
     staging = Path(
         tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".partial", dir=folder.parent)
     )
@@ -274,8 +275,9 @@ def _write_folder(folder: Path, contents: dict[str, bytes]) -> None:
     try:
         for name, data in contents.items():
             target = staging / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with open(target, "wb") as fh:
+            make_private_dirs(target.parent)
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
+            with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
                 fh.flush()
                 os.fsync(fh.fileno())

@@ -12,6 +12,7 @@ import functools
 import hashlib
 import json
 import os
+import re
 import shutil
 import sqlite3
 import tempfile
@@ -24,10 +25,12 @@ from pathlib import Path
 from typing import Any
 
 from sochi_cli.errors import NotFound, UsageError
-from sochi_cli.store.files import atomic_write_bytes
+from sochi_cli.store.files import PRIVATE_FILE, atomic_write_bytes, make_private_dirs, printable
 from sochi_cli.store.journal import Journal, now_text, storage_error
 
 _CHUNK = 1 << 20
+_OBJECT_NAME = re.compile(r"[0-9a-f]{64}")
+_OBJECT_FOLDER = re.compile(r"[0-9a-f]{2}")
 
 
 class ObjectKind(StrEnum):
@@ -90,13 +93,18 @@ class Target:
 
 @dataclass
 class ArchiveCheck:
+    """`Archive.verify`: every indexed object against its digest, every file against the index."""
+
     checked: int = 0
-    missing: list[str] = field(default_factory=list)
-    corrupt: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # indexed, not on disk
+    corrupt: list[str] = field(default_factory=list)  # on disk, wrong digest or size
+    unindexed: list[str] = field(default_factory=list)  # on disk, named by no index entry
+    temporary: list[str] = field(default_factory=list)  # leftovers of an interrupted write
+    problems: list[str] = field(default_factory=list)  # e.g. the journal itself is lost
 
     @property
     def ok(self) -> bool:
-        return not self.missing and not self.corrupt
+        return not (self.missing or self.corrupt or self.unindexed or self.problems)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -104,6 +112,9 @@ class ArchiveCheck:
             "checked": self.checked,
             "missing": self.missing,
             "corrupt": self.corrupt,
+            "unindexed": self.unindexed,
+            "temporary": self.temporary,
+            "problems": self.problems,
         }
 
 
@@ -193,7 +204,7 @@ class Archive:
             tmp = f"{folder}/.obj.{tag}.tmp"
             try:
                 if folder not in self._folders:
-                    os.makedirs(folder, mode=0o700, exist_ok=True)
+                    make_private_dirs(Path(folder))
                     self._folders.add(folder)
                 fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
                 try:
@@ -251,8 +262,7 @@ class Archive:
             if final.stat().st_size == len(data) and file_sha256(final)[0] == sha:
                 return  # already there and intact: deduplicated
         try:
-            final.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            atomic_write_bytes(final, data, mode=0o600)
+            atomic_write_bytes(final, data)
         except OSError as exc:
             raise storage_error(exc, final, "archive") from None
 
@@ -341,22 +351,43 @@ class Archive:
 
     # checking ------------------------------------------------------------------------
     def verify(self) -> ArchiveCheck:
-        """Recompute the digest of every indexed object; list the missing and corrupt ones."""
+        """Recompute the digest of every indexed object; list the missing and corrupt ones,
+        and the files on disk no index entry names. One object folder at a time (memory flat
+        in the archive's size)."""
         check = ArchiveCheck()
-        for row in self.journal.query("SELECT sha256, size FROM objects ORDER BY sha256"):
-            sha = str(row["sha256"])
-            check.checked += 1
-            try:
-                digest, size = file_sha256(self.object_path(sha))
-            except FileNotFoundError:
-                check.missing.append(sha)
-                continue
-            except OSError:
-                check.corrupt.append(sha)
-                continue
-            if digest != sha or size != int(row["size"]):
-                check.corrupt.append(sha)
+        on_disk = self.files_by_folder()
+        for prefix in sorted({f"{n:02x}" for n in range(256)} | set(on_disk)):
+            files = on_disk.get(prefix, {})
+            rows = (
+                self.journal.query(
+                    "SELECT sha256, size FROM objects WHERE sha256 >= ? AND sha256 < ?",
+                    (prefix, prefix + "g"),
+                )
+                if _OBJECT_FOLDER.fullmatch(prefix)
+                else []
+            )
+            for row in rows:
+                sha = str(row["sha256"])
+                check.checked += 1
+                if files.pop(sha[2:], None) is None:
+                    check.missing.append(sha)
+                    continue
+                try:
+                    digest, size = file_sha256(self.object_path(sha))
+                except OSError:
+                    check.corrupt.append(sha)
+                    continue
+                if digest != sha or size != int(row["size"]):
+                    check.corrupt.append(sha)
+            for name, kind in sorted(files.items()):
+                shown = printable(f"{prefix}/{name}" if prefix else name)
+                (check.temporary if kind == "temporary" else check.unindexed).append(shown)
+        check.missing.sort()
+        check.corrupt.sort()
         return check
+
+    def files_by_folder(self) -> dict[str, dict[str, str]]:
+        return scan_objects(self.root)
 
     # export --------------------------------------------------------------------------
     def export(
@@ -410,8 +441,13 @@ class Archive:
             raise UsageError(f"{destination} exists and is not a directory")
         for done, (entry, name) in enumerate(layout, start=1):
             target = destination / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(self.object_path(entry.sha256), target)
+            make_private_dirs(target.parent)
+            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+            with (
+                open(self.object_path(entry.sha256), "rb") as source,
+                os.fdopen(os.open(target, flags, PRIVATE_FILE), "wb") as copy,
+            ):
+                shutil.copyfileobj(source, copy)
             if on_file is not None:
                 on_file(done, len(layout))
         atomic_write_bytes(destination / "manifest.json", manifest)
@@ -423,7 +459,7 @@ class Archive:
         manifest: bytes,
         on_file: Callable[[int, int], None] | None,
     ) -> None:
-        destination.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dirs(destination.parent)
         fd, tmp = tempfile.mkstemp(prefix=f".{destination.name}.", dir=destination.parent)
         try:
             with os.fdopen(fd, "wb") as fh, zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -485,6 +521,46 @@ def _syncfs() -> Callable[[int], int] | None:
     return function
 
 
+def scan_objects(root: Path) -> dict[str, dict[str, str]]:
+    """{folder: {file name: "object" | "temporary" | "other"}} under `root/objects/`
+    (folder "" holds stray files at the top)."""
+    found: dict[str, dict[str, str]] = {}
+    objects = Path(root) / "objects"
+    try:
+        folders = list(os.scandir(objects))
+    except FileNotFoundError:
+        return found
+    except OSError as exc:
+        raise storage_error(exc, objects, "archive", verb="read") from None
+    for folder in folders:
+        if not folder.is_dir(follow_symlinks=False):
+            found.setdefault("", {})[folder.name] = "other"
+            continue
+        try:
+            names = os.listdir(folder.path)
+        except OSError as exc:
+            raise storage_error(exc, Path(folder.path), "archive", verb="read") from None
+        entries = found.setdefault(folder.name, {})
+        for name in names:
+            if name.startswith(".") and name.endswith(".tmp"):
+                entries[name] = "temporary"
+            elif _OBJECT_NAME.fullmatch(folder.name + name):
+                entries[name] = "object"
+            else:
+                entries[name] = "other"
+    return found
+
+
+def object_files(root: Path) -> list[str]:
+    """The object files on disk under `root`, as `ab/cdef…` (sorted)."""
+    return [
+        f"{folder}/{name}"
+        for folder, files in sorted(scan_objects(root).items())
+        for name, kind in sorted(files.items())
+        if kind == "object"
+    ]
+
+
 def _safe(part: str | None, fallback: str) -> str:
     text = "".join(c if c.isalnum() or c in "._-" else "_" for c in (part or ""))
     return text.strip(".") or fallback
@@ -542,4 +618,6 @@ __all__ = [
     "ObjectKind",
     "Target",
     "file_sha256",
+    "object_files",
+    "scan_objects",
 ]

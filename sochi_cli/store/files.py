@@ -1,4 +1,10 @@
-"""Atomic, permission-aware file writes: a reader never sees a half-written file."""
+"""Private, atomic file writes and printable path names.
+
+Everything sochi writes may hold client data (names, INNs, reports) or credentials, so files
+are created owner-only (0600) and the directories it creates owner-only (0700) — a reader
+never sees a half-written file. File names are carried as the OS gives them (bytes that are
+not UTF-8 survive as surrogate escapes) and shown escaped (`b\\xe9.xml`).
+"""
 
 from __future__ import annotations
 
@@ -7,15 +13,44 @@ import os
 import tempfile
 from pathlib import Path
 
+PRIVATE_FILE = 0o600
+PRIVATE_DIR = 0o700
 
-def atomic_write_bytes(path: Path, data: bytes, *, mode: int = 0o644) -> None:
+
+def make_private_dirs(path: Path) -> Path:
+    """Create `path` and every missing parent owner-only (0700); existing ones are kept.
+
+    `Path.mkdir(parents=True, mode=…)` gives the mode to the last directory only; the parents
+    it creates get the umask's default (usually 0755), which would expose a profile's folder.
+    """
+    path = Path(path)
+    missing: list[Path] = []
+    current = path
+    while not current.exists():
+        missing.append(current)
+        if current.parent == current:
+            break
+        current = current.parent
+    for folder in reversed(missing):
+        try:
+            folder.mkdir(mode=PRIVATE_DIR)
+        except FileExistsError:
+            if not folder.is_dir():
+                raise
+        else:
+            os.chmod(folder, PRIVATE_DIR)  # the umask may have cleared bits: exactly 0700
+    return path
+
+
+def atomic_write_bytes(path: Path, data: bytes, *, mode: int = PRIVATE_FILE) -> None:
     """Write `data` to `path` via a temporary file in the same directory and `os.replace`.
 
     The temporary file is created with `mode` from the start (never wider), fsynced, then
-    renamed over the target, so a crash leaves either the old file or the new one.
+    renamed over the target, so a crash leaves either the old file or the new one. Missing
+    parent directories are created owner-only.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_private_dirs(path.parent)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         os.fchmod(fd, mode)
@@ -30,8 +65,37 @@ def atomic_write_bytes(path: Path, data: bytes, *, mode: int = 0o644) -> None:
         raise
 
 
-def atomic_write_text(path: Path, text: str, *, mode: int = 0o644) -> None:
+def atomic_write_text(path: Path, text: str, *, mode: int = PRIVATE_FILE) -> None:
     atomic_write_bytes(path, text.encode("utf-8"), mode=mode)
 
 
-__all__ = ["atomic_write_bytes", "atomic_write_text"]
+def printable(text: str | os.PathLike[str]) -> str:
+    """`text` safe to print, store as UTF-8 or put in JSON: undecodable bytes as `\\xNN`.
+
+    A file name that is not UTF-8 reaches Python as lone surrogates (PEP 383); writing those
+    to a UTF-8 stream or SQLite raises. Valid text is returned unchanged.
+    """
+    value = os.fspath(text)
+    try:
+        value.encode("utf-8")
+        return value
+    except UnicodeEncodeError:
+        raw = value.encode("utf-8", "surrogateescape") if _only_escapes(value) else None
+        if raw is None:
+            return value.encode("utf-8", "backslashreplace").decode("utf-8")
+        return raw.decode("utf-8", "backslashreplace")
+
+
+def _only_escapes(value: str) -> bool:
+    """Every surrogate in `value` is a PEP 383 escape of one byte (U+DC80..U+DCFF)."""
+    return all(not 0xD800 <= ord(c) <= 0xDFFF or 0xDC80 <= ord(c) <= 0xDCFF for c in value)
+
+
+__all__ = [
+    "PRIVATE_DIR",
+    "PRIVATE_FILE",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "make_private_dirs",
+    "printable",
+]

@@ -47,9 +47,10 @@ def profile_cache_dir(profile: str) -> Path:
 
 
 def ensure_private_dir(path: Path) -> Path:
-    """Create `path` (and parents) readable by the owner only."""
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return path
+    """Create `path` and its missing parents readable by the owner only (0700 each)."""
+    from sochi_cli.store.files import make_private_dirs
+
+    return make_private_dirs(path)
 
 
 __all__ = [
