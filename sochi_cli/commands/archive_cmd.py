@@ -60,14 +60,13 @@ def archive_list(
     from sochi_cli.store.journal import Journal
 
     app = app_context(ctx)
-    journal = Journal.existing(app.profile)
-    entries = (
-        Archive(journal).entries(
-            client=_client(app.profile, client), period=period, form=form, kind=kind
-        )
-        if journal
-        else []
-    )
+    entries = []
+    journal = Journal.reader(app.profile)
+    if journal is not None:
+        with journal:
+            entries = Archive(journal).entries(
+                client=_client(app.profile, client), period=period, form=form, kind=kind
+            )
 
     def render() -> None:
         if not entries:
@@ -137,27 +136,36 @@ def archive_export(
 
 @archive_app.command("verify")
 def archive_verify(ctx: typer.Context) -> None:
-    """Recompute every object's SHA-256; list missing and corrupt objects (exit 4 if any)."""
+    """Recompute every object's SHA-256; list missing, corrupt and unindexed objects (exit 4)."""
     from sochi_cli.errors import ExitCode
-    from sochi_cli.store.archive import Archive, ArchiveCheck
-    from sochi_cli.store.journal import Journal
+    from sochi_cli.services.records import verify_archive
 
     app = app_context(ctx)
-    journal = Journal.existing(app.profile)
-    check = Archive(journal).verify() if journal else ArchiveCheck()
+    check = verify_archive(app.profile)
 
     def render() -> None:
         for sha in check.missing:
             app.out.line(f"missing\t{sha}")
         for sha in check.corrupt:
             app.out.line(f"corrupt\t{sha}")
+        for name in check.unindexed:
+            app.out.line(f"unindexed\t{name}")
+        if check.temporary:
+            app.out.info(
+                f"{len(check.temporary)} temporary file(s) left by an interrupted write "
+                "(never indexed; safe to delete)"
+            )
         if check.ok:
             app.out.info(f"archive ok: {check.checked} objects verified")
 
     app.out.result(check.to_json(), render)
     if not check.ok:
+        for problem in check.problems:
+            app.out.error(problem)
         app.out.error(
-            f"archive damaged: {len(check.missing)} missing, {len(check.corrupt)} corrupt "
-            f"of {check.checked} objects — restore them from a backup or an export"
+            f"archive damaged: {len(check.missing)} missing, {len(check.corrupt)} corrupt, "
+            f"{len(check.unindexed)} unindexed of {check.checked} indexed objects — restore "
+            "missing or corrupt ones from a backup or an export; `sochi archive reconcile` "
+            "indexes and fetches what the operator holds"
         )
         raise typer.Exit(int(ExitCode.VALIDATION))

@@ -12,7 +12,8 @@ audit_app = typer.Typer(
     help="The hash-chained audit log: who did what, when, with which certificate.",
     no_args_is_help=True,
     epilog="Examples:\n\n  sochi audit list --since 2026-11-01 --action submit\n\n"
-    "  sochi audit verify --json",
+    "  sochi audit head > audit-head.txt\n\n"
+    "  sochi audit verify --head \"$(cat audit-head.txt)\"",
 )
 
 
@@ -41,8 +42,11 @@ def audit_list(
         moment = parse_instant(since) if since else None
     except ValueError:
         raise UsageError(f"--since: {since!r} is not an ISO date or date-time") from None
-    journal = Journal.existing(app.profile)
-    records = AuditLog(journal).records(since=moment, action=action) if journal else []
+    records = []
+    journal = Journal.reader(app.profile)
+    if journal is not None:
+        with journal:
+            records = AuditLog(journal).records(since=moment, action=action)
 
     def render() -> None:
         if not records:
@@ -66,23 +70,58 @@ def audit_list(
 
 
 @audit_app.command("verify")
-def audit_verify(ctx: typer.Context) -> None:
-    """Walk the hash chain; name the first broken record (exit 4 if any)."""
+def audit_verify(
+    ctx: typer.Context,
+    head: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--head",
+            help="A head kept elsewhere (SEQ:HASH from `sochi audit head`); repeatable.",
+        ),
+    ] = None,
+) -> None:
+    """Walk the hash chain and check it against the head file and --head (exit 4 if broken)."""
     from sochi_cli.errors import ExitCode
-    from sochi_cli.store.audit import GENESIS, AuditLog, AuditVerification
-    from sochi_cli.store.journal import Journal
+    from sochi_cli.services.records import verify_audit
 
     app = app_context(ctx)
-    journal = Journal.existing(app.profile)
-    result = AuditLog(journal).verify() if journal else AuditVerification(True, 0, GENESIS)
-    app.out.result(
-        result.to_json(),
-        lambda: app.out.fields(
-            [("ok", result.ok), ("records", result.records), ("head", result.head_hash)]
-        ),
-    )
+    result = verify_audit(app.profile, head or ())
+
+    def render() -> None:
+        app.out.fields(
+            [
+                ("ok", result.ok),
+                ("records", result.records),
+                ("head", f"{result.head_seq}:{result.head_hash}"),
+                ("anchors", ", ".join(a.split(":")[0] for a in result.anchors) or "-"),
+            ]
+        )
+
+    app.out.result(result.to_json(), render)
+    for warning in result.warnings:
+        app.out.warn(warning)
     if not result.ok:
         app.out.error(f"audit chain broken at record {result.broken_seq}: {result.reason}")
+        raise typer.Exit(int(ExitCode.VALIDATION))
+
+
+@audit_app.command("head")
+def audit_head(ctx: typer.Context) -> None:
+    """The chain's last record as SEQ:HASH: keep it elsewhere, check later with --head."""
+    from sochi_cli.errors import ExitCode
+    from sochi_cli.services.records import audit_head as read_head
+
+    app = app_context(ctx)
+    report = read_head(app.profile)
+
+    def render() -> None:
+        app.out.line(report.head.anchor)
+        if report.head.at:
+            app.out.info(f"record {report.head.seq} of {report.head.at} (UTC)")
+
+    app.out.result(report.to_json(), render)
+    if report.problem:
+        app.out.error(report.problem)
         raise typer.Exit(int(ExitCode.VALIDATION))
 
 

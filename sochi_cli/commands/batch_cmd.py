@@ -44,9 +44,10 @@ BatchId = Annotated[str, typer.Argument(help="Batch number, or 'last'.", metavar
 
 
 def _journal(app: AppContext) -> Journal | None:
+    """The journal opened read-only: inspecting batches works on a read-only copy too."""
     from sochi_cli.store.journal import Journal
 
-    return Journal.existing(app.profile)
+    return Journal.reader(app.profile)
 
 
 def _resolve(journal: Journal | None, ident: str) -> Batch:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -98,11 +98,38 @@ def submit(
         correction=correction,
     )
     factory = make_signer_factory(app, chosen)
-    with progress_display(app, progress, command="submit") as report:
+    with progress_display(app, progress, command="submit") as report, listed_problems(app):
         result = run(
             app.config, options, signer_factory=factory, progress=report, warn=app.out.warn
         )
     show_result(app, result)
+
+
+class listed_problems:
+    """Every plan problem on its own stderr line (`FILE:ROW: field: reason`) when the plan is
+    refused; the error line that follows names the first (`--json`: all in its details)."""
+
+    def __init__(self, app: AppContext) -> None:
+        self.app = app
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: object, err: BaseException | None, tb: object) -> None:
+        from sochi_cli.errors import ValidationFailed
+
+        if not isinstance(err, ValidationFailed) or self.app.out.json_mode:
+            return
+        problems = err.details.get("problems") or []
+        if len(problems) > 1:
+            for problem in problems:
+                self.app.out.error(problem_line(problem))
+
+
+def problem_line(problem: dict[str, Any]) -> str:
+    """`where: field: message` (the field only when there is one)."""
+    field = problem.get("field")
+    return f"{problem['where']}: " + (f"{field}: " if field else "") + str(problem["message"])
 
 
 def make_signer_factory(app: AppContext, chosen: SignerChoice) -> SignerFactory:
@@ -181,7 +208,7 @@ def show_result(app: AppContext, result: SubmitResult) -> None:
             if problem.get("severity") == "note":
                 out.info(f"note: {problem['where']}: {problem['message']}")
             else:
-                out.warn(f"{problem['where']}: {problem['message']}")
+                out.warn(problem_line(problem))
 
     if app.out.json_mode:
         app.out.json_streamed(result.head_json(), "items", result.items)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sochi_cli.forms.inn import inn_problem
 from sochi_cli.forms.periods import period_problem
 from sochi_cli.forms.xmlread import Node, XmlProblem, parse_xml
+from sochi_cli.store.files import os_reason, printable
 
 if TYPE_CHECKING:
     from sochi_cli.api.models import FieldSpec, Form
@@ -92,7 +93,7 @@ class ReportCheck:
 
 def read_report(path: Path) -> tuple[Node | None, ReportFacts, list[Issue]]:
     """Parse a report file and extract its header facts; XML problems become issues."""
-    name = str(path)
+    name = printable(path)
     try:
         size = path.stat().st_size
         if size > MAX_REPORT_BYTES:
@@ -100,7 +101,8 @@ def read_report(path: Path) -> tuple[Node | None, ReportFacts, list[Issue]]:
             return None, ReportFacts(), [issue]
         data = path.read_bytes()
     except OSError as exc:
-        return None, ReportFacts(), [Issue(name, "report", None, "file", exc.strerror or "")]
+        issue = Issue(name, "report", None, "file", f"cannot read: {os_reason(exc)}")
+        return None, ReportFacts(), [issue]
     try:
         root = parse_xml(data)
     except XmlProblem as exc:
@@ -132,7 +134,7 @@ def validate_report(
 ) -> ReportCheck:
     """Check one report file against `form`; all issues, in document order."""
     root, facts, issues = read_report(path)
-    check = ReportCheck(str(path), facts, list(issues))
+    check = ReportCheck(printable(path), facts, list(issues))
     if root is None:
         return check
     add = _Collector(check)

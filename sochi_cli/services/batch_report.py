@@ -8,6 +8,7 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from sochi_cli.store.files import printable
 from sochi_cli.store.journal import Batch, BatchStatus, Item, Journal
 
 REPORT_COLUMNS = (
@@ -121,7 +122,7 @@ def outcome_row(item: Item, context: RowContext | None = None) -> OutcomeRow:
         form=item.form,
         period=item.period,
         correction=item.correction,
-        file=item.source_path,
+        file=printable(item.source_path),
         state=item.state,
         submission_id=item.submission_id,
         receipt_id=item.receipt_ids[0] if item.receipt_ids else None,

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from sochi_cli.errors import NotFound
 from sochi_cli.forms import catalogue
+from sochi_cli.store.files import printable
 
 if TYPE_CHECKING:
     from sochi_cli.api.client import OperatorClient
@@ -75,10 +76,10 @@ def validate_files(
         root, facts, issues = read_report(path)
         code = form_code or facts.form
         if root is None or not code:
-            check = ReportCheck(str(path), facts, issues)
+            check = ReportCheck(printable(path), facts, issues)
             if root is not None:
                 check.issues.append(
-                    Issue(str(path), "report/@form", root.line, "required", "no form code")
+                    Issue(printable(path), "report/@form", root.line, "required", "no form code")
                 )
             checks.append(check)
             continue
@@ -94,8 +95,10 @@ def validate_files(
                 )
         form = forms[code]
         if form is None:
-            check = ReportCheck(str(path), facts, [])
-            check.issues.append(Issue(str(path), "report/@form", root.line, "form", missing[code]))
+            check = ReportCheck(printable(path), facts, [])
+            check.issues.append(
+                Issue(printable(path), "report/@form", root.line, "form", missing[code])
+            )
             checks.append(check)
             continue
         checks.append(validate_report(path, form, today=today))

@@ -4,16 +4,20 @@ Client, form, period and correction come from the manifest and/or the report's h
 manifest value that disagrees with the report is an error. Problems are collected per row
 (`manifest.csv:7: client: '123' is not a valid INN (14 digits)`) unless `strict`, where the
 first one raises. Only paths and digests are kept: a 5000-file plan holds no file contents.
+A file or folder that cannot be read is a problem naming it and the reason, never skipped;
+file names that are not UTF-8 are kept as the OS gives them and shown escaped.
 """
 
 from __future__ import annotations
 
 import csv
+import fnmatch
 import glob
 import io
 import json
 import os
 import re
+import stat
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +28,7 @@ from sochi_cli.forms import inn as inns
 from sochi_cli.forms.periods import PERIOD_SYNTAX
 from sochi_cli.services.report_header import HeaderError, ReportHeader, read_report_header
 from sochi_cli.store.archive import file_sha256
+from sochi_cli.store.files import os_reason, printable
 from sochi_cli.store.journal import idempotency_key
 
 MANIFEST_FIELDS = ("client", "form", "period", "correction", "file", "attachments")
@@ -57,7 +62,7 @@ class FileRef:
     size: int
 
     def to_json(self) -> dict[str, Any]:
-        return {"path": str(self.path), "sha256": self.sha256, "size": self.size}
+        return {"path": printable(self.path), "sha256": self.sha256, "size": self.size}
 
 
 @dataclass(frozen=True)
@@ -161,12 +166,14 @@ class _Collector:
         self.problems: list[PlanProblem] = []
         self.rows = 0  # data rows seen in a manifest, good or bad
 
-    def note(self, where: str, message: str) -> None:
+    def note(self, where: str, message: str, field_name: str | None = None) -> None:
         """Something worth saying that loses nothing (never stops a --strict plan)."""
-        self.problems.append(PlanProblem(where, message, severity="note"))
+        self.problems.append(
+            PlanProblem(printable(where), printable(message), field_name, severity="note")
+        )
 
     def add(self, where: str, message: str, field_name: str | None = None) -> None:
-        problem = PlanProblem(where, message, field_name)
+        problem = PlanProblem(printable(where), printable(message), field_name)
         if self.strict:
             raise ValidationFailed(
                 str(problem), hint="fix the input and rerun; nothing was sent", code="plan_invalid"
@@ -214,6 +221,7 @@ def make_plan(
                 row.where,
                 f"duplicate of {by_key[item.idempotency_key]} (same client, "
                 "form, period, correction and file); filed once",
+                "file",
             )
             continue
         if target in by_target:
@@ -221,6 +229,7 @@ def make_plan(
                 row.where,
                 f"{by_target[target]} files another report for the same client, form, period "
                 "and correction; use a correction number",
+                "file",
             )
             continue
         by_key[item.idempotency_key] = row.where
@@ -259,46 +268,91 @@ def report_files(inputs: Sequence[str]) -> list[Path]:
 
 def _expand(raw: str) -> list[Path]:
     path = Path(raw).expanduser()
-    if path.is_dir():
+    shown = printable(raw)  # a name that is not UTF-8 is shown escaped (b\xe9.xml)
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        if path.is_symlink():
+            raise UsageError(f"{shown}: {_missing(path)}") from None
+        if not _GLOB_CHARS & set(raw):
+            raise UsageError(f"{shown}: no such file or folder") from None
+        mode = None
+    except OSError as exc:  # a folder on the way cannot be searched, a link loop…
+        raise UsageError(f"{shown}: cannot read: {os_reason(exc)}") from None
+    if mode is not None and stat.S_ISDIR(mode):
         found = _reports_in(path)
         if not found:
-            raise UsageError(f"{raw}: the folder holds no *.xml reports")
+            raise UsageError(f"{shown}: the folder holds no *.xml reports")
         return found
-    if path.exists() or not _GLOB_CHARS & set(raw):
-        if not path.exists():
-            raise UsageError(f"{raw}: no such file or folder")
+    if mode is not None:
         _readable(path)
         return [path]
     matches = sorted(Path(m) for m in glob.glob(str(path), recursive=True))
+    _folders_a_glob_skips(str(path))
     files = [m for m in matches if m.is_file()]
     if not files:
-        raise UsageError(f"{raw}: no file matches this pattern")
+        raise UsageError(f"{shown}: no file matches this pattern")
     for file in files:
         _readable(file)
     return files
 
 
+def _missing(path: Path) -> str:
+    """Why a path is missing: no such file, or a broken link (and where it points)."""
+    if path.is_symlink():
+        return f"a broken link (to {printable(os.readlink(path))})"
+    return "no such file"
+
+
+def _refuse_folder(exc: OSError, folder: Path | str) -> None:
+    where = printable(exc.filename or folder)
+    raise UsageError(f"{where}: cannot read the folder: {exc.strerror or exc}")
+
+
 def _reports_in(folder: Path) -> list[Path]:
-    """Every *.xml under `folder`; an unreadable folder or file on the way is an error."""
+    """Every *.xml under `folder`; an unreadable folder or file on the way is an error.
 
-    def refuse(exc: OSError) -> None:
-        where = exc.filename or folder
-        raise UsageError(f"{where}: cannot read the folder: {exc.strerror or exc}")
-
+    (`Path.rglob` would skip a folder it cannot list without a word.) A link named *.xml
+    that leads nowhere is an error too; links to folders are not followed.
+    """
     found: list[Path] = []
-    for top, dirs, files in os.walk(folder, onerror=refuse):
+    for top, dirs, files in os.walk(folder, onerror=lambda exc: _refuse_folder(exc, folder)):
         dirs.sort()
         for name in sorted(files):
             candidate = Path(top) / name
-            if candidate.suffix.lower() == ".xml" and candidate.is_file():
+            if candidate.suffix.lower() != ".xml":
+                continue
+            if candidate.is_file():
                 _readable(candidate)
                 found.append(candidate)
+            elif candidate.is_symlink() and not candidate.exists():
+                raise UsageError(f"{printable(candidate)}: {_missing(candidate)}")
     return sorted(found)
+
+
+def _folders_a_glob_skips(pattern: str) -> None:
+    """`glob` skips a folder it cannot list without a word: name the first one instead."""
+    parts = Path(pattern).parts
+    fixed = next(i for i, part in enumerate(parts) if _GLOB_CHARS & set(part))
+    base = Path(*parts[:fixed]) if fixed else Path(".")
+    folder_parts = parts[fixed:-1]
+    recursive = "**" in folder_parts
+    for folder, dirs, _names in os.walk(base, onerror=lambda exc: _refuse_folder(exc, base)):
+        if recursive:
+            continue
+        depth = len(Path(folder).relative_to(base).parts)
+        dirs[:] = [
+            name
+            for name in dirs
+            if depth < len(folder_parts)
+            and fnmatch.fnmatchcase(name, folder_parts[depth])
+            and (not name.startswith(".") or folder_parts[depth].startswith("."))
+        ]
 
 
 def _readable(path: Path) -> None:
     if not os.access(path, os.R_OK):
-        raise UsageError(f"{path}: cannot read the file: permission denied")
+        raise UsageError(f"{printable(path)}: cannot read the file: permission denied")
 
 
 def _manifest_rows(path: Path, collector: _Collector) -> Iterator[_Row]:
@@ -328,11 +382,8 @@ def _manifest_rows(path: Path, collector: _Collector) -> Iterator[_Row]:
         if is_json
         else _csv_rows(path, text, base, collector)
     )
-    any_row = False
-    for row in rows:
-        any_row = True
-        yield row
-    if not any_row:
+    yield from rows
+    if not collector.rows:  # rows that are all bad are problems, each reported
         raise ValidationFailed(f"{path}: the manifest lists no reports", code="manifest_empty")
 
 
@@ -364,7 +415,7 @@ def _csv_rows(path: Path, text: str, base: Path, collector: _Collector) -> Itera
                 continue
             collector.rows += 1
             if len(cells) != len(names):
-                collector.add(where, f"expected {len(names)} fields, found {len(cells)}")
+                collector.add(where, f"expected {len(names)} fields, found {len(cells)}", "row")
                 continue
             values = {n: c.strip() for n, c in zip(names, cells, strict=True)}
             row = _row_from_values(where, values, base, collector, split_attachments=True)
@@ -396,7 +447,7 @@ def _json_rows(path: Path, text: str, base: Path, collector: _Collector) -> Iter
         where = f"{path.name}: item {number}"
         collector.rows += 1
         if not isinstance(entry, dict):
-            collector.add(where, "expected an object with a 'file' field")
+            collector.add(where, "expected an object with a 'file' field", "item")
             continue
         values: dict[str, Any] = {}
         bad = False
@@ -469,19 +520,32 @@ def _row_from_values(
         else [str(a).strip() for a in raw_attachments]
     )
     file_path = _resolve(base, file_text)
-    if not file_path.is_file():
-        collector.add(where, f"{file_text!r}: no such file", "file")
+    if problem := _file_problem(file_path):
+        collector.add(where, f"{file_text!r}: {problem}", "file")
         ok = False
     attachments: list[Path] = []
     for name in names:
         attachment = _resolve(base, name)
-        if not attachment.is_file():
-            collector.add(where, f"{name!r}: no such file", "attachments")
+        if problem := _file_problem(attachment):
+            collector.add(where, f"{name!r}: {problem}", "attachments")
             ok = False
         attachments.append(attachment)
     if not ok:
         return None
     return _Row(where, file_path, client, form, period, correction, tuple(attachments))
+
+
+def _file_problem(path: Path) -> str | None:
+    """Why `path` is not a file that can be read (None if it looks fine)."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return _missing(path)
+    except OSError as exc:
+        return f"cannot read: {os_reason(exc)}"
+    if stat.S_ISDIR(mode):
+        return "is a folder, not a file"
+    return None
 
 
 def _resolve(base: Path, name: str) -> Path:
@@ -501,7 +565,10 @@ def _plan_row(row: _Row, collector: _Collector, *, profile: str, api_url: str) -
             collector.add(row.where, f"{location}: {exc.reason}", "file")
         return None
     except OSError as exc:
-        collector.add(row.where, f"cannot read {row.file}: {exc.strerror or exc}")
+        if row.where == str(row.file):
+            collector.add(row.where, f"cannot read: {os_reason(exc)}")
+        else:
+            collector.add(row.where, f"{row.file}: cannot read: {os_reason(exc)}", "file")
         return None
     values = _merge(row, header, collector)
     if values is None:
@@ -512,7 +579,7 @@ def _plan_row(row: _Row, collector: _Collector, *, profile: str, api_url: str) -
         try:
             sha, size = file_sha256(path)
         except OSError as exc:
-            collector.add(row.where, f"cannot read {path}: {exc.strerror or exc}", "attachments")
+            collector.add(row.where, f"{path}: cannot read: {os_reason(exc)}", "attachments")
             return None
         attachments.append(FileRef(path, sha, size))
     key = idempotency_key(
@@ -532,7 +599,7 @@ def _plan_row(row: _Row, collector: _Collector, *, profile: str, api_url: str) -
         correction=correction,
         attachments=tuple(attachments),
         idempotency_key=key,
-        origin=row.where,
+        origin=printable(row.where),
     )
 
 

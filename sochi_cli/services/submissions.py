@@ -173,7 +173,7 @@ def archived_parts(profile: str, submission: Submission) -> tuple[dict[str, byte
 
     parts: dict[str, bytes] = {}
     missing: list[str] = []
-    journal = Journal.existing(profile)
+    journal = Journal.reader(profile)
     archive = Archive(journal) if journal is not None else None
     by_kind: dict[str, list[Any]] = {}
     for entry in archive.entries(submission_id=submission.id) if archive else []:

@@ -34,6 +34,7 @@ from sochi_cli.services.submit_model import (
     SubmitResult,
 )
 from sochi_cli.services.submit_send import MAINTENANCE_POLL_SECONDS
+from sochi_cli.store.files import os_reason, printable
 from sochi_cli.store.journal import (
     FILED_STATES,
     BatchStart,
@@ -384,7 +385,7 @@ class _Run:
                     "form": item.form,
                     "period": item.period,
                     "correction": item.correction,
-                    "file": str(item.file.path),
+                    "file": printable(item.file.path),
                     "client_name": context.names.get(item.client_inn),
                     "state": ItemState.INVALID if problem else ItemState.VALIDATED,
                     "error_code": problem.code if problem else None,
@@ -501,7 +502,7 @@ class _Run:
         if self.options.strict and any(s == ItemState.INVALID for s in states.values()):
             bad = next(i for i in journal.batch_items(batch.id) if i.state == ItemState.INVALID)
             raise ValidationFailed(
-                f"{bad.source_path}: {bad.error_message}",
+                f"{printable(bad.source_path)}: {bad.error_message}",
                 hint="--strict stops at the first invalid report; nothing was signed or sent",
                 code=bad.error_code or "validation_failed",
             )
@@ -695,10 +696,12 @@ class _Run:
             try:
                 report = Path(item.source_path).read_bytes()
             except OSError as exc:
-                raise NotFound(f"cannot read {item.source_path}: {exc.strerror}") from None
+                raise NotFound(
+                    f"{printable(item.source_path)}: cannot read: {os_reason(exc)}"
+                ) from None
             if hashlib.sha256(report).hexdigest() != item.file_sha256:
                 raise ValidationFailed(
-                    f"{item.source_path} changed after it was planned",
+                    f"{printable(item.source_path)} changed after it was planned",
                     hint="rerun `sochi submit` to plan it again",
                     code="file_changed",
                 )
@@ -710,7 +713,9 @@ class _Run:
                 try:
                     content = att_path.read_bytes()
                 except OSError as exc:
-                    raise NotFound(f"cannot read {att_path}: {exc.strerror}") from None
+                    raise NotFound(
+                        f"{printable(att_path)}: cannot read: {os_reason(exc)}"
+                    ) from None
                 entries.append((item, ObjectKind.ATTACHMENT, content, att_path.name))
                 entries.append(
                     (

@@ -77,7 +77,8 @@ class JournalRows:
         from sochi_cli.store.journal import Journal
 
         context = RowContext.load(self.profile) if self.profile else None
-        with Journal(self.journal_path) as journal:
+        # the run that wrote them checked the file when it opened it: read-only, unchecked
+        with Journal(self.journal_path, readonly=True, check=False) as journal:
             for item in journal.iter_batch_items(self.batch_id):
                 row = outcome_row(item, context).to_json()
                 row["already_filed"] = item.id in self.already_filed

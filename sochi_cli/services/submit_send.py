@@ -493,7 +493,10 @@ def _state_of(status: str) -> ItemState:
 
 
 def _name(path: str) -> str:
-    return path.replace("\\", "/").rsplit("/", 1)[-1] or "report.xml"
+    """The file name the operator is told (a name that is not UTF-8 is sent escaped)."""
+    from sochi_cli.store.files import printable
+
+    return printable(path).replace("\\", "/").rsplit("/", 1)[-1] or "report.xml"
 
 
 __all__ = ["MAINTENANCE_POLL_SECONDS", "Remote", "SendReport"]

@@ -301,7 +301,7 @@ class Archive:
                     target.form,
                     target.period,
                     target.correction,
-                    filename,
+                    None if filename is None else printable(filename),
                     now,
                 ),
             )

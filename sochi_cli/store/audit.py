@@ -367,8 +367,8 @@ class AuditLog:
                     len(rows),
                     prev,
                     last + 1,
-                    f"the chain ends at record {last} but {source} names record {anchored}: records "
-                    "were cut off or the journal was replaced",
+                    f"the chain ends at record {last} but {source} names record {anchored}: "
+                    "records were cut off or the journal was replaced",
                     head_seq=last,
                 )
             if hashes.get(anchored, GENESIS) != digest:

@@ -86,6 +86,12 @@ def printable(text: str | os.PathLike[str]) -> str:
         return raw.decode("utf-8", "backslashreplace")
 
 
+def os_reason(exc: OSError) -> str:
+    """`permission denied`, `no such file or directory`…: an OSError's reason, lower case."""
+    text = exc.strerror or str(exc) or type(exc).__name__
+    return text[:1].lower() + text[1:]
+
+
 def _only_escapes(value: str) -> bool:
     """Every surrogate in `value` is a PEP 383 escape of one byte (U+DC80..U+DCFF)."""
     return all(not 0xD800 <= ord(c) <= 0xDFFF or 0xDC80 <= ord(c) <= 0xDCFF for c in value)
@@ -97,5 +103,6 @@ __all__ = [
     "atomic_write_bytes",
     "atomic_write_text",
     "make_private_dirs",
+    "os_reason",
     "printable",
 ]

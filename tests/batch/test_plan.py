@@ -160,9 +160,9 @@ def test_csv_row_problems_carry_row_numbers(reports: Path) -> None:
         "manifest.csv:5: file: 'missing.xml': no such file",
         f"manifest.csv:6: client: '{INNS[3]}' does not match the report's header/inn "
         f"'{INNS[2]}' ({reports / 'r2.xml'}:4)",
-        "manifest.csv:7: duplicate of manifest.csv:2 (same client, form, period, correction and "
-        "file); filed once",
-        "manifest.csv:8: expected 5 fields, found 3",
+        "manifest.csv:7: file: duplicate of manifest.csv:2 (same client, form, period, "
+        "correction and file); filed once",
+        "manifest.csv:8: row: expected 5 fields, found 3",
     ]
     error = result.error()
     assert error.message.startswith("manifest.csv:3: client:") and "(and 5 more)" in error.message
@@ -214,7 +214,7 @@ def test_json_manifest_items(reports: Path) -> None:
         "m.json: item 4: correction: must be a whole number",
         "m.json: item 4: colour: unknown field (known: client, form, period, correction, file, "
         "attachments)",
-        "m.json: item 5: expected an object with a 'file' field",
+        "m.json: item 5: item: expected an object with a 'file' field",
     ]
 
 

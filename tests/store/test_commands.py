@@ -81,7 +81,7 @@ def test_archive_verify_exits_non_zero_on_damage() -> None:
     plain = run_cli("archive", "verify")
     assert plain.code == 4
     assert plain.stdout.splitlines() == [f"missing\t{digests[1]}", f"corrupt\t{digests[0]}"]
-    assert "error: archive damaged: 1 missing, 1 corrupt of 4 objects" in plain.stderr
+    assert "error: archive damaged: 1 missing, 1 corrupt, 0 unindexed of 4 indexed" in plain.stderr
     as_json = run_cli("archive", "verify", "--json")
     assert as_json.code == 4
     data = json.loads(as_json.stdout)
