@@ -43,13 +43,20 @@ retries.install()  # a retry is a progress notice and a DEBUG record, never a ba
 
 
 class TokenStore(Protocol):
-    """Where the session's bearer tokens live; `store` is called after every refresh."""
+    """Where the session's bearer tokens live; `store` is called after every refresh.
+
+    `check_writable` runs before a refresh is asked for: refresh tokens are single use, so
+    a refresh whose result cannot be saved would end the session. It raises (a
+    StorageError) when the new tokens could not be stored.
+    """
 
     def access_token(self) -> str | None: ...
 
     def refresh_token(self) -> str | None: ...
 
     def store(self, grant: TokenGrant) -> None: ...
+
+    def check_writable(self) -> None: ...
 
 
 class MemoryTokens:
@@ -72,6 +79,9 @@ class MemoryTokens:
         register_secret(grant.refresh_token)
         self._access = grant.access_token
         self._refresh = grant.refresh_token
+
+    def check_writable(self) -> None:
+        return None
 
 
 @dataclass(frozen=True)
@@ -347,6 +357,7 @@ class OperatorClient:
         assert tokens is not None
         refresh = tokens.refresh_token()
         assert refresh is not None
+        tokens.check_writable()  # before the single-use refresh token is spent
         call = resources.auth.refresh(refresh)
         try:
             grant = decode_response(call, self._send(call))
@@ -429,6 +440,7 @@ class AsyncOperatorClient:
                 return  # another task refreshed while we waited (refresh tokens are single use)
             refresh = tokens.refresh_token()
             assert refresh is not None
+            tokens.check_writable()  # before the single-use refresh token is spent
             call = resources.auth.refresh(refresh)
             try:
                 grant = decode_response(call, await self._send(call))

@@ -209,6 +209,15 @@ class SubmissionsResource:
             model_parser(m.Items[m.Receipt]),
         )
 
+    def document(self, submission_id: str, part: str) -> Call[bytes]:
+        """The bytes filed: `report`, `signature`, `attachments/N`, `attachments/N/signature`."""
+        return Call(
+            "GET",
+            f"submissions/{_seg(submission_id)}/{part}",
+            lambda content, _s: bytes(content),
+            body="bytes",
+        )
+
 
 class ReceiptsResource:
     def get(self, receipt_id: str) -> Call[m.Receipt]:

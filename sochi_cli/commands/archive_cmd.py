@@ -15,7 +15,8 @@ archive_app = typer.Typer(
     help="Your own archive of reports, signatures, receipts and protocols.",
     no_args_is_help=True,
     epilog="Examples:\n\n  sochi archive list --client 02010201910123 --period 2026-10\n\n"
-    "  sochi archive export --period 2026-10 --out 2026-10.zip\n\n  sochi archive verify",
+    "  sochi archive export --period 2026-10 --out 2026-10.zip\n\n  sochi archive verify\n\n"
+    "  sochi archive reconcile --period 2026-10",
 )
 
 Client = Annotated[
@@ -168,4 +169,74 @@ def archive_verify(ctx: typer.Context) -> None:
             "missing or corrupt ones from a backup or an export; `sochi archive reconcile` "
             "indexes and fetches what the operator holds"
         )
+        raise typer.Exit(int(ExitCode.VALIDATION))
+
+
+@archive_app.command(
+    "reconcile",
+    epilog="Examples:\n\n  sochi archive reconcile --period 2026-10\n\n"
+    "  sochi --json archive reconcile --client 02010201910123\n\n"
+    "Exit codes: 0 journal, archive and operator agree (after fetching what was missing); "
+    "4 the journal holds filings the operator does not know, or a download did not check "
+    "out; 5 not logged in; 7 operator unavailable; 10 the journal cannot be written or is "
+    "in use by a running batch.",
+)
+def archive_reconcile(
+    ctx: typer.Context,
+    period: Period = None,
+    client: Client = None,
+) -> None:
+    """Compare with the operator's submissions; fetch and record what is missing here."""
+    import sys
+
+    from sochi_cli.errors import ExitCode
+    from sochi_cli.services.reconcile import reconcile
+
+    app = app_context(ctx)
+    result = reconcile(
+        app.config,
+        period=period,
+        client=client,
+        command=" ".join(["sochi", *sys.argv[1:]]) if sys.argv else "sochi archive reconcile",
+    )
+
+    def render() -> None:
+        rows = [
+            (how, r["client_inn"], r["form"], r["period"], r["submission_id"], r["state"])
+            for how, found in (("recovered", result.recovered), ("updated", result.updated))
+            for r in found
+        ]
+        rows += [
+            ("local only", r["client_inn"], r["form"], r["period"], r["submission_id"], r["state"])
+            for r in result.local_only
+        ]
+        if rows:
+            app.out.table(rows, ["WHAT", "CLIENT", "FORM", "PERIOD", "SUBMISSION", "STATE"])
+        app.out.info(
+            f"operator: {result.operator_submissions} submission(s); already complete here: "
+            f"{result.complete}; recovered: {len(result.recovered)}; updated: "
+            f"{len(result.updated)}"
+            + (f" (batch {result.batch_id})" if result.batch_id is not None else "")
+        )
+        if result.set_aside:
+            app.out.info(
+                f"{len(result.set_aside)} object file(s) known neither to the journal nor to "
+                "the operator (e.g. signatures made by a run that was killed) were moved to "
+                "the archive's unindexed/ folder"
+            )
+        for row in result.unsent:
+            app.out.info(
+                f"not filed yet: {row['client_inn']} {row['form']} {row['period']} "
+                f"(`sochi batch resume {row['batch_id']}` sends it)"
+            )
+
+    app.out.result(result.to_json(), render)
+    for problem in result.problems:
+        app.out.error(f"{problem['submission_id']}: {problem['message']}")
+    if result.local_only:
+        app.out.error(
+            f"{len(result.local_only)} filing(s) in the journal are unknown to the operator — "
+            "check them with `sochi submissions show ID` and the operator's support"
+        )
+    if not result.ok:
         raise typer.Exit(int(ExitCode.VALIDATION))

@@ -13,7 +13,7 @@ audit_app = typer.Typer(
     no_args_is_help=True,
     epilog="Examples:\n\n  sochi audit list --since 2026-11-01 --action submit\n\n"
     "  sochi audit head > audit-head.txt\n\n"
-    "  sochi audit verify --head \"$(cat audit-head.txt)\"",
+    '  sochi audit verify --head "$(cat audit-head.txt)"',
 )
 
 

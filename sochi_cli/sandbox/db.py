@@ -55,6 +55,9 @@ CREATE TABLE IF NOT EXISTS receipts (
   account_inn TEXT NOT NULL, submission_id TEXT, inbox_id TEXT, issuer TEXT NOT NULL,
   issued_at TEXT NOT NULL, document BLOB NOT NULL, signature BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS receipts_submission ON receipts(submission_id);
+CREATE TABLE IF NOT EXISTS documents (
+  submission_id TEXT NOT NULL, part TEXT NOT NULL, filename TEXT NOT NULL,
+  sha256 TEXT NOT NULL, data BLOB NOT NULL, PRIMARY KEY (submission_id, part));
 CREATE TABLE IF NOT EXISTS events (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, account_inn TEXT NOT NULL, type TEXT NOT NULL,
   at TEXT NOT NULL, submission_id TEXT, inbox_id TEXT, status TEXT);
@@ -96,7 +99,8 @@ _ADDED_COLUMNS = (
 
 TABLES = (
     *("meta", "accounts", "certificates", "credentials", "otps", "sads", "challenges"),
-    *("sessions", "clients", "submissions", "receipts", "events", "inbox", "charges"),
+    *("sessions", "clients", "submissions", "receipts", "documents", "events", "inbox"),
+    "charges",
     *("notices", "windows", "abroad", "taxpayers"),
 )
 

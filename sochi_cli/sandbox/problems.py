@@ -54,6 +54,7 @@ TITLES: dict[str, str] = {
     "idempotency_key_invalid": "Idempotency-Key header invalid",
     "idempotency_conflict": "Idempotency key reused with different content",
     "submission_not_found": "Submission not found",
+    "document_not_found": "Document not found",
     "receipt_not_found": "Receipt not found",
     "inbox_item_not_found": "Inbox item not found",
     "certificate_not_found": "Certificate not found",

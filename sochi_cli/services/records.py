@@ -62,10 +62,12 @@ def lost_journal(profile: str) -> str | None:
         reasons.append(f"the audit head file names record {head.seq}")
     if not reasons:
         return None
-    return (
-        f"the journal at {printable(path)} is {state} but {' and '.join(reasons)}: its index "
-        "and history are lost — run `sochi archive reconcile` (or `sochi restore BACKUP`)"
-    )
+    return f"the journal at {printable(path)} is {state} but {' and '.join(reasons)}"
+
+
+LOST_REMEDY = (
+    "its index and history are lost: run `sochi archive reconcile` (or `sochi restore BACKUP`)"
+)
 
 
 def verify_archive(profile: str) -> ArchiveCheck:
@@ -75,7 +77,7 @@ def verify_archive(profile: str) -> ArchiveCheck:
         check = ArchiveCheck()
         lost = lost_journal(profile)
         if lost:
-            check.problems.append(lost)
+            check.problems.append(f"{lost}: {LOST_REMEDY}")
             check.unindexed = object_files(archive_root(profile))
         return check
     with journal:
@@ -92,9 +94,11 @@ def verify_audit(profile: str, anchors: Sequence[str] = ()) -> AuditVerification
         lost = lost_journal(profile)
         named = [seq for seq, _ in wanted if seq != 0]
         if lost is None and named:
-            lost = f"there is no journal at {printable(journal_path(profile))} to check it against"
+            lost = f"there is no journal at {printable(journal_path(profile))} to check --head"
         if lost:
-            return AuditVerification(False, 0, GENESIS, broken_seq=1, reason=lost)
+            return AuditVerification(
+                False, 0, GENESIS, broken_seq=1, reason=f"{lost}: {LOST_REMEDY}"
+            )
         return AuditVerification(True, 0, GENESIS)
     with journal:
         return AuditLog(journal).verify(anchors)
@@ -136,7 +140,7 @@ def audit_head(profile: str) -> HeadReport:
         lost = lost_journal(profile)
         if lost is None:
             raise NotFound("no audit records yet in this profile")
-        return HeadReport(Head(0, GENESIS), head_file_of(path), stored, lost)
+        return HeadReport(Head(0, GENESIS), head_file_of(path), stored, f"{lost}: {LOST_REMEDY}")
     with journal:
         head = AuditLog(journal).head()
     problem = trouble

@@ -11,12 +11,13 @@ import base64
 import contextlib
 import json
 import os
+import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sochi_cli.errors import AuthError
+from sochi_cli.errors import AuthError, StorageError
 from sochi_cli.logs import register_secret
 from sochi_cli.store import paths
 from sochi_cli.timeutil import utcnow
@@ -87,8 +88,40 @@ class FileTokens:
         return value if isinstance(value, str) else None
 
     def store(self, grant: TokenGrant) -> None:
-        save_session(self.profile, self.api_url, grant)
+        try:
+            save_session(self.profile, self.api_url, grant)
+        except StorageError as exc:
+            raise StorageError(
+                f"the session was refreshed at the operator but its new tokens could not be "
+                f"saved: {exc.message}",
+                hint="make the data directory writable and run `sochi login`",
+                code="session_not_saved",
+            ) from None
         self._data = _read_session(self.path)
+
+    def check_writable(self) -> None:
+        """Refuse to refresh when the new tokens could not be saved (the session is kept)."""
+        try:
+            paths.ensure_private_dir(self.path.parent)
+            probe = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed right below
+                dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".probe"
+            )
+            try:
+                probe.write(b"\0" * 4096)  # a full disk refuses data, not always the inode
+                probe.flush()
+                os.fsync(probe.fileno())
+            finally:
+                probe.close()
+        except OSError as exc:
+            from sochi_cli.store.files import os_reason, printable
+
+            raise StorageError(
+                f"the session's access token has expired and the new tokens could not be "
+                f"saved to {printable(self.path)} ({os_reason(exc)}), so it was not refreshed",
+                hint="make the data directory writable (the session stays usable) or set "
+                "SOCHI_DATA_DIR",
+                code="session_not_writable",
+            ) from None
 
 
 class EnvTokens:
@@ -105,6 +138,9 @@ class EnvTokens:
         return None
 
     def store(self, grant: TokenGrant) -> None:  # pragma: no cover - no refresh token
+        return None
+
+    def check_writable(self) -> None:  # pragma: no cover - no refresh token
         return None
 
 
@@ -133,8 +169,13 @@ def save_session(profile: str, api_url: str, grant: TokenGrant) -> Path:
         "subscriber": grant.subscriber.to_json(),
     }
     path = session_path(profile)
-    paths.ensure_private_dir(path.parent)
-    atomic_write_text(path, json.dumps(data, indent=2), mode=0o600)
+    try:
+        paths.ensure_private_dir(path.parent)
+        atomic_write_text(path, json.dumps(data, indent=2), mode=0o600)
+    except OSError as exc:
+        from sochi_cli.store.journal import storage_error
+
+        raise storage_error(exc, path, "session") from None
     return path
 
 

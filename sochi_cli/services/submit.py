@@ -221,6 +221,7 @@ class _Run:
         self.api_url = str(config.get("api_url"))
         self.stop = stop or StopFlag()
         self.warn: Callable[[str], None] | None = None
+        self.warnings: list[str] = []
         self.abort_signing = False
         self.started = time.monotonic()
 
@@ -238,33 +239,53 @@ class _Run:
         from sochi_cli.timeutil import to_bishkek
 
         if not self.options.dry_run:
+            # said first: a missing or empty journal is about to be replaced by a new one
+            from sochi_cli.services.records import lost_journal
+
+            lost = lost_journal(self.profile)
+            if lost:
+                warning = (
+                    f"{lost}: a new journal was started; reports the operator already "
+                    "holds are recorded as filed, `sochi archive reconcile` fetches and "
+                    "indexes the rest"
+                )
+                self.warnings.append(warning)
+                if self.warn is not None:
+                    self.warn(warning)
             finished = self._nothing_to_do(items, problems, batch_id)
             if finished is not None:
                 return finished
-        with _signals(self.stop), open_client(self.config) as client:
+        with contextlib.ExitStack() as stack:
+            journal: Journal | None = None
+            if not self.options.dry_run:
+                # a damaged journal (or another batch) stops the run before anything is
+                # asked of the operator, signed or sent
+                journal = stack.enter_context(Journal.for_profile(self.profile))
+                stack.enter_context(journal.writer_lock())
+            stack.enter_context(_signals(self.stop))
+            client = stack.enter_context(open_client(self.config))
             status = self._outside_maintenance(client)
             context = BatchContext.fetch(
                 client, self.profile, to_bishkek(status.server_time).date()
             )
-            if self.options.dry_run:
+            if journal is None:
                 return self._dry_run(client, context, items, problems)
-            with Journal.for_profile(self.profile) as journal, journal.writer_lock():
-                if batch_id is not None:
-                    start = journal.resume_batch(batch_id)
-                else:
-                    start = journal.start_batch(
-                        items,
-                        profile=self.profile,
-                        api_url=self.api_url,
-                        command=self.options.command,
-                    )
-                if isinstance(items, list):
-                    items.clear()  # journaled now: from here on items are read back in chunks
-                try:
-                    return self._journaled(journal, client, context, status, start, problems)
-                except BaseException as exc:
-                    _record_failure(journal, start.batch.id, exc)
-                    raise
+            if batch_id is not None:
+                start = journal.resume_batch(batch_id)
+            else:
+                start = journal.start_batch(
+                    items,
+                    profile=self.profile,
+                    api_url=self.api_url,
+                    command=self.options.command,
+                )
+            if isinstance(items, list):
+                items.clear()  # journaled now: from here on items are read back in chunks
+            try:
+                return self._journaled(journal, client, context, status, start, problems)
+            except BaseException as exc:
+                _record_failure(journal, start.batch.id, exc)
+                raise
 
     def _nothing_to_do(
         self,
@@ -929,6 +950,7 @@ class _Run:
             wait_timeout=self.options.wait_timeout if stopped_by == "wait_timeout" else None,
             cost=cost,
             problems=problems,
+            warnings=self.warnings,
             items=JournalRows(journal.path, batch_id, frozenset(already), self.profile),
             seconds=time.monotonic() - self.started,
         )

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sochi_cli.errors import AuthError, Unavailable
+from sochi_cli.errors import AuthError, SochiError, Unavailable
 from sochi_cli.services.submit_model import ProgressEvent, SubmitOptions
 from sochi_cli.services.submit_writer import JournalWriter, Step
 from sochi_cli.store.archive import Archive, ObjectKind, Target
@@ -250,6 +250,10 @@ class Remote:
             return "retry"
         except ApiProblem as exc:
             problem = exc
+            if exc.code == "idempotency_conflict" and exc.problem.get("submission_id"):
+                recognized = await self._recognize(item, str(exc.problem["submission_id"]))
+                if recognized is not None:
+                    return recognized
             await self.writer.run(Step(lambda: self._refused(item, problem)))
             self._moved(item.id, ItemState.FAILED, "send")
             return "failed"
@@ -260,6 +264,56 @@ class Remote:
         if created.replayed:
             self.report.already_filed.add(item.id)
         self.report.sent += 1
+        self._moved(item.id, state, "send")
+        return "sent"
+
+    async def _recognize(self, item: Item, submission_id: str) -> str | None:
+        """The key is taken by submission `submission_id`: if it is this very report (the
+        journal that knew it was lost, so it was signed again), record the item as filed
+        with that submission — once, not as a failure. None: it is not (the 409 stands)."""
+        from sochi_cli.api import resources
+        from sochi_cli.services.reconcile import (
+            adopt,
+            assemble,
+            check_fetched,
+            document_parts,
+            same_filing,
+        )
+
+        local = {item.file_sha256, *(str(a["sha256"]) for a in item.attachments)}
+        try:
+            submission = await self.client.call(resources.submissions.get(submission_id))
+            if not same_filing(item, submission):
+                return None
+            receipts = await self.client.call(resources.submissions.receipts(submission_id))
+            parts = {
+                part: await self.client.call(resources.submissions.document(submission_id, part))
+                for part in document_parts(submission, local.__contains__)
+            }
+        except Unavailable as exc:
+            # the same as a lost answer: stays "signed", the next round asks again
+            self.report.last_error = exc.one_line()
+            await self._record(item.id, Stage.SEND, Outcome(ItemState.SIGNED))
+            return "retry"
+        except SochiError:
+            return None
+        fetched = assemble(submission, receipts.items, parts)
+        if check_fetched(fetched) is not None:
+            return None
+        state = await self.writer.run(
+            Step(
+                lambda: adopt(
+                    self.journal,
+                    self.archive,
+                    self.audit,
+                    self.actor,
+                    self.journal.item(item.id),
+                    fetched,
+                    action="submission.recognized",
+                )
+            )
+        )
+        self.report.already_filed.add(item.id)
         self._moved(item.id, state, "send")
         return "sent"
 

@@ -46,6 +46,9 @@ class ObjectKind(StrEnum):
     ACK_SIGNATURE = "ack_signature"  # our signature acknowledging it
     REPLY_DOCUMENT = "reply_document"  # our answer to an agency's request
     REPLY_SIGNATURE = "reply_signature"  # our signature over the answer or its attachments
+    # made for a report the operator already held under an earlier signature (a rerun after
+    # the journal was lost): kept, as every signature made is, but never filed
+    SUPERSEDED_SIGNATURE = "superseded_signature"
 
 
 @dataclass(frozen=True)
@@ -305,6 +308,67 @@ class Archive:
                     now,
                 ),
             )
+
+    def supersede_signatures(self, item_id: int, filed: set[str]) -> list[str]:
+        """Mark the item's signatures that were not the ones filed (`filed` digests) as
+        superseded; their digests."""
+        kinds = (ObjectKind.SIGNATURE, ObjectKind.ATTACHMENT_SIGNATURE)
+        with self.journal.transaction() as db:
+            rows = db.execute(
+                "SELECT id, sha256 FROM archive_entries WHERE item_id = ? AND kind IN (?, ?)",
+                (item_id, *kinds),
+            ).fetchall()
+            stale = [row for row in rows if row["sha256"] not in filed]
+            for row in stale:
+                db.execute(
+                    "UPDATE OR IGNORE archive_entries SET kind = ? WHERE id = ?",
+                    (ObjectKind.SUPERSEDED_SIGNATURE, row["id"]),
+                )
+        return [str(row["sha256"]) for row in stale]
+
+    def set_aside_unindexed(self, *, min_age: float = 0.0) -> list[str]:
+        """Move object files no index entry names (and older than `min_age` seconds) to
+        `unindexed/` beside `objects/`: kept for inspection, out of `verify`'s way."""
+        import time
+
+        moved: list[str] = []
+        limit = time.time() - min_age
+        for name in self.unindexed_objects():
+            source = self.root / "objects" / name
+            try:
+                if source.stat().st_mtime > limit:
+                    continue
+                target = self.root / "unindexed" / name
+                make_private_dirs(target.parent)
+                os.replace(source, target)
+            except OSError as exc:
+                raise storage_error(exc, source, "archive") from None
+            moved.append(name)
+        return moved
+
+    def unindexed_objects(self) -> list[str]:
+        """Object files (`ab/cdef…`) on disk that no index entry names; nothing is hashed."""
+        unindexed = []
+        for prefix, files in sorted(self.files_by_folder().items()):
+            if not _OBJECT_FOLDER.fullmatch(prefix):
+                continue
+            names = {n for n, kind in files.items() if kind == "object"}
+            if not names:
+                continue
+            indexed = {
+                str(row["sha256"])[2:]
+                for row in self.journal.query(
+                    "SELECT sha256 FROM objects WHERE sha256 >= ? AND sha256 < ?",
+                    (prefix, prefix + "g"),
+                )
+            }
+            unindexed += [f"{prefix}/{n}" for n in sorted(names - indexed)]
+        return unindexed
+
+    def has_object(self, sha256: str) -> bool:
+        """Indexed and present on disk (not re-hashed: `verify` does that)."""
+        rows = self.journal.query("SELECT 1 FROM objects WHERE sha256 = ?", (sha256,))
+        return bool(rows) and self.object_path(sha256).is_file()
 
     def link_submission(self, item_id: int, submission_id: str) -> None:
         """Attach a submission id to the entries of an item archived before it was sent."""

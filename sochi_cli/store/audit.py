@@ -242,6 +242,8 @@ class AuditLog:
         at = iso_z(utcnow())
         with self.journal.transaction() as db:
             last = db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+            if last is None:
+                last = self._restart(db, at)
             seq = int(last["seq"]) + 1 if last else 1
             prev = str(last["hash"]) if last else GENESIS
             digest = record_hash(seq, at, actor_json, action, clean, prev)
@@ -261,6 +263,22 @@ class AuditLog:
     @property
     def head_file(self) -> Path:
         return head_file(self.journal.path)
+
+    def _restart(self, db: Any, at: str) -> Any:
+        """A new chain beside a head file of an older one (the journal was lost or replaced):
+        its first record names that head, so the evidence is not overwritten with the file."""
+        stored, _trouble = read_head_file(self.head_file)
+        if stored is None or stored.seq == 0:
+            return None
+        actor = Actor().to_json()
+        details = {"previous_head": stored.anchor, "previous_at": stored.at}
+        digest = record_hash(1, at, actor, "audit.restart", details, GENESIS)
+        db.execute(
+            "INSERT INTO audit (seq, at, actor, action, details, prev_hash, hash) "
+            "VALUES (1, ?, ?, 'audit.restart', ?, ?, ?)",
+            (at, canonical_json(actor), canonical_json(details), GENESIS, digest),
+        )
+        return {"seq": 1, "hash": digest}
 
     def _anchor(self, head: Head) -> None:
         """Write the head file after the commit; a failure is logged, the record stands."""

@@ -818,8 +818,6 @@ class Journal:
         copied: their state says whether they were filed (`known_item_ids`). Whether there is
         anything left to do is the engine's decision (it asks before calling this).
         """
-        from sochi_cli.logs import redact
-
         plan_digest = _plan_digest(items)
         now = now_text()
         with self.transaction() as db:
@@ -834,71 +832,18 @@ class Journal:
                     (BatchStatus.RUNNING, now, batch_id),
                 )
                 return BatchStart(self._batch(db, batch_id), resumed=True)
-            cursor = db.execute(
-                "INSERT INTO batches (created_at, updated_at, command, profile, api_url, status,"
-                " plan_digest) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    now,
-                    now,
-                    redact(printable(command)),
-                    profile,
-                    api_url,
-                    BatchStatus.OPEN,
-                    plan_digest,
-                ),
-            )
-            batch_id = int(cursor.lastrowid or 0)
+            batch_id = self.new_batch(
+                profile=profile, api_url=api_url, command=command, plan_digest=plan_digest
+            ).id
             known: set[int] = set()
             seen: set[str] = set()
-            seq = 0
             for item in items:
                 if item.idempotency_key in seen:  # the plan reports duplicates; link once
                     continue
                 seen.add(item.idempotency_key)
-                seq += 1
-                existing = db.execute(
-                    "SELECT id FROM items WHERE idempotency_key = ?", (item.idempotency_key,)
-                ).fetchone()
-                if existing is not None:
-                    item_id = int(existing["id"])
+                item_id, new = self.add_item(batch_id, item)
+                if not new:
                     known.add(item_id)
-                else:
-                    item_id = int(
-                        db.execute(
-                            "INSERT INTO items (batch_id, seq, idempotency_key, source_path,"
-                            " file_sha256, file_size, client_inn, form, period, correction,"
-                            " attachments, stage, state, stage_times, created_at, updated_at)"
-                            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                            (
-                                batch_id,
-                                seq,
-                                item.idempotency_key,
-                                path_value(item.file.path),
-                                item.file.sha256,
-                                item.file.size,
-                                item.client_inn,
-                                item.form,
-                                item.period,
-                                item.correction,
-                                json.dumps(
-                                    [
-                                        {"path": str(a.path), "sha256": a.sha256, "size": a.size}
-                                        for a in item.attachments
-                                    ]
-                                ),
-                                Stage.PLAN,
-                                ItemState.PLANNED,
-                                json.dumps({Stage.PLAN.value: {"finished": now}}),
-                                now,
-                                now,
-                            ),
-                        ).lastrowid
-                        or 0
-                    )
-                db.execute(
-                    "INSERT INTO batch_items (batch_id, seq, item_id) VALUES (?, ?, ?)",
-                    (batch_id, seq, item_id),
-                )
             return BatchStart(
                 self._batch(db, batch_id), resumed=False, known_item_ids=frozenset(known)
             )
@@ -939,6 +884,83 @@ class Journal:
         finally:
             os.close(fd)  # closing releases a lock taken here
         return False
+
+    def new_batch(
+        self,
+        *,
+        profile: str,
+        api_url: str,
+        command: str,
+        plan_digest: str = "",
+        status: BatchStatus = BatchStatus.OPEN,
+    ) -> Batch:
+        """An empty batch (joins the caller's transaction); add items with `add_item`."""
+        from sochi_cli.logs import redact
+
+        now = now_text()
+        with self.transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO batches (created_at, updated_at, command, profile, api_url, status,"
+                " plan_digest) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (now, now, redact(printable(command)), profile, api_url, status, plan_digest),
+            )
+            return self._batch(db, int(cursor.lastrowid or 0))
+
+    def add_item(self, batch_id: int, item: PlannedItem) -> tuple[int, bool]:
+        """Put `item` at the end of the batch: (its id, True if new; False if an item with its
+        idempotency key was journaled before and is linked instead)."""
+        now = now_text()
+        with self.transaction() as db:
+            seq = int(
+                db.execute(
+                    "SELECT IFNULL(MAX(seq), 0) + 1 FROM batch_items WHERE batch_id = ?",
+                    (batch_id,),
+                ).fetchone()[0]
+            )
+            existing = db.execute(
+                "SELECT id FROM items WHERE idempotency_key = ?", (item.idempotency_key,)
+            ).fetchone()
+            if existing is not None:
+                item_id, new = int(existing["id"]), False
+            else:
+                new = True
+                item_id = int(
+                    db.execute(
+                        "INSERT INTO items (batch_id, seq, idempotency_key, source_path,"
+                        " file_sha256, file_size, client_inn, form, period, correction,"
+                        " attachments, stage, state, stage_times, created_at, updated_at)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (
+                            batch_id,
+                            seq,
+                            item.idempotency_key,
+                            path_value(item.file.path),
+                            item.file.sha256,
+                            item.file.size,
+                            item.client_inn,
+                            item.form,
+                            item.period,
+                            item.correction,
+                            json.dumps(
+                                [
+                                    {"path": str(a.path), "sha256": a.sha256, "size": a.size}
+                                    for a in item.attachments
+                                ]
+                            ),
+                            Stage.PLAN,
+                            ItemState.PLANNED,
+                            json.dumps({Stage.PLAN.value: {"finished": now}}),
+                            now,
+                            now,
+                        ),
+                    ).lastrowid
+                    or 0
+                )
+            db.execute(
+                "INSERT INTO batch_items (batch_id, seq, item_id) VALUES (?, ?, ?)",
+                (batch_id, seq, item_id),
+            )
+            return item_id, new
 
     def _batch(self, db: sqlite3.Connection, batch_id: int) -> Batch:
         row = db.execute(

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
@@ -239,6 +239,7 @@ def _replay(
             409,
             "idempotency_conflict",
             f"Idempotency-Key {key!r} was used for a different submission ({row['id']})",
+            submission_id=row["id"],
         )
     return _created_body(sandbox, conn, row)
 
@@ -459,11 +460,91 @@ def _file(
                 "operator": sandbox.operator_identity(),
             },
         )
+        _keep_documents(conn, sub_id, upload)
         sandbox.add_event(
             conn, session.inn, "submission.received", submission_id=sub_id, status="received"
         )
         row = conn.execute("SELECT * FROM submissions WHERE id=?", (sub_id,)).fetchone()
         return 201, _created_body(sandbox, conn, row)
+
+
+def _keep_documents(conn: sqlite3.Connection, sub_id: str, upload: Upload) -> None:
+    """The filed bytes, kept so the subscriber can fetch its copy back (clause 16.1)."""
+    parts = [("report", upload.report), ("signature", upload.signature)]
+    for index, (attachment, signature) in enumerate(upload.attachments):
+        parts += [(f"attachment/{index}", attachment), (f"attachment/{index}/signature", signature)]
+    conn.executemany(
+        "INSERT INTO documents (submission_id, part, filename, sha256, data) VALUES (?,?,?,?,?)",
+        [
+            (sub_id, name, part.filename, hashlib.sha256(part.data).hexdigest(), part.data)
+            for name, part in parts
+        ],
+    )
+
+
+def _document(sandbox: Sandbox, inn: str, sub_id: str, part: str, media_type: str) -> Response:
+    with sandbox.db.read() as conn:
+        _submission(conn, inn, sub_id)
+        row = conn.execute(
+            "SELECT filename, sha256, data FROM documents WHERE submission_id=? AND part=?",
+            (sub_id, part),
+        ).fetchone()
+    if row is None:
+        raise ApiProblem(404, "document_not_found", f"submission {sub_id} has no {part}")
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", row["filename"]) or "document"
+    return Response(
+        bytes(row["data"]),
+        media_type=media_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{safe}"',
+            "X-Content-SHA256": row["sha256"],
+        },
+    )
+
+
+_BINARY: dict[int | str, dict[str, Any]] = {200: {"content": {"application/octet-stream": {}}}}
+
+
+@router.get("/submissions/{sub_id}/report", responses={**_BINARY, **problems(401, 403, 404)})
+def get_submission_report(sub_id: str, session: SessionDep, sandbox: SandboxDep) -> Response:
+    """The report as filed (the exact bytes the signature covers)."""
+    return _document(sandbox, session.inn, sub_id, "report", "application/xml")
+
+
+@router.get("/submissions/{sub_id}/signature", responses={**_BINARY, **problems(401, 403, 404)})
+def get_submission_signature(sub_id: str, session: SessionDep, sandbox: SandboxDep) -> Response:
+    """The filer's detached CMS signature (DER) over the report, as filed."""
+    return _document(sandbox, session.inn, sub_id, "signature", "application/pkcs7-signature")
+
+
+@router.get(
+    "/submissions/{sub_id}/attachments/{index}",
+    responses={**_BINARY, **problems(401, 403, 404)},
+)
+def get_submission_attachment(
+    sub_id: str, index: int, session: SessionDep, sandbox: SandboxDep
+) -> Response:
+    """Attachment `index` (0-based, in filing order) as filed."""
+    return _document(
+        sandbox, session.inn, sub_id, f"attachment/{index}", "application/octet-stream"
+    )
+
+
+@router.get(
+    "/submissions/{sub_id}/attachments/{index}/signature",
+    responses={**_BINARY, **problems(401, 403, 404)},
+)
+def get_submission_attachment_signature(
+    sub_id: str, index: int, session: SessionDep, sandbox: SandboxDep
+) -> Response:
+    """The filer's detached CMS signature (DER) over attachment `index`."""
+    return _document(
+        sandbox,
+        session.inn,
+        sub_id,
+        f"attachment/{index}/signature",
+        "application/pkcs7-signature",
+    )
 
 
 @router.post(
