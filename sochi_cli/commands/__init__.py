@@ -131,6 +131,16 @@ COMMANDS: dict[str, CommandEntry] = {
         _LOCAL,
         "The hash-chained audit log: who did what, when, with which certificate.",
     ),
+    "backup": CommandEntry(
+        "backup_cmd",
+        _LOCAL,
+        "Write the profile's journal and archive to one file (safe while a batch runs).",
+    ),
+    "restore": CommandEntry(
+        "backup_cmd",
+        _LOCAL,
+        "Verify a backup file, then put its journal and archive back (or --check only).",
+    ),
     "doctor": CommandEntry(
         "doctor_cmd",
         _SETUP,

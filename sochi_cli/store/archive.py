@@ -230,7 +230,7 @@ class Archive:
     def sync(self, written: Sequence[Path]) -> None:
         """Make files written by `write_unsynced` (and their renames) durable."""
         if written:
-            _sync_files(self.root, written)
+            sync_files(self.root, written)
 
     def index(
         self,
@@ -552,7 +552,7 @@ _DEFAULT_NAMES = {
 }
 
 
-def _sync_files(root: Path, paths: Sequence[Path]) -> None:
+def sync_files(root: Path, paths: Sequence[Path]) -> None:
     """Flush `paths` (and their renames) to disk: one syncfs(2) on Linux, else fsync each."""
     syncfs = _syncfs()
     if syncfs is not None:
@@ -684,4 +684,5 @@ __all__ = [
     "file_sha256",
     "object_files",
     "scan_objects",
+    "sync_files",
 ]

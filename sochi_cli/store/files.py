@@ -39,7 +39,30 @@ def make_private_dirs(path: Path) -> Path:
                 raise
         else:
             os.chmod(folder, PRIVATE_DIR)  # the umask may have cleared bits: exactly 0700
+    _tighten_own(path)
     return path
+
+
+def _tighten_own(path: Path) -> None:
+    """Folders of sochi's own trees (data, cache, config) made by an older sochi with the
+    umask's 0755 become 0700; folders of the user's own choosing are left alone."""
+    from sochi_cli.store import paths
+
+    for root in (paths.data_dir(), paths.cache_dir(), paths.config_dir()):
+        try:
+            relative = path.absolute().relative_to(root.absolute())
+        except ValueError:
+            continue
+        folder = root.absolute()
+        for part in ("", *relative.parts):
+            folder = folder / part if part else folder
+            try:
+                info = folder.lstat()
+                if info.st_mode & 0o077 and info.st_uid == os.geteuid():
+                    os.chmod(folder, PRIVATE_DIR)
+            except OSError:
+                return
+        return
 
 
 def atomic_write_bytes(path: Path, data: bytes, *, mode: int = PRIVATE_FILE) -> None:

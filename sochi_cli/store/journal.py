@@ -486,6 +486,38 @@ def check_integrity(path: Path, *, full: bool = False) -> IntegrityReport:
         )
 
 
+@contextlib.contextmanager
+def writer_lock(path: Path) -> Iterator[None]:
+    """The batch lock of the journal at `path`: one process that submits, reconciles or
+    restores per profile at a time.
+
+    An advisory `flock` on `journal.sqlite3.lock` beside the database; the OS drops it when
+    the process dies, so a killed run never leaves a stale lock behind.
+    """
+    import fcntl
+
+    lock_path = Path(path).with_name(Path(path).name + ".lock")
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise storage_error(exc, lock_path) from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+            raise StorageError(
+                f"another sochi process (pid {holder}) is working with this profile's journal",
+                hint="wait for it to finish, then rerun to resume",
+                code="journal_busy",
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # closing releases the flock
+
+
 class Journal:
     """The profile's journal. One instance per process; safe for many asyncio tasks and threads.
 
@@ -670,35 +702,9 @@ class Journal:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    @contextlib.contextmanager
-    def writer_lock(self) -> Iterator[None]:
-        """Hold the profile's batch lock: one submitting process per journal at a time.
-
-        An advisory `flock` on `journal.lock` beside the database; the OS drops it when the
-        process dies, so a killed run never leaves a stale lock behind.
-        """
-        import fcntl
-
-        lock_path = self._writer_lock_path()
-        try:
-            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-        except OSError as exc:
-            raise storage_error(exc, lock_path) from None
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
-                raise StorageError(
-                    f"another sochi process (pid {holder}) is submitting with this profile",
-                    hint="wait for it to finish, then rerun to resume",
-                    code="journal_busy",
-                ) from None
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, str(os.getpid()).encode(), 0)
-            yield
-        finally:
-            os.close(fd)  # closing releases the flock
+    def writer_lock(self) -> contextlib.AbstractContextManager[None]:
+        """Hold the profile's batch lock: one submitting process per journal at a time."""
+        return writer_lock(self.path)
 
     def _writer_lock_path(self) -> Path:
         return self.path.with_name(self.path.name + ".lock")
@@ -1197,4 +1203,5 @@ __all__ = [
     "path_text",
     "path_value",
     "storage_error",
+    "writer_lock",
 ]
