@@ -12,6 +12,7 @@ runs the real CLI in a subprocess, as a user would.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -248,12 +249,17 @@ def _write_reports(
     return rows
 
 
-def run_demo(*, say: Say, keep: Path | None = None) -> DemoResult:
-    """Run the demo; `say` gets one line per step; `keep` receives the exported archive."""
+def run_demo(*, say: Say, keep: Path | None = None, workdir: Path | None = None) -> DemoResult:
+    """Run the demo; `say` gets one line per step; `keep` receives the exported archive.
+
+    `workdir` (an empty folder) is used instead of a temporary one and left in place, so
+    what the demo wrote can be inspected afterwards (the privacy test walks it).
+    """
     started = time.monotonic()
     result = DemoResult()
-    with tempfile.TemporaryDirectory(prefix="sochi-demo-") as raw:
-        workdir = Path(raw)
+    with contextlib.ExitStack() as stack:
+        if workdir is None:
+            workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="sochi-demo-")))
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("SOCHI_")},
             "SOCHI_CONFIG_DIR": str(workdir / "config"),

@@ -550,7 +550,7 @@ def _name(path: str) -> str:
     """The file name the operator is told (a name that is not UTF-8 is sent escaped)."""
     from sochi_cli.store.files import printable
 
-    return printable(path).replace("\\", "/").rsplit("/", 1)[-1] or "report.xml"
+    return printable(path.replace("\\", "/").rsplit("/", 1)[-1]) or "report.xml"
 
 
 __all__ = ["MAINTENANCE_POLL_SECONDS", "Remote", "SendReport"]

@@ -1,0 +1,406 @@
+"""The fault matrix of docs/reliability.md: each fault, tried as a hostile tester would.
+
+One test per row (numbered as in issue 13); the permission cases run sochi as the
+unprivileged user `nobody` (tests/reliability/unprivileged.py), because root reads and
+writes everything. Each test asserts what a user sees: the exit code, the line on stderr,
+the JSON, and what the operator and the archive hold afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import sqlite3
+import stat
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sochi_cli.store.journal import journal_path
+from tests.batch.operator import Operator, access_token, write_reports
+from tests.reliability.unprivileged import Nobody, unavailable
+from tests.support import Result, run_sochi
+
+
+@pytest.fixture
+def nobody() -> Iterator[Nobody]:
+    reason = unavailable()
+    if reason:
+        pytest.skip(reason)
+    user = Nobody()
+    try:
+        yield user
+    finally:
+        user.cleanup()
+
+
+def logged_in(nobody: Nobody, op: Operator) -> dict[str, str]:
+    """nobody's environment for the operator, with its own copy of the demo key, logged in."""
+    key = nobody.home / "representative.p12"
+    shutil.copyfile(op.rep["pkcs12"], key)
+    nobody.give(key)
+    env = nobody.env(
+        SOCHI_API_URL=op.api,
+        SOCHI_KEY_FILE=str(key),
+        SOCHI_KEY_PASSPHRASE=op.facts["passphrase"],
+    )
+    login = nobody.run("login", env=env)
+    assert login.code == 0, login.stderr
+    return env
+
+
+def reports(folder: Path, count: int, period: str) -> list[Path]:
+    write_reports(folder, count=count, period=period)
+    (folder / "samples.json").unlink()
+    return sorted(folder.glob("*.xml"))
+
+
+def filed(op: Operator, period: str) -> list[dict]:
+    return op.submissions(access_token(), period)
+
+
+def sochi_bytes(*args: str | bytes) -> Result:
+    """`sochi ARGS` with raw bytes arguments (file names that are not UTF-8)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "sochi_cli", *args],
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+        check=False,
+    )
+    return Result(
+        proc.returncode,
+        proc.stdout.decode("utf-8", "backslashreplace"),
+        proc.stderr.decode("utf-8", "backslashreplace"),
+    )
+
+
+def drop_journal(how: str = "delete") -> None:
+    path = journal_path("sandbox")
+    for suffix in ("-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    if how == "delete":
+        path.unlink()
+    else:
+        path.write_bytes(b"")
+
+
+# 1 ----------------------------------------------------------------------------------------
+def test_1_unreadable_folders_and_files_are_named_by_plan_validate_dry_and_real_run(
+    op: Operator, nobody: Nobody
+) -> None:
+    env = logged_in(nobody, op)
+    tree = nobody.home / "tree"
+    files = reports(tree, 4, "2022-01")
+    (tree / "sub").mkdir()
+    hidden = files[0].rename(tree / "sub" / files[0].name)
+    locked = files[1]
+    nobody.give(tree)
+    os.chmod(tree / "sub", 0)
+    os.chmod(locked, 0)
+    folder_problem = {
+        "where": "tree/sub",
+        "field": None,
+        "message": "cannot read this folder: permission denied",
+    }
+    file_problem = {
+        "where": f"tree/{locked.name}",
+        "field": None,
+        "message": "cannot read: permission denied",
+    }
+
+    dry = nobody.run("--json", "submit", "tree", "--dry-run", env=env)
+    assert dry.code == 4, dry.stderr
+    assert json.loads(dry.stdout)["counts"] == {"validated": 2}
+    assert json.loads(dry.stdout)["problems"] == [folder_problem, file_problem]
+    plain = nobody.run("submit", "tree", "--dry-run", env=env)
+    assert "warning: tree/sub: cannot read this folder: permission denied" in plain.stderr
+
+    real = nobody.run("--json", "submit", "tree", "--no-wait", env=env)
+    assert real.code == 8, real.stderr  # partial: two filed, two named as unreadable
+    outcome = json.loads(real.stdout)
+    assert outcome["counts"] == {"received": 2}
+    assert outcome["problems"] == [folder_problem, file_problem]
+    assert len(filed(op, "2022-01")) == 2
+
+    checked = nobody.run("validate", f"tree/sub/{hidden.name}", f"tree/{locked.name}", env=env)
+    assert checked.code == 4
+    assert checked.stdout.splitlines() == [
+        f"tree/sub/{hidden.name}: report: cannot read: permission denied [file]",
+        f"tree/{locked.name}: report: cannot read: permission denied [file]",
+    ]
+
+    os.chmod(tree, 0)  # the top folder itself: "permission denied", not "holds no reports"
+    top = nobody.run("submit", "tree", "--dry-run", env=env)
+    assert top.code == 4
+    assert top.stderr.splitlines()[-1].startswith(
+        "error: tree: cannot read this folder: permission denied"
+    )
+
+
+# 2 ----------------------------------------------------------------------------------------
+def test_2_a_file_name_that_is_not_utf8_is_filed_once_and_shown_escaped(
+    op: Operator, tmp_path: Path
+) -> None:
+    (source,) = reports(tmp_path / "src", 1, "2022-02")
+    folder = os.fsencode(tmp_path / "odd")
+    os.mkdir(folder)
+    name = folder + b"/b\xe9.xml"
+    os.rename(source, name)
+
+    checked = sochi_bytes("validate", name)
+    assert checked.code == 0, checked.stderr
+    assert checked.stdout.startswith(f"{tmp_path}/odd/b\\xe9.xml: ok")
+
+    first = sochi_bytes("--json", "submit", folder, "--no-wait")
+    assert first.code == 0, first.stderr
+    (item,) = json.loads(first.stdout)["items"]
+    assert item["file"] == f"{tmp_path}/odd/b\\xe9.xml" and item["state"] == "received"
+    (submission,) = filed(op, "2022-02")
+    assert submission["id"] == item["submission_id"]
+    assert submission["report"]["filename"] == "b\\xe9.xml"
+    db = sqlite3.connect(journal_path("sandbox"))
+    try:
+        (stored,) = db.execute(
+            "SELECT source_path FROM items WHERE submission_id = ?", (item["submission_id"],)
+        ).fetchone()
+    finally:
+        db.close()
+    assert stored == name  # the bytes on disk, kept losslessly
+
+    again = sochi_bytes("--json", "submit", folder, "--no-wait")
+    assert again.code == 0 and json.loads(again.stdout)["already_filed"] == 1
+    report = run_sochi("batch", "report", "last")
+    assert "b\\xe9.xml" in report.stdout
+    assert len(filed(op, "2022-02")) == 1
+
+
+# 3 ----------------------------------------------------------------------------------------
+def test_3_a_damaged_journal_stops_every_command_the_same_way_before_signing(
+    op: Operator, tmp_path: Path
+) -> None:
+    reports(tmp_path / "before", 20, "2022-03")
+    assert run_sochi("submit", str(tmp_path / "before"), "--no-wait").code == 0
+    path = journal_path("sandbox")
+    db = sqlite3.connect(path)  # everything in the main file, so the damage is all there is
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    pages = path.stat().st_size // 4096
+    assert pages > 30
+    rng = random.Random(3)
+    with open(path, "r+b") as fh:  # 20 pages in the middle overwritten with garbage
+        for page in rng.sample(range(2, pages), 20):
+            fh.seek(page * 4096)
+            fh.write(rng.randbytes(4096))
+    archive = path.parent / "archive" / "objects"
+    objects = sorted(archive.rglob("*"))
+    reports(tmp_path / "after", 3, "2022-04")
+
+    lines = set()
+    for args in (
+        ["submit", str(tmp_path / "after"), "--no-wait"],
+        ["batch", "list"],
+        ["audit", "verify"],
+        ["archive", "list"],
+        ["archive", "verify"],
+        ["archive", "reconcile"],
+        ["backup", str(tmp_path / "b.zip")],
+    ):
+        result = run_sochi(*args)
+        assert result.code == 10, (args, result.stderr)
+        lines.add(result.stderr.splitlines()[-1])
+    (line,) = lines  # the same words from every command
+    assert line.startswith(f"error: the journal at {path} is damaged (")
+    assert "nothing was signed or sent" in line and "sochi archive reconcile" in line
+    assert filed(op, "2022-04") == []  # nothing sent
+    assert sorted(archive.rglob("*")) == objects  # nothing signed or archived
+    as_json = json.loads(run_sochi("--json", "batch", "list").stdout)
+    assert as_json["error"]["code"] == "journal_damaged"
+
+    # the recovery the message gives: move it aside, rebuild from the operator, go on
+    path.rename(f"{path}.damaged")
+    rebuilt = run_sochi("--json", "archive", "reconcile", "--period", "2022-03")
+    assert rebuilt.code == 0, rebuilt.stderr
+    assert len(json.loads(rebuilt.stdout)["recovered"]) == 20
+    assert run_sochi("submit", str(tmp_path / "after"), "--no-wait").code == 0
+    assert len(filed(op, "2022-04")) == 3
+
+
+# 4 ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("how", ["empty", "delete"])
+def test_4_an_empty_or_missing_journal_beside_an_archive_fails_verification(
+    op: Operator, tmp_path: Path, how: str
+) -> None:
+    period = {"empty": "2022-05", "delete": "2022-06"}[how]
+    reports(tmp_path, 4, period)
+    assert run_sochi("submit", str(tmp_path), "--no-wait").code == 0
+    drop_journal(how)
+    state = "empty" if how == "empty" else "missing"
+
+    audit = run_sochi("audit", "verify")
+    assert audit.code == 4
+    assert f"the journal at {journal_path('sandbox')} is {state} but the archive" in audit.stderr
+    verified = run_sochi("--json", "archive", "verify")
+    assert verified.code == 4
+    check = json.loads(verified.stdout)
+    assert check["ok"] is False and check["checked"] == 0 and len(check["unindexed"]) >= 4 * 4
+    assert "sochi archive reconcile" in check["problems"][0]
+
+    assert run_sochi("archive", "reconcile").code == 0
+    assert run_sochi("archive", "verify").code == 0
+    assert run_sochi("audit", "verify").code == 0
+
+
+# 5 ----------------------------------------------------------------------------------------
+def test_5_a_session_is_refreshed_only_when_its_tokens_can_be_saved(
+    op: Operator, nobody: Nobody
+) -> None:
+    from datetime import timedelta
+
+    env = logged_in(nobody, op)
+    profile = nobody.home / "data" / "profiles" / "sandbox"
+    session = profile / "session.json"
+    before = session.read_bytes()
+    later = (op.now + timedelta(minutes=20)).isoformat()
+    op.control("PUT", "clock", {"now": later, "frozen": False})
+    os.chmod(profile, 0o500)  # the data directory became read-only
+
+    stuck = nobody.run("whoami", env=env)
+    assert stuck.code == 10, stuck.stderr
+    assert stuck.stderr == (
+        f"error: the session's access token has expired and the new tokens could not be saved "
+        f"to {session} (permission denied), so it was not refreshed — make the data directory "
+        "writable (the session stays usable) or set SOCHI_DATA_DIR\n"
+    )
+    assert session.read_bytes() == before
+
+    os.chmod(profile, 0o700)
+    fine = nobody.run("whoami", env=env)  # the refresh token was not spent: still logged in
+    assert fine.code == 0, fine.stderr
+    assert session.read_bytes() != before
+    assert stat.S_IMODE(session.stat().st_mode) == 0o600
+
+
+# 6 ----------------------------------------------------------------------------------------
+def test_6_a_rerun_after_the_journal_was_lost_records_filed_reports_as_filed(
+    op: Operator, tmp_path: Path
+) -> None:
+    reports(tmp_path, 6, "2022-07")
+    assert run_sochi("submit", str(tmp_path), "--no-wait").code == 0
+    ids = {s["client_inn"]: s["id"] for s in filed(op, "2022-07")}
+    drop_journal()
+
+    rerun = run_sochi("--json", "submit", str(tmp_path), "--no-wait")
+    assert rerun.code == 0, rerun.stderr
+    outcome = json.loads(rerun.stdout)
+    assert outcome["already_filed"] == 6
+    assert outcome["counts"] == {"accepted": 6}  # as the operator knows them now
+    assert {i["client_inn"]: i["submission_id"] for i in outcome["items"]} == ids
+    assert "is missing but the archive beside it holds" in " ".join(outcome["warnings"])
+    assert len(filed(op, "2022-07")) == 6  # filed once
+    superseded = json.loads(
+        run_sochi("--json", "archive", "list", "--kind", "superseded_signature").stdout
+    )
+    assert len(superseded) == 6  # the new signatures are kept, marked as never filed
+    assert run_sochi("archive", "verify").code == 0
+    settled = json.loads(run_sochi("--json", "archive", "reconcile", "--period", "2022-07").stdout)
+    assert settled["complete"] == 6 and settled["ok"] is True
+
+
+# 7 ----------------------------------------------------------------------------------------
+def test_7_a_manifest_whose_rows_are_all_bad_reports_every_row_with_its_field(
+    tmp_path: Path,
+) -> None:
+    manifest = tmp_path / "october.csv"
+    manifest.write_text(
+        "client,form,period,correction,file\n"
+        "123,STI-077,2026-10,0,a.xml\n"
+        "02010201910123,STI-077,2026-13,0,b.xml\n"
+        "02010201910123,STI-077,2026-10,x,c.xml\n"
+    )
+    plain = run_sochi("submit", "--manifest", str(manifest), "--dry-run")
+    assert plain.code == 4
+    assert plain.stderr.splitlines()[:6] == [
+        "error: october.csv:2: client: '123' is not a valid INN: an INN is 14 digits",
+        "error: october.csv:2: file: 'a.xml': no such file",
+        "error: october.csv:3: period: '2026-13' is not a period (YYYY-MM, YYYY-Qn or YYYY)",
+        "error: october.csv:3: file: 'b.xml': no such file",
+        "error: october.csv:4: correction: 'x' is not a whole number ≥ 0",
+        "error: october.csv:4: file: 'c.xml': no such file",
+    ]
+    as_json = run_sochi("--json", "submit", "--manifest", str(manifest), "--dry-run")
+    problems = json.loads(as_json.stdout)["error"]["details"]["problems"]
+    assert [(p["where"], p["field"]) for p in problems] == [
+        ("october.csv:2", "client"),
+        ("october.csv:2", "file"),
+        ("october.csv:3", "period"),
+        ("october.csv:3", "file"),
+        ("october.csv:4", "correction"),
+        ("october.csv:4", "file"),
+    ]
+    lines = [f"error: {p['where']}: {p['field']}: {p['message']}" for p in problems]
+    assert lines == plain.stderr.splitlines()[:6]
+
+
+# 8 ----------------------------------------------------------------------------------------
+def test_8_after_a_demo_run_every_file_is_0600_in_0700_folders(tmp_path: Path) -> None:
+    from sochi_cli.services.demo import run_demo
+
+    workdir = tmp_path / "demo"
+    workdir.mkdir()
+    result = run_demo(say=lambda _line: None, workdir=workdir)
+    assert result.ok, result.problems
+    seen = {"file": 0, "dir": 0}
+    loose = []
+    for tree in ("data", "cache", "config"):
+        for folder, dirs, files in os.walk(workdir / tree):
+            for name in [".", *dirs]:
+                mode = stat.S_IMODE(os.stat(os.path.join(folder, name)).st_mode)
+                seen["dir"] += 1
+                if mode != 0o700:
+                    loose.append((os.path.join(folder, name), oct(mode)))
+            for name in files:
+                mode = stat.S_IMODE(os.lstat(os.path.join(folder, name)).st_mode)
+                seen["file"] += 1
+                if mode & 0o077:
+                    loose.append((os.path.join(folder, name), oct(mode)))
+    assert loose == []
+    names = {p.name for p in (workdir / "cache").rglob("*")}
+    assert {"clients.json", "chain.pem"} <= names  # the caches were really there
+    assert seen["file"] > 20
+
+
+# 9 ----------------------------------------------------------------------------------------
+def test_9_inspection_works_on_a_read_only_copy_of_the_data_directory(
+    op: Operator, tmp_path: Path, nobody: Nobody
+) -> None:
+    reports(tmp_path, 3, "2022-08")
+    assert run_sochi("submit", str(tmp_path), "--no-wait").code == 0
+    copy = nobody.home / "backup-copy"
+    shutil.copytree(Path(os.environ["SOCHI_DATA_DIR"]), copy)
+    nobody.give(copy)
+    for folder, dirs, files in os.walk(copy, topdown=False):
+        for name in files:
+            os.chmod(os.path.join(folder, name), 0o400)
+        os.chmod(folder, 0o500)
+    before = sorted((str(p), p.stat().st_mtime_ns) for p in copy.rglob("*"))
+    env = nobody.env(SOCHI_DATA_DIR=str(copy), SOCHI_API_URL=op.api)
+    for args in (
+        ["batch", "list"],
+        ["batch", "show", "last"],
+        ["batch", "report", "last"],
+        ["audit", "list"],
+        ["audit", "verify"],
+        ["audit", "head"],
+        ["archive", "list"],
+        ["archive", "verify"],
+    ):
+        result = nobody.run(*args, env=env)
+        assert result.code == 0, (args, result.stderr)
+    assert "received" in nobody.run("batch", "show", "last", env=env).stdout
+    assert sorted((str(p), p.stat().st_mtime_ns) for p in copy.rglob("*")) == before
