@@ -186,3 +186,46 @@ def test_unwritable_archive_is_a_clear_error(tmp_path: Path) -> None:
             archive.put_bytes(b"report", ObjectKind.REPORT)
         assert caught.value.one_line().startswith(f"cannot write the archive at {blocker}/archive/")
         assert archive.entries() == []  # not indexed: the index never points at nothing
+
+
+def test_verify_lists_files_no_index_names_and_leftover_temporary_files(
+    archive: Archive,
+) -> None:
+    entry = archive.put_bytes(b"indexed", ObjectKind.REPORT, Target(client_inn="1"))
+    stray = b"written, never indexed (a killed run)"
+    sha, _ = archive.write_unsynced([stray])
+    folder = archive.object_path(entry.sha256).parent
+    (folder / ".obj.123.tmp").write_bytes(b"half")
+    (archive.root / "objects" / "notes.txt").write_text("not an object")
+    check = archive.verify()
+    assert check.checked == 1 and not check.missing and not check.corrupt
+    assert sorted(check.unindexed) == sorted([f"{sha[0][:2]}/{sha[0][2:]}", "notes.txt"])
+    assert check.temporary == [f"{entry.sha256[:2]}/.obj.123.tmp"] and not check.ok
+    assert archive.unindexed_objects() == [f"{sha[0][:2]}/{sha[0][2:]}"]
+
+
+def test_unindexed_objects_are_set_aside_only_when_old_enough(archive: Archive) -> None:
+    import os
+    import time
+
+    (sha,), _ = archive.write_unsynced([b"orphan"])
+    assert archive.set_aside_unindexed(min_age=600) == []  # may be a write in progress
+    old = time.time() - 3600
+    os.utime(archive.object_path(sha), (old, old))
+    name = f"{sha[:2]}/{sha[2:]}"
+    assert archive.set_aside_unindexed(min_age=600) == [name]
+    assert (archive.root / "unindexed" / name).read_bytes() == b"orphan"
+    assert archive.verify().ok
+
+
+def test_signatures_not_filed_are_marked_superseded(archive: Archive) -> None:
+    from tests.batch.factory import plan_item
+
+    journal = archive.journal
+    start = journal.start_batch([plan_item(1)], profile="p", api_url="u", command="t")
+    (item,) = journal.batch_items(start.batch.id)
+    mine = archive.put_bytes(b"my signature", ObjectKind.SIGNATURE, Target(item_id=item.id))
+    filed = archive.put_bytes(b"the filed one", ObjectKind.SIGNATURE, Target(item_id=item.id))
+    assert archive.supersede_signatures(item.id, {filed.sha256}) == [mine.sha256]
+    kinds = {e.sha256: e.kind for e in archive.entries(item_id=item.id)}
+    assert kinds == {mine.sha256: "superseded_signature", filed.sha256: "signature"}

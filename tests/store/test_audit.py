@@ -130,3 +130,73 @@ def test_actor_from_a_certificate_names_serial_and_subject() -> None:
         "certificate_serial": "abc123",
         "subject": "CN=Асан Усенов",
     }
+
+
+def test_every_commit_that_appends_rewrites_the_head_file(audit: AuditLog) -> None:
+    from sochi_cli.store.audit import read_head_file
+
+    stored, problem = read_head_file(audit.head_file)
+    assert problem is None and stored == audit.head() and stored.seq == 5
+    with audit.journal.transaction():  # two appends, one commit: the file follows the commit
+        audit.append("a", {})
+        audit.append("b", {})
+        assert read_head_file(audit.head_file)[0] == stored
+    assert read_head_file(audit.head_file)[0] == audit.head() and audit.head().seq == 7
+    assert oct(audit.head_file.stat().st_mode & 0o777) == "0o600"
+
+
+def test_a_cut_off_tail_is_caught_by_the_head_file_even_with_the_kv_head_gone(
+    audit: AuditLog,
+) -> None:
+    sql(audit, "DELETE FROM audit WHERE seq >= 4")
+    sql(audit, "DELETE FROM kv WHERE key = 'audit.head'")  # a careful editor removed it too
+    result = audit.verify()
+    assert not result.ok
+    assert result.reason == (
+        "the chain ends at record 3 but the head file names record 5: records were cut off "
+        "or the journal was replaced"
+    )
+
+
+def test_a_head_kept_elsewhere_is_checked_with_or_without_its_seq(audit: AuditLog) -> None:
+    kept = audit.head()
+    audit.append("later", {})  # records after the kept head are fine
+    assert audit.verify([kept.anchor]).ok and audit.verify([kept.hash]).ok
+    assert audit.verify([kept.anchor]).anchors == (audit.head().anchor, kept.anchor)
+    audit.head_file.unlink()  # without the head file, the kept head still catches a rewrite
+    sql(audit, "DELETE FROM audit WHERE seq >= 5")
+    sql(audit, "DELETE FROM kv WHERE key = 'audit.head'")
+    assert audit.verify().ok and audit.verify().warnings  # (the missing head file is said)
+    cut = audit.verify([kept.anchor])
+    assert not cut.ok and "the given head names record 5" in (cut.reason or "")
+    rewritten = audit.verify([f"3:{kept.hash}"])
+    assert not rewritten.ok and "record 3 is not the one the given head names" in (
+        rewritten.reason or ""
+    )
+    unknown = audit.verify(["ab" * 32])
+    assert not unknown.ok and "no record has the hash" in (unknown.reason or "")
+
+
+def test_a_bad_head_argument_is_a_usage_error(audit: AuditLog) -> None:
+    from sochi_cli.errors import UsageError
+
+    with pytest.raises(UsageError, match="not a head"):
+        audit.verify(["5:xyz"])
+
+
+def test_a_new_chain_beside_an_old_head_file_starts_by_naming_it(tmp_path: Path) -> None:
+    with Journal(tmp_path / "journal.sqlite3") as journal:
+        old = AuditLog(journal)
+        for n in range(3):
+            old.append("x", {"n": n})
+        previous = old.head()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{tmp_path / 'journal.sqlite3'}{suffix}").unlink(missing_ok=True)
+    with Journal(tmp_path / "journal.sqlite3") as journal:
+        fresh = AuditLog(journal)
+        assert not fresh.verify().ok  # an empty chain under a head file that names record 3
+        fresh.append("batch.start", {})
+        first, second = fresh.records()
+        assert first.action == "audit.restart"
+        assert first.details["previous_head"] == previous.anchor
+        assert second.action == "batch.start" and fresh.verify().ok
