@@ -50,6 +50,7 @@ MANIFEST = "sochi-backup.json"
 OBJECTS = "archive/objects/"
 _CHUNK = 1 << 20
 _PARTIAL = re.compile(r"\.(?P<name>.+)\.(?P<pid>\d+)\.partial")
+_WORKDIR = re.compile(r"\.sochi-backup-(?P<pid>\d+)-.+")
 
 Progress = Callable[[int, int], None]
 
@@ -133,7 +134,9 @@ def backup(
         make_private_dirs(destination.parent)
         _remove_stale_partials(destination)
         partial = destination.with_name(f".{destination.name}.{os.getpid()}.partial")
-        workdir = Path(tempfile.mkdtemp(prefix=".sochi-backup-", dir=destination.parent))
+        workdir = Path(
+            tempfile.mkdtemp(prefix=f".sochi-backup-{os.getpid()}-", dir=destination.parent)
+        )
         try:
             snapshot = workdir / JOURNAL_FILE
             _snapshot(journal.path, snapshot)
@@ -248,17 +251,17 @@ def _copy_into(zf: zipfile.ZipFile, source: Path, name: str) -> tuple[str, int]:
 
 
 def _remove_stale_partials(destination: Path) -> None:
-    """Partial files of backups whose process died (kill -9, power cut) are removed."""
+    """What backups whose process died (kill -9, power cut) left beside FILE is removed:
+    their partial file and their working folder."""
     with contextlib.suppress(OSError):
         for entry in os.scandir(destination.parent):
-            match = _PARTIAL.fullmatch(entry.name)
-            if match and match["name"] == destination.name and not _alive(int(match["pid"])):
+            partial = _PARTIAL.fullmatch(entry.name)
+            workdir = _WORKDIR.fullmatch(entry.name)
+            if partial and partial["name"] == destination.name and not _alive(int(partial["pid"])):
                 with contextlib.suppress(OSError):
                     os.unlink(entry.path)
-            elif entry.name.startswith(".sochi-backup-") and entry.is_dir():
-                with contextlib.suppress(OSError):
-                    if entry.stat().st_mtime < _now() - 3600:
-                        shutil.rmtree(entry.path, ignore_errors=True)
+            elif workdir and entry.is_dir() and not _alive(int(workdir["pid"])):
+                shutil.rmtree(entry.path, ignore_errors=True)
 
 
 def _alive(pid: int) -> bool:
@@ -269,12 +272,6 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
-
-
-def _now() -> float:
-    import time
-
-    return time.time()
 
 
 def _file_digest(path: Path) -> str:

@@ -153,3 +153,34 @@ def test_profile_journal_path_is_where_the_readers_look() -> None:
     reader = Journal.reader("sandbox")
     assert reader is not None and reader.readonly
     reader.close()
+
+
+def test_the_scan_is_skipped_only_for_a_file_exactly_as_a_checked_run_left_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sochi_cli.store import journal as module
+
+    scans: list[bool] = []
+    real = module._run_check
+    monkeypatch.setattr(module, "_run_check", lambda db, full: scans.append(full) or real(db, full))
+    path = tmp_path / "journal.sqlite3"
+    filled(path)  # created, checked, written, closed cleanly: stamped
+    scans.clear()
+    with Journal(path) as journal:
+        AuditLog(journal).append("more", {})
+    with Journal(path, readonly=True):
+        pass
+    assert scans == []  # unchanged since sochi last had it open: no scan
+    os.utime(path)  # anything else touched it (a copy, an editor, dd…)
+    Journal(path, readonly=True).close()  # a reader checks (and stamps where it can)
+    Journal(path).close()
+    assert scans == [False]
+    os.utime(path)
+    Journal(path).close()  # a writer checks, then stamps
+    Journal(path).close()
+    assert scans == [False, False]
+    killed = Journal(path)  # a run that dies without closing leaves the stamp stale
+    AuditLog(killed).append("unfinished", {})
+    Journal(path).close()
+    assert scans == [False, False, False]
+    killed.close()
