@@ -161,7 +161,7 @@ def backup(
             }
             _write_zip(partial, snapshot, manifest, archive, objects, progress)
             os.replace(partial, destination)
-            _sync_folder(destination.parent)
+            _fsync(destination.parent)
         except OSError as exc:
             raise storage_error(exc, destination, "backup") from None
         finally:
@@ -282,8 +282,9 @@ def _file_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _sync_folder(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
+def _fsync(path: Path) -> None:
+    """fsync a file, or a folder (so the names renamed into it are durable)."""
+    fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
@@ -415,7 +416,7 @@ def restore(
                 if replaced is not None:
                     _set_aside(target, replaced)
                 os.replace(staged, target)
-                _sync_folder(target.parent)
+                _fsync(target.parent)
             except OSError as exc:
                 raise storage_error(exc, target) from None
             finally:
@@ -502,14 +503,6 @@ def _restore_objects(zf: zipfile.ZipFile, root: Path, progress: Progress | None)
     if written:
         sync_files(root, written)
     return added
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 __all__ = [

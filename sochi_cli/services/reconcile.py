@@ -18,6 +18,7 @@ recorded in one journal transaction — a kill leaves it either settled or untou
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from collections.abc import Callable, Sequence
@@ -40,6 +41,7 @@ from sochi_cli.store.journal import (
 if TYPE_CHECKING:
     from sochi_cli.api.client import OperatorClient
     from sochi_cli.api.models import Receipt, Submission
+    from sochi_cli.services.plan import PlanItem
     from sochi_cli.services.signing import TrustMaterial
     from sochi_cli.store.config import Config
 
@@ -158,14 +160,7 @@ def adopt(
     the item's outcome (never moved backwards), an audit record.
     """
     submission = fetched.submission
-    target = Target(
-        item_id=item.id,
-        submission_id=submission.id,
-        client_inn=item.client_inn,
-        form=item.form,
-        period=item.period,
-        correction=item.correction,
-    )
+    target = Target.of(item, submission.id)
     report_name = submission.report.filename if submission.report else "report.xml"
     blobs: list[tuple[bytes, ObjectKind, str]] = []
     if fetched.report is not None:
@@ -250,43 +245,27 @@ def adopt(
 
 
 # the use case ---------------------------------------------------------------------------
-@dataclass(frozen=True)
-class _OperatorFile:
-    path: Path
-    sha256: str
-    size: int
+def _as_planned(submission: Submission) -> PlanItem:
+    """A submission the journal never knew, as the plan item it would have come from."""
+    from sochi_cli.services.plan import FileRef, PlanItem
 
-
-@dataclass(frozen=True)
-class _OperatorItem:
-    """A submission the journal never knew, as a plan item (for `Journal.add_item`)."""
-
-    file: _OperatorFile
-    client_inn: str
-    form: str
-    period: str
-    correction: int
-    attachments: tuple[_OperatorFile, ...]
-    idempotency_key: str
-
-    @classmethod
-    def of(cls, submission: Submission) -> _OperatorItem:
-        report = submission.report
-        return cls(
-            file=_OperatorFile(
-                Path(report.filename if report else "report.xml"),
-                report.sha256 if report else "",
-                report.size if report else 0,
-            ),
-            client_inn=submission.client_inn,
-            form=submission.form.upper(),
-            period=submission.period,
-            correction=submission.correction,
-            attachments=tuple(
-                _OperatorFile(Path(a.filename), a.sha256, a.size) for a in submission.attachments
-            ),
-            idempotency_key=submission.idempotency_key or f"operator:{submission.id}",
-        )
+    report = submission.report
+    return PlanItem(
+        file=FileRef(
+            Path(report.filename if report else "report.xml"),
+            report.sha256 if report else "",
+            report.size if report else 0,
+        ),
+        client_inn=submission.client_inn,
+        form=submission.form.upper(),
+        period=submission.period,
+        correction=submission.correction,
+        attachments=tuple(
+            FileRef(Path(a.filename), a.sha256, a.size) for a in submission.attachments
+        ),
+        idempotency_key=submission.idempotency_key or f"operator:{submission.id}",
+        origin=f"operator:{submission.id}",
+    )
 
 
 @dataclass
@@ -335,40 +314,39 @@ def reconcile(
     operator: OperatorClient | None = None,
 ) -> ReconcileResult:
     """Compare the operator's submissions (filtered) with the journal and archive; fetch
-    and record what is missing; list what only the journal knows."""
+    and record what is missing; list what only the journal knows.
+
+    Each submission is settled on its own: a run stopped by the session or the network
+    (errors raised as they are) keeps what it settled, and a rerun goes on from there.
+    """
     from sochi_cli.api import resources
     from sochi_cli.services.receipts import operator_trust
     from sochi_cli.services.session import open_client
 
     profile, api_url = config.profile, str(config.get("api_url"))
-    result = ReconcileResult()
     with Journal.for_profile(profile) as journal, journal.writer_lock():
-        archive, audit = Archive(journal), AuditLog(journal)
-        own = operator is None
-        api = operator or open_client(config)
-        try:
+        with contextlib.ExitStack() as stack:
+            api = operator or stack.enter_context(open_client(config))
             listing = resources.submissions.list(client=client, period=period, limit=500)
             submissions = list(api.iterate(listing))
-            result.operator_submissions = len(submissions)
-            trust = operator_trust(profile, api_url)
-            known: set[str] = set()
+            run = _Reconciler(
+                journal, api, operator_trust(profile, api_url), profile, api_url, command
+            )
+            run.result.operator_submissions = len(submissions)
             for done, submission in enumerate(submissions, start=1):
-                known.add(submission.id)
-                _settle(journal, archive, audit, api, submission, trust, result, command, api_url)
+                run.settle(submission)
                 if progress is not None:
                     progress(done, len(submissions))
-        finally:
-            if own:
-                api.close()
-        _local_only(journal, known, period, client, result)
+        result = run.result
+        _local_only(journal, {s.id for s in submissions}, period, client, result)
         if period is None and client is None:
-            result.set_aside = archive.set_aside_unindexed(min_age=SET_ASIDE_AFTER)
+            result.set_aside = run.archive.set_aside_unindexed(min_age=SET_ASIDE_AFTER)
         if result.batch_id is not None:
             from sochi_cli.services.batch_state import batch_verdict
 
             status, _code = batch_verdict(journal.state_counts(result.batch_id))
             journal.set_batch_status(result.batch_id, status)
-        audit.append(
+        run.audit.append(
             "archive.reconcile",
             {
                 "period": period,
@@ -383,76 +361,103 @@ def reconcile(
     return result
 
 
-def _settle(
-    journal: Journal,
-    archive: Archive,
-    audit: AuditLog,
-    api: OperatorClient,
-    submission: Submission,
-    trust: TrustMaterial | None,
-    result: ReconcileResult,
-    command: str,
-    api_url: str,
-) -> None:
-    """One operator submission: nothing to do, complete a journaled item, or adopt a new one."""
-    from sochi_cli.api import resources
-    from sochi_cli.errors import SochiError
-    from sochi_cli.services.receipts import check_receipt
+class _Reconciler:
+    """One reconcile run: settles the operator's submissions one at a time."""
 
-    item = journal.find_by_submission(submission.id)
-    if item is None and submission.idempotency_key:
-        item = journal.find_by_key(submission.idempotency_key)
-    if item is not None and not same_filing(item, submission):
-        result.problems.append(
-            _row(submission, f"journal item {item.id} has the same key but another report")
-        )
-        return
-    if item is not None and _complete(archive, item, submission):
-        result.complete += 1
-        return
-    try:
-        receipts = api.call(resources.submissions.receipts(submission.id)).items
-        bad = [r for r in receipts if not check_receipt(r, trust).verified]
-        if bad:
-            result.problems.append(
-                _row(submission, f"the signature on receipt {bad[0].id} does not verify")
-            )
+    def __init__(
+        self,
+        journal: Journal,
+        api: OperatorClient,
+        trust: TrustMaterial | None,
+        profile: str,
+        api_url: str,
+        command: str,
+    ) -> None:
+        self.journal = journal
+        self.archive = Archive(journal)
+        self.audit = AuditLog(journal)
+        self.api = api
+        self.trust = trust
+        self.profile = profile
+        self.api_url = api_url
+        self.command = command
+        self.result = ReconcileResult()
+
+    def settle(self, submission: Submission) -> None:
+        """Nothing to do, complete a journaled item, or adopt a filing the journal lacks."""
+        journal, result = self.journal, self.result
+        item = journal.find_by_submission(submission.id)
+        if item is None and submission.idempotency_key:
+            item = journal.find_by_key(submission.idempotency_key)
+        if item is not None and not same_filing(item, submission):
+            message = f"journal item {item.id} has the same key but another report"
+            result.problems.append(_row(submission, message))
             return
-        parts = {
-            part: api.call(resources.submissions.document(submission.id, part))
-            for part in document_parts(submission, archive.has_object)
-        }
-    except SochiError as err:
-        result.problems.append(_row(submission, err.one_line()))
-        return
-    fetched = assemble(submission, receipts, parts)
-    problem = check_fetched(fetched)
-    if problem:
-        result.problems.append(_row(submission, problem))
-        return
-    new = item is None
-    with journal.transaction():
-        if item is None:
-            if result.batch_id is None:
-                result.batch_id = journal.new_batch(
-                    profile=journal.path.parent.name,
-                    api_url=api_url,
-                    command=command,
-                    status=BatchStatus.RUNNING,
-                ).id
-            item_id, _ = journal.add_item(result.batch_id, _OperatorItem.of(submission))
-            item = journal.item(item_id)
-        state = adopt(
-            journal,
-            archive,
-            audit,
-            Actor(),  # the local user rebuilding the records
-            item,
-            fetched,
-            action="submission.recovered",
-        )
-    row = {**_row(submission), "state": state, "item": item.id}
-    (result.recovered if new else result.updated).append(row)
+        if item is not None and _complete(self.archive, item, submission):
+            result.complete += 1
+            return
+        fetched = self._fetch(submission)
+        if fetched is None:
+            return
+        new = item is None
+        had_batch = result.batch_id
+        try:
+            with journal.transaction():
+                if item is None:
+                    planned = _as_planned(submission)
+                    item = journal.item(journal.add_item(self._batch(), planned)[0])
+                state = adopt(
+                    journal,
+                    self.archive,
+                    self.audit,
+                    Actor(),  # the local user rebuilding the records
+                    item,
+                    fetched,
+                    action="submission.recovered",
+                )
+        except BaseException:
+            result.batch_id = had_batch  # a batch made in the rolled back transaction is gone
+            raise
+        row = {**_row(submission), "state": state, "item": item.id}
+        (result.recovered if new else result.updated).append(row)
+
+    def _fetch(self, submission: Submission) -> Fetched | None:
+        """Receipts (signatures verified) and the documents not archived yet, checked."""
+        from sochi_cli.api import resources
+        from sochi_cli.errors import NotFound, OperatorRefused, ValidationFailed
+        from sochi_cli.services.receipts import check_receipt
+
+        try:
+            receipts = self.api.call(resources.submissions.receipts(submission.id)).items
+            bad = [r for r in receipts if not check_receipt(r, self.trust).verified]
+            if bad:
+                message = f"the signature on receipt {bad[0].id} does not verify"
+                self.result.problems.append(_row(submission, message))
+                return None
+            parts = {
+                part: self.api.call(resources.submissions.document(submission.id, part))
+                for part in document_parts(submission, self.archive.has_object)
+            }
+        except (NotFound, OperatorRefused, ValidationFailed) as err:
+            self.result.problems.append(_row(submission, err.one_line()))
+            return None
+        fetched = assemble(submission, receipts, parts)
+        problem = check_fetched(fetched)
+        if problem:
+            self.result.problems.append(_row(submission, problem))
+            return None
+        return fetched
+
+    def _batch(self) -> int:
+        """The `reconcile` batch the new items go into (created with the first one)."""
+        if self.result.batch_id is None:
+            self.result.batch_id = self.journal.new_batch(
+                profile=self.profile,
+                api_url=self.api_url,
+                command=self.command,
+                status=BatchStatus.RUNNING,
+            ).id
+        return self.result.batch_id
 
 
 def _complete(archive: Archive, item: Item, submission: Submission) -> bool:

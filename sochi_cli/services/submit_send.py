@@ -345,16 +345,6 @@ class Remote:
         ]
         return report, signature, attachments
 
-    def _target(self, item: Item, submission_id: str | None) -> Target:
-        return Target(
-            item_id=item.id,
-            submission_id=submission_id,
-            client_inn=item.client_inn,
-            form=item.form,
-            period=item.period,
-            correction=item.correction,
-        )
-
     def _store_receipt(
         self, receipt: Receipt
     ) -> tuple[Callable[[], list[Path]], Callable[[Item, str], None]]:
@@ -374,7 +364,7 @@ class Remote:
 
         def index(item: Item, submission_id: str) -> None:
             doc_sha, sig_sha = shas
-            target = self._target(item, submission_id)
+            target = Target.of(item, submission_id)
             self.archive.index(doc_sha, len(document), kind, target, filename=name)
             self.archive.index(sig_sha, len(signature), sig_kind, target, filename=name + ".p7s")
 

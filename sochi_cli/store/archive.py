@@ -26,7 +26,7 @@ from typing import Any
 
 from sochi_cli.errors import NotFound, UsageError
 from sochi_cli.store.files import PRIVATE_FILE, atomic_write_bytes, make_private_dirs, printable
-from sochi_cli.store.journal import Journal, now_text, storage_error
+from sochi_cli.store.journal import Item, Journal, now_text, storage_error
 
 _CHUNK = 1 << 20
 _OBJECT_NAME = re.compile(r"[0-9a-f]{64}")
@@ -92,6 +92,18 @@ class Target:
     form: str | None = None
     period: str | None = None
     correction: int | None = None
+
+    @classmethod
+    def of(cls, item: Item, submission_id: str | None = None) -> Target:
+        """A journal item's filing (and its submission, once the operator named it)."""
+        return cls(
+            item_id=item.id,
+            submission_id=submission_id,
+            client_inn=item.client_inn,
+            form=item.form,
+            period=item.period,
+            correction=item.correction,
+        )
 
 
 @dataclass

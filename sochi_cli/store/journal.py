@@ -639,7 +639,8 @@ class Journal:
         if problems:
             raise damaged_error(self.path, _first_problem(problems))
 
-    def _read_schema(self) -> None:
+    def _version(self) -> int:
+        """The schema version in the file; a newer one than this sochi knows is refused."""
         version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
         if version > SCHEMA_VERSION:
             raise StorageError(
@@ -647,6 +648,10 @@ class Journal:
                 f"sochi understands ({SCHEMA_VERSION})",
                 hint="upgrade sochi",
             )
+        return version
+
+    def _read_schema(self) -> None:
+        version = self._version()
         self.schema = version
         if version == 0:
             tables = self._db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]
@@ -835,13 +840,7 @@ class Journal:
                 raise storage_error(exc, self.path) from None
 
     def _migrate(self) -> None:
-        version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
-        if version > SCHEMA_VERSION:
-            raise StorageError(
-                f"the journal at {printable(self.path)} has schema {version}, newer than this "
-                f"sochi understands ({SCHEMA_VERSION})",
-                hint="upgrade sochi",
-            )
+        version = self._version()
         for number in range(version + 1, SCHEMA_VERSION + 1):
             script = _MIGRATIONS[number - 1]
             try:

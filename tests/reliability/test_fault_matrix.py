@@ -23,20 +23,13 @@ import pytest
 
 from sochi_cli.store.journal import journal_path
 from tests.batch.operator import Operator, access_token, write_reports
-from tests.reliability.unprivileged import Nobody, unavailable
+from tests.reliability.unprivileged import Nobody, unprivileged_user
 from tests.support import Result, run_sochi
 
 
 @pytest.fixture
 def nobody() -> Iterator[Nobody]:
-    reason = unavailable()
-    if reason:
-        pytest.skip(reason)
-    user = Nobody()
-    try:
-        yield user
-    finally:
-        user.cleanup()
+    yield from unprivileged_user()
 
 
 def logged_in(nobody: Nobody, op: Operator) -> dict[str, str]:

@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from tests.support import Result
@@ -120,4 +121,19 @@ class Nobody:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-__all__ = ["Nobody", "unavailable"]
+def unprivileged_user() -> Iterator[Nobody]:
+    """For a fixture: a fresh `Nobody`, removed afterwards; the test is skipped (saying
+    why) where sochi cannot run unprivileged."""
+    import pytest
+
+    reason = unavailable()
+    if reason:
+        pytest.skip(reason)
+    user = Nobody()
+    try:
+        yield user
+    finally:
+        user.cleanup()
+
+
+__all__ = ["Nobody", "unavailable", "unprivileged_user"]

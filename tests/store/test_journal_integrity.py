@@ -22,7 +22,7 @@ from sochi_cli.store.journal import (
     journal_path,
 )
 from tests.batch.factory import plan_item
-from tests.reliability.unprivileged import Nobody, unavailable
+from tests.reliability.unprivileged import Nobody, unprivileged_user
 
 
 def filled(path: Path, items: int = 400) -> None:
@@ -102,14 +102,7 @@ def test_a_file_name_that_is_not_utf8_round_trips_through_the_journal(tmp_path: 
 
 @pytest.fixture
 def nobody() -> Iterator[Nobody]:
-    reason = unavailable()
-    if reason:
-        pytest.skip(reason)
-    user = Nobody()
-    try:
-        yield user
-    finally:
-        user.cleanup()
+    yield from unprivileged_user()
 
 
 @pytest.mark.parametrize("layout", ["checkpointed", "wal+shm", "wal only"])
