@@ -295,8 +295,11 @@ class Remote:
             self.report.last_error = exc.one_line()
             await self._record(item.id, Stage.SEND, Outcome(ItemState.SIGNED))
             return "retry"
+        except AuthError:
+            await self._record(item.id, Stage.SEND, Outcome(ItemState.SIGNED))
+            raise
         except SochiError:
-            return None
+            return None  # it cannot be shown to be this report: the conflict stands
         fetched = assemble(submission, receipts.items, parts)
         if check_fetched(fetched) is not None:
             return None

@@ -121,6 +121,10 @@ def test_1_unreadable_folders_and_files_are_named_by_plan_validate_dry_and_real_
     assert outcome["problems"] == [folder_problem, file_problem]
     assert len(filed(op, "2022-01")) == 2
 
+    globbed = nobody.run("--json", "submit", "tree/*/*.xml", "--dry-run", env=env)
+    assert globbed.code == 4  # a glob skips what it cannot list; sochi does not
+    assert json.loads(globbed.stdout)["error"]["details"]["problems"] == [folder_problem]
+
     checked = nobody.run("validate", f"tree/sub/{hidden.name}", f"tree/{locked.name}", env=env)
     assert checked.code == 4
     assert checked.stdout.splitlines() == [
