@@ -24,6 +24,7 @@ import shutil
 import sqlite3
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +51,7 @@ MANIFEST = "sochi-backup.json"
 OBJECTS = "archive/objects/"
 _CHUNK = 1 << 20
 _PARTIAL = re.compile(r"\.(?P<name>.+)\.(?P<pid>\d+)\.partial")
+_DAMAGED = (zipfile.BadZipFile, zlib.error, EOFError, OSError)
 _WORKDIR = re.compile(r"\.sochi-backup-(?P<pid>\d+)-.+")
 
 Progress = Callable[[int, int], None]
@@ -320,7 +322,7 @@ def _opened(source: Path) -> Iterator[tuple[BackupCheck, zipfile.ZipFile, Path]]
         with zf:
             try:
                 check.manifest = json.loads(zf.read(MANIFEST))
-            except (KeyError, ValueError, zipfile.BadZipFile, OSError):
+            except (KeyError, ValueError, *_DAMAGED):
                 check.problems.append(f"{MANIFEST} is missing or unreadable")
             else:
                 if check.manifest.get("format") != FORMAT:
@@ -331,13 +333,17 @@ def _opened(source: Path) -> Iterator[tuple[BackupCheck, zipfile.ZipFile, Path]]
 
 
 def _check_contents(check: BackupCheck, zf: zipfile.ZipFile, workdir: Path) -> None:
+    """Everything in the file, checked; what is wrong goes to `check.problems`."""
+    try:
+        _verify_contents(check, zf, workdir)
+    except _DAMAGED as exc:  # a flipped bit in compressed data, a cut file…
+        check.problems.append(f"the file is damaged: {exc or type(exc).__name__}")
+
+
+def _verify_contents(check: BackupCheck, zf: zipfile.ZipFile, workdir: Path) -> None:
     from sochi_cli.store.audit import AuditLog
 
-    try:
-        bad = zf.testzip()
-    except (zipfile.BadZipFile, OSError) as exc:
-        check.problems.append(f"the file is damaged: {exc}")
-        return
+    bad = zf.testzip()
     if bad is not None:
         check.problems.append(f"{bad}: checksum mismatch (the file is damaged)")
         return
