@@ -57,12 +57,12 @@ def archive_list(
     ] = None,
 ) -> None:
     """Archived objects, optionally for one client, period, form or kind."""
+    from sochi_cli.commands._records import journal_reader
     from sochi_cli.store.archive import Archive
-    from sochi_cli.store.journal import Journal
 
     app = app_context(ctx)
     entries = []
-    journal = Journal.reader(app.profile)
+    journal = journal_reader(app)
     if journal is not None:
         with journal:
             entries = Archive(journal).entries(

@@ -32,9 +32,9 @@ def audit_list(
     ] = None,
 ) -> None:
     """Audit records, oldest first."""
+    from sochi_cli.commands._records import journal_reader
     from sochi_cli.errors import UsageError
     from sochi_cli.store.audit import AuditLog
-    from sochi_cli.store.journal import Journal
     from sochi_cli.timeutil import parse_instant
 
     app = app_context(ctx)
@@ -43,7 +43,7 @@ def audit_list(
     except ValueError:
         raise UsageError(f"--since: {since!r} is not an ISO date or date-time") from None
     records = []
-    journal = Journal.reader(app.profile)
+    journal = journal_reader(app)
     if journal is not None:
         with journal:
             records = AuditLog(journal).records(since=moment, action=action)

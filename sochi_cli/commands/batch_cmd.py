@@ -45,9 +45,9 @@ BatchId = Annotated[str, typer.Argument(help="Batch number, or 'last'.", metavar
 
 def _journal(app: AppContext) -> Journal | None:
     """The journal opened read-only: inspecting batches works on a read-only copy too."""
-    from sochi_cli.store.journal import Journal
+    from sochi_cli.commands._records import journal_reader
 
-    return Journal.reader(app.profile)
+    return journal_reader(app)
 
 
 def _resolve(journal: Journal | None, ident: str) -> Batch:

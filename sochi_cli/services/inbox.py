@@ -112,6 +112,10 @@ def acknowledge(
         receipt = client.call(resources.receipts.get(item.ack_receipt_id))
         return AckResult(item, receipt, check_receipt(receipt, trust), already=True)
     document = document_bytes(item)
+    if keep_in:  # a damaged journal stops the acknowledgement before anything is signed
+        from sochi_cli.store.journal import Journal
+
+        Journal.for_profile(keep_in).close()
     signatures, _gate = sign_with_gate([document], signer, trust=trust, on_warning=on_warning)
     answer = client.call(resources.inbox.ack(item.id, signatures[0]))
     check = check_receipt(answer.receipt, trust)

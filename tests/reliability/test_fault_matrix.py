@@ -247,6 +247,10 @@ def test_4_an_empty_or_missing_journal_beside_an_archive_fails_verification(
     check = json.loads(verified.stdout)
     assert check["ok"] is False and check["checked"] == 0 and len(check["unindexed"]) >= 4 * 4
     assert "sochi archive reconcile" in check["problems"][0]
+    listed = run_sochi("batch", "list")  # listing nothing says why there is nothing
+    assert (
+        listed.code == 0 and f"warning: the journal at {journal_path('sandbox')}" in listed.stderr
+    )
 
     assert run_sochi("archive", "reconcile").code == 0
     assert run_sochi("archive", "verify").code == 0
