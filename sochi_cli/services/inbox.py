@@ -112,10 +112,7 @@ def acknowledge(
         receipt = client.call(resources.receipts.get(item.ack_receipt_id))
         return AckResult(item, receipt, check_receipt(receipt, trust), already=True)
     document = document_bytes(item)
-    if keep_in:  # a damaged journal stops the acknowledgement before anything is signed
-        from sochi_cli.store.journal import Journal
-
-        Journal.for_profile(keep_in).close()
+    _journal_sound(keep_in)
     signatures, _gate = sign_with_gate([document], signer, trust=trust, on_warning=on_warning)
     answer = client.call(resources.inbox.ack(item.id, signatures[0]))
     check = check_receipt(answer.receipt, trust)
@@ -201,6 +198,7 @@ def reply(
             raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
     if not contents[0][1]:
         raise UsageError(f"{document}: the answer is empty")
+    _journal_sound(keep_in)
     signatures, _gate = sign_with_gate(
         [data for _path, data in contents], signer, trust=trust, on_warning=on_warning
     )
@@ -236,6 +234,15 @@ def reply(
         ]
         archived = _keep(keep_in, answer.item, answer.receipt, objects, signer, "inbox.reply")
     return ReplyResult(answer.item, answer.receipt, check, archived)
+
+
+def _journal_sound(profile: str | None) -> None:
+    """Open (so check) the journal the copies go to: a damaged one stops the command
+    before anything is signed or sent."""
+    if profile:
+        from sochi_cli.store.journal import Journal
+
+        Journal.for_profile(profile).close()
 
 
 def _keep(
