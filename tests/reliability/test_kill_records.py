@@ -12,9 +12,11 @@ import json
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from sochi_cli.services.backup import check_backup
@@ -42,6 +44,29 @@ def _kill(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is None:
         os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
+
+
+def _wait_for(condition: Callable[[], bool], proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None and not condition():
+        time.sleep(0.005)
+
+
+def _journaled(period: str) -> int:
+    """Items of `period` in the journal now, read without disturbing the writer."""
+    path = journal_path("sandbox")
+    if not path.exists():
+        return 0
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1)
+        try:
+            return int(
+                db.execute("SELECT COUNT(*) FROM items WHERE period = ?", (period,)).fetchone()[0]
+            )
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return 0
 
 
 def _settled_items(period: str) -> int:
@@ -75,10 +100,15 @@ def test_kill_9_during_archive_reconcile_leaves_nothing_half_written(
 
     rng = random.Random(13)
     mid_way = 0
-    for _trial in range(TRIALS):
+    for trial in range(TRIALS):
+        before = _journaled(period)
         proc = _start("archive", "reconcile", "--period", period)
         try:
-            time.sleep(rng.uniform(0.4, 2.5))
+            if trial % 2 == 0:  # anywhere: start-up, listing, the first settlements
+                time.sleep(rng.uniform(0.2, 2.0))
+            else:  # once it has settled a few more, a moment later
+                _wait_for(lambda: _journaled(period) >= before + 5, proc)
+                time.sleep(rng.uniform(0, 0.1))
         finally:
             _kill(proc)
         settled = _settled_items(period)
@@ -107,11 +137,19 @@ def test_kill_9_during_backup_leaves_the_file_complete_or_absent(
 
     rng = random.Random(17)
     caught_writing = 0
-    for _trial in range(TRIALS):
+
+    def writing() -> bool:
+        return any(p.name.endswith(".partial") for p in out.iterdir())
+
+    for trial in range(TRIALS):
         proc = _start("backup", str(dest), "--force")
         try:
-            time.sleep(rng.uniform(0.25, 1.2))
-            caught_writing += any(p.name.endswith(".partial") for p in out.iterdir())
+            if trial % 2 == 0:  # anywhere: start-up, the snapshot, the copying
+                time.sleep(rng.uniform(0.1, 1.0))
+            else:  # while the file is being written
+                _wait_for(writing, proc)
+                time.sleep(rng.uniform(0, 0.03))
+            caught_writing += writing()
         finally:
             _kill(proc)
         if dest.exists():  # a file left there is a whole backup (this run's or an earlier)
