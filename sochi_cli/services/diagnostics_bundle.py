@@ -183,16 +183,15 @@ def config_facts(profile: str | None) -> dict[str, Any]:
 def journal_facts(profile: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """(journal summary, problems) from the profile's journal, read-only."""
     from sochi_cli.errors import SochiError
-    from sochi_cli.services.diagnostics_setup import ReadOnlyJournal
     from sochi_cli.services.diagnostics_trouble import item_facts
     from sochi_cli.store.audit import AuditLog
-    from sochi_cli.store.journal import journal_path
+    from sochi_cli.store.journal import Journal, journal_path
 
     path = journal_path(profile)
     if not path.exists():
         return {"exists": False}, []
     try:
-        with ReadOnlyJournal(path) as journal:
+        with Journal(path, readonly=True, check=False) as journal:
             batches = []
             problems = []
             for batch in journal.batches(limit=LAST_BATCHES):

@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import sqlite3
 import tempfile
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sochi_cli.errors import ExitCode, SochiError
 from sochi_cli.services.diagnostics import Check, Finding
 from sochi_cli.services.diagnostics_context import DoctorContext, SkipCheck
-from sochi_cli.store.journal import Journal
+from sochi_cli.store.journal import Journal, check_integrity
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -161,65 +159,19 @@ def check_cache_dir(ctx: DoctorContext, check: Check) -> Finding:
 # -- the journal ---------------------------------------------------------------------------
 
 
-class ReadOnlyJournal(Journal):
-    """An existing journal opened without writing anything (no create, no migration).
-
-    Diagnosis must work on a read-only or damaged data directory, where `Journal()` (which
-    creates and migrates) cannot. Reads go through the inherited query methods; a write
-    fails with a StorageError.
-    """
-
-    def __init__(self, path: Path) -> None:  # deliberately not Journal.__init__
-        self.path = Path(path)
-        self._lock = threading.RLock()
-        self._depth = 0
-        try:
-            self._db = _connect_read_only(self.path)
-        except sqlite3.Error as exc:
-            from sochi_cli.store.journal import storage_error
-
-            raise storage_error(exc, self.path) from None
-        self._db.row_factory = sqlite3.Row
-
-
-def _connect_read_only(path: Path) -> sqlite3.Connection:
-    from urllib.parse import quote
-
-    uri = f"file:{quote(str(path))}?mode=ro"
-    db = sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=5)
-    try:
-        db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
-    except sqlite3.OperationalError as exc:
-        db.close()
-        if "unable to open" not in str(exc):
-            raise
-        # A WAL journal in a read-only directory cannot get its -shm file: read it as an
-        # immutable snapshot instead (what is on disk now; nothing is written).
-        db = sqlite3.connect(uri + "&immutable=1", uri=True, check_same_thread=False)
-    return db
-
-
 def journal_file(ctx: DoctorContext) -> Path:
     from sochi_cli.store.journal import journal_path
 
     return journal_path(ctx.profile)
 
 
-def open_journal(ctx: DoctorContext) -> ReadOnlyJournal | None:
-    """The profile's journal read-only, None when there is none yet; damaged → StorageError."""
+def open_journal(ctx: DoctorContext) -> Journal | None:
+    """The profile's journal read-only (no create, no migration: diagnosis works on a
+    read-only or damaged data directory), None when there is none yet."""
     path = journal_file(ctx)
     if not path.exists():
         return None
-    return ReadOnlyJournal(path)
-
-
-def _quick_check(path: Path) -> list[str]:
-    """`PRAGMA quick_check` lines ("ok" when healthy); sqlite errors propagate."""
-    db = _connect_read_only(path)
-    try:
-        return [str(row[0]) for row in db.execute("PRAGMA quick_check(20)").fetchall()]
-    finally:
-        db.close()
+    return Journal(path, readonly=True, check=False)
 
 
 def _damaged(check: Check, path: Path, why: str) -> Finding:
@@ -227,8 +179,9 @@ def _damaged(check: Check, path: Path, why: str) -> Finding:
     return check.fail(
         f"the journal {path} is damaged: {why}",
         evidence={"path": str(path), "problem": why},
-        fix=f"mv {path} {aside} && sochi archive verify   "
-        "(keep the damaged copy: it is evidence of what was filed)",
+        fix=f"mv {path} {aside} && sochi archive reconcile   "
+        "(rebuilds it from the operator and the archive; keep the damaged copy: it is "
+        "evidence of what was filed)",
         exit_code=_STORAGE,
     )
 
@@ -241,9 +194,7 @@ def check_journal(ctx: DoctorContext, check: Check) -> Finding:
     try:
         with path.open("rb"):  # unreadable is not damaged: say which it is
             pass
-        lines = _quick_check(path)
-    except sqlite3.DatabaseError as exc:
-        return _damaged(check, path, str(exc))
+        report = check_integrity(path)  # the check every command runs (store/journal.py)
     except OSError as exc:
         return check.fail(
             f"cannot read the journal {path}: {exc.strerror}",
@@ -251,8 +202,8 @@ def check_journal(ctx: DoctorContext, check: Check) -> Finding:
             fix=f"chmod u+rw {path}",
             exit_code=_STORAGE,
         )
-    if lines != ["ok"]:
-        return _damaged(check, path, "; ".join(lines[:3]))
+    if report.state == "damaged":
+        return _damaged(check, path, "; ".join(report.problems[:3]))
     return check.ok(
         f"{path} passes PRAGMA quick_check",
         evidence={"path": str(path), "bytes": size},
@@ -344,4 +295,4 @@ CHECKS = [
     Check("setup.disk", "Disk space for the archive", check_disk, clause="16.5"),
 ]
 
-__all__ = ["CHECKS", "ReadOnlyJournal", "open_journal"]
+__all__ = ["CHECKS", "open_journal"]

@@ -136,8 +136,9 @@ def test_unwritable_data_dir_fails_for_an_unprivileged_user(
     monkeypatch.setenv("SOCHI_DATA_DIR", str(data))
     monkeypatch.setenv("SOCHI_CACHE_DIR", str(cache))
     monkeypatch.setenv("SOCHI_CONFIG_DIR", str(shared_tmp / "config"))
-    _journal_with_records()  # root's, 0600
-    (data / "profiles" / "sandbox").chmod(0o755)
+    _journal_with_records()  # root's, 0600 (sochi made its folders 0700 again: undo that)
+    for path in (data, data / "profiles", data / "profiles" / "sandbox"):
+        path.chmod(0o755)
     report = _as_nobody(("setup",))
     checks = {c["id"]: c for c in report["checks"]}  # type: ignore[union-attr]
     data_dir = checks["setup.data_dir"]
