@@ -4,8 +4,9 @@ Client, form, period and correction come from the manifest and/or the report's h
 manifest value that disagrees with the report is an error. Problems are collected per row
 (`manifest.csv:7: client: '123' is not a valid INN (14 digits)`) unless `strict`, where the
 first one raises. Only paths and digests are kept: a 5000-file plan holds no file contents.
-A file or folder that cannot be read is a problem naming it and the reason, never skipped;
-file names that are not UTF-8 are kept as the OS gives them and shown escaped.
+A file or folder that cannot be read is never skipped (a usage error on the command line, a
+row's problem in a manifest); file names that are not UTF-8 are kept as the OS gives them
+and shown escaped.
 """
 
 from __future__ import annotations
