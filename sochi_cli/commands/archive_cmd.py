@@ -185,20 +185,24 @@ def archive_reconcile(
     ctx: typer.Context,
     period: Period = None,
     client: Client = None,
+    progress: ProgressOpt = ProgressMode.AUTO,
 ) -> None:
     """Compare with the operator's submissions; fetch and record what is missing here."""
     import sys
 
     from sochi_cli.errors import ExitCode
+    from sochi_cli.services.progress import ProgressEvent
     from sochi_cli.services.reconcile import reconcile
 
     app = app_context(ctx)
-    result = reconcile(
-        app.config,
-        period=period,
-        client=client,
-        command=" ".join(["sochi", *sys.argv[1:]]) if sys.argv else "sochi archive reconcile",
-    )
+    with progress_display(app, progress, command="archive reconcile") as report:
+        result = reconcile(
+            app.config,
+            period=period,
+            client=_client(app.profile, client),
+            command=" ".join(["sochi", *sys.argv[1:]]) if sys.argv else "sochi archive reconcile",
+            progress=lambda done, total: report(ProgressEvent("reconcile", total, done)),
+        )
 
     def render() -> None:
         rows = [

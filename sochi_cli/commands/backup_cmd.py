@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from sochi_cli.commands._context import app_context
+from sochi_cli.commands._progress import ProgressMode, ProgressOpt, progress_display
 
 BACKUP_HELP = "Write the profile's journal and archive to one file (safe while a batch runs)."
 RESTORE_HELP = "Verify a backup file, then put its journal and archive back (or --check only)."
@@ -39,11 +40,19 @@ def backup(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="The backup file to write (a ZIP).")],
     force: Annotated[bool, typer.Option("--force", help="Replace FILE if it exists.")] = False,
+    progress: ProgressOpt = ProgressMode.AUTO,
 ) -> None:
     from sochi_cli.services.backup import backup as run
+    from sochi_cli.services.progress import ProgressEvent
 
     app = app_context(ctx)
-    result = run(app.profile, file, force=force)
+    with progress_display(app, progress, command="backup") as report:
+        result = run(
+            app.profile,
+            file,
+            force=force,
+            progress=lambda done, total: report(ProgressEvent("backup", total, done)),
+        )
     app.out.result(
         result.to_json(),
         lambda: app.out.info(
@@ -62,6 +71,7 @@ def restore(
     check: Annotated[
         bool, typer.Option("--check", help="Only verify the file; change nothing.")
     ] = False,
+    progress: ProgressOpt = ProgressMode.AUTO,
 ) -> None:
     from sochi_cli.errors import ExitCode
     from sochi_cli.services.backup import check_backup
@@ -85,7 +95,15 @@ def restore(
             app.out.error(f"{verified.to_json()['path']} fails verification")
             raise typer.Exit(int(ExitCode.VALIDATION))
         return
-    result = run(app.profile, file, force=force)
+    from sochi_cli.services.progress import ProgressEvent
+
+    with progress_display(app, progress, command="restore") as report:
+        result = run(
+            app.profile,
+            file,
+            force=force,
+            progress=lambda done, total: report(ProgressEvent("restore", total, done)),
+        )
 
     def render() -> None:
         app.out.info(

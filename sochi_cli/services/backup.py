@@ -124,9 +124,11 @@ def backup(
     destination = Path(destination)
     if destination.is_dir():
         raise UsageError(f"{printable(destination)} is a folder; give a file name (FILE.zip)")
-    if destination.exists() and not force:
+    if destination.exists() and not force:  # the words of every --out (commands/_output.py)
         raise UsageError(
-            f"{printable(destination)} exists", hint="choose another name or pass --force"
+            f"{printable(destination)}: already exists",
+            hint="pass --force to replace it, or choose another name",
+            code="file_exists",
         )
     journal = Journal.existing(profile)
     if journal is None:

@@ -21,7 +21,7 @@ class ProgressEvent:
     `message` says why and when) or "notice" (a one-off remark in `message`).
     Phases of the batch engine: plan, validate, preflight, sign, send, follow, maintenance;
     of `sign`: sign, write; of `archive export`: export; of `events --follow`: follow,
-    maintenance.
+    maintenance; of `archive reconcile`: reconcile; of `backup` / `restore`: backup, restore.
     """
 
     phase: str
