@@ -2,8 +2,12 @@
 
 `Nobody` owns a home folder under /tmp (pytest's own tmp folders are root-only) with its
 config, data and cache directories, and runs `python -m sochi_cli` as `nobody` through
-`setpriv` (util-linux). When the tests do not run as root they already are unprivileged and
-run sochi directly. Where neither works the tests that need it are skipped, saying why.
+`setpriv` (util-linux). When the checkout itself is out of nobody's reach (a clone inside a
+0700 folder, as `mktemp -d` makes), it runs as root without the capabilities that let root
+ignore file permissions (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH): permission bits then apply
+to it exactly as to any other user, and its files stay root's. When the tests do not run as
+root they already are unprivileged and run sochi directly. Where none of this works the
+tests that need it are skipped, saying why.
 """
 
 from __future__ import annotations
@@ -23,42 +27,54 @@ from tests.support import Result
 _PROBE = "import sochi_cli.cli, sqlite3, httpx, cryptography, zipfile"
 
 
-@functools.cache
-def unavailable() -> str | None:
-    """Why sochi cannot be run as an unprivileged user here, or None."""
-    if os.geteuid() != 0:
-        return None
-    setpriv = shutil.which("setpriv")
-    if setpriv is None:
-        return "setpriv (util-linux) is not installed"
-    try:
-        pwd.getpwnam("nobody")
-    except KeyError:
-        return "there is no user 'nobody'"
+_NO_DAC = "--bounding-set=-dac_override,-dac_read_search"
+
+
+def _probe(prefix: list[str]) -> str | None:
+    """The last line of the error when the interpreter cannot import sochi under `prefix`."""
     probe = subprocess.run(
-        [*_drop(), sys.executable, "-c", _PROBE],
+        [*prefix, sys.executable, "-c", _PROBE],
         cwd="/",
         capture_output=True,
         text=True,
         check=False,
         timeout=60,
     )
-    if probe.returncode != 0:
-        last = (probe.stderr.strip().splitlines() or ["?"])[-1]
-        return f"the interpreter cannot run as 'nobody' here: {last}"
-    return None
+    if probe.returncode == 0:
+        return None
+    return (probe.stderr.strip().splitlines() or ["?"])[-1]
+
+
+@functools.cache
+def _mode() -> tuple[list[str] | None, bool, str | None]:
+    """(setpriv prefix or None, whether files must be chowned to nobody, why not possible)."""
+    if os.geteuid() != 0:
+        return [], False, None
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        return None, False, "setpriv (util-linux) is not installed"
+    try:
+        user = pwd.getpwnam("nobody")
+    except KeyError:
+        user = None
+    if user is not None:
+        as_nobody = [setpriv, f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}", "--clear-groups"]
+        if _probe(as_nobody) is None:
+            return as_nobody, True, None
+    without_dac = [setpriv, _NO_DAC]
+    error = _probe(without_dac)
+    if error is None:
+        return without_dac, False, None
+    return None, False, f"the interpreter cannot run unprivileged here: {error}"
+
+
+def unavailable() -> str | None:
+    """Why sochi cannot be run as an unprivileged user here, or None."""
+    return _mode()[2]
 
 
 def _drop() -> list[str]:
-    if os.geteuid() != 0:
-        return []
-    user = pwd.getpwnam("nobody")
-    return [
-        shutil.which("setpriv") or "setpriv",
-        f"--reuid={user.pw_uid}",
-        f"--regid={user.pw_gid}",
-        "--clear-groups",
-    ]
+    return _mode()[0] or []
 
 
 class Nobody:
@@ -72,8 +88,8 @@ class Nobody:
         self.give(self.home)
 
     def give(self, path: Path) -> None:
-        """Make `path` (recursively) nobody's."""
-        if os.geteuid() != 0:
+        """Make `path` (recursively) nobody's (when sochi runs as nobody)."""
+        if not _mode()[1]:
             return
         user = pwd.getpwnam("nobody")
         for folder, dirs, files in os.walk(path):
