@@ -31,9 +31,22 @@ def register_secret(value: str | None) -> None:
             _registered.add(value.strip())
 
 
+# A secret this short (a 4-digit PIN, the sandbox's demo passphrase) is masked only where it
+# stands as a whole word: masked inside longer runs it would deface INNs, digests and names
+# ("1234" in 00101202012345) while hiding nothing a reader could not guess anyway.
+SHORT_SECRET = 8
+
+
+def _pattern(secret: str) -> str:
+    if len(secret) >= SHORT_SECRET:
+        return re.escape(secret)
+    return rf"(?<![0-9A-Za-z]){re.escape(secret)}(?![0-9A-Za-z])"
+
+
 def redact(text: str) -> str:
-    for secret in sorted(_registered, key=len, reverse=True):
-        text = text.replace(secret, MASK)
+    if _registered:
+        secrets = sorted(_registered, key=len, reverse=True)
+        text = re.sub("|".join(_pattern(s) for s in secrets), MASK, text)
     text = _PATTERNS[0].sub(
         lambda m: f"{m.group(1)}{(m.group(2) or '') and m.group(2) + ' '}{MASK}", text
     )

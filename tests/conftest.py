@@ -22,3 +22,6 @@ def isolated_dirs(
     monkeypatch.setenv("SOCHI_DATA_DIR", str(home / "data"))
     monkeypatch.setenv("SOCHI_CACHE_DIR", str(home / "cache"))
     yield home
+    from sochi_cli import logs
+
+    logs._registered.clear()  # secrets one test registered must not mask another's output

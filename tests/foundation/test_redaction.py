@@ -34,6 +34,12 @@ def test_registered_secret_is_masked_anywhere() -> None:
     assert redact("token login failed for s3cr3t-pin-value!") == "token login failed for ***!"
 
 
+def test_short_secret_is_masked_as_a_word_not_inside_identifiers() -> None:
+    register_secret("1234")
+    line = "pin 1234 refused for 00101202012345, digest ab1234cd"
+    assert redact(line) == "pin *** refused for 00101202012345, digest ab1234cd"
+
+
 def test_log_file_is_private_and_redacted(tmp_path: Path) -> None:
     log_file = tmp_path / "logs" / "sochi.log"
     setup_logging(verbose=False, log_file=log_file)
