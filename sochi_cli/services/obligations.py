@@ -28,20 +28,25 @@ API (no printing, no Typer; the TUI calls it from a worker):
     for o in report.obligations: o.client_name, o.form, o.period, o.deadline, o.state
     compute_obligations(taxpayers, forms, submissions, journal_entries, query, today)  # pure
 
-`obligations_report` makes four calls whatever the number of clients: `GET /status` (the
-operator's date), `GET /account`, `GET /forms`, the client list (one page per 500) and the
-submissions listing (one page per 500; filtered by client/form/period when asked), plus
-one local journal query. Errors are `SochiError` subclasses: `UsageError` (bad period syntax
-for the form, a bad `within`), `NotFound`/`UsageError` for an unknown or ambiguous client
-name, `UnknownDeadlineRule` for a catalogue rule this sochi does not know.
+`obligations_report` makes the same few calls whatever the number of clients: `GET /status`
+(the operator's date), `GET /account`, `GET /forms`, the client list (one page per 500) and
+the submissions of just the periods whose deadlines fall in the window (`plan`; one listing
+per period, one page per 500, narrowed by client and form when asked), plus one local
+journal query. The listing is streamed and reduced per target as it arrives (`_Filed`), so
+a firm with years of filings costs neither the time to read them nor the memory to hold
+them; a caller that already has the account and the clients passes them.
+
+Errors are `SochiError` subclasses: `UsageError` (bad period syntax for the form, a bad
+`within`), `NotFound`/`UsageError` for an unknown or ambiguous client name,
+`UnknownDeadlineRule` for a catalogue rule this sochi does not know.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sochi_cli.errors import UsageError
@@ -56,7 +61,7 @@ from sochi_cli.forms.periods import (
 
 if TYPE_CHECKING:
     from sochi_cli.api.client import OperatorClient
-    from sochi_cli.api.models import Form, Submission, Taxpayer
+    from sochi_cli.api.models import Account, Client, Form, Submission, Taxpayer
 
 STATES = ("accepted", "rejected", "in_progress", "unsent", "upcoming", "missing", "overdue")
 OPEN_STATES = frozenset({"rejected", "unsent", "upcoming", "missing", "overdue"})
@@ -233,13 +238,32 @@ def window(query: DueQuery, today: date) -> tuple[date, date]:
     return since, until
 
 
+@dataclass(frozen=True)
+class Slot:
+    """One form × period whose obligations are listed, its dates worked out once."""
+
+    form: Form
+    period: str
+    due: Deadline
+    start: date
+    end: date
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.form.code, self.period
+
+
+def _deadline(form: Form, period: str) -> Deadline:
+    rule = form.deadline.to_json() if form.deadline else {"kind": None}
+    return deadline(rule, period, form.periodicity, form=form.code)
+
+
 def _periods_due(form: Form, since: date, until: date) -> list[tuple[str, Deadline]]:
     """Periods of `form` whose deadline falls within since..until (oldest first)."""
-    rule = form.deadline.to_json() if form.deadline else {"kind": None}
     found = []
     period = period_containing(since - timedelta(days=400), form.periodicity)
     for _ in range(200):
-        due = deadline(rule, period, form.periodicity, form=form.code)
+        due = _deadline(form, period)
         if due.due > until:
             break
         if due.due >= since:
@@ -248,19 +272,38 @@ def _periods_due(form: Form, since: date, until: date) -> list[tuple[str, Deadli
     return found
 
 
-def _applies(form: Form, who: TaxpayerRef, period: str) -> bool:
-    """Does the taxpayer's register oblige it to file `form` for `period`?"""
-    start = period_start(period, form.periodicity)
-    end = period_end(period, form.periodicity)
-    if start is None or end is None:
-        return False
+def plan(query: DueQuery, forms: Sequence[Form], today: date) -> list[Slot]:
+    """The forms × periods the query covers: the periods whose deadlines fall in its window,
+    or exactly `query.period` (forms of its periodicity). Only these are fetched and kept."""
+    since, until = window(query, today)
+    chosen = [f for f in forms if query.form is None or f.code == query.form]
+    if query.period is not None:
+        periodicity = periodicity_of(query.period)
+        pairs = [
+            (f, query.period, _deadline(f, query.period))
+            for f in chosen
+            if f.periodicity == periodicity
+        ]
+    else:
+        pairs = [(f, p, due) for f in chosen for p, due in _periods_due(f, since, until)]
+    slots = []
+    for form, period, due in pairs:
+        start = period_start(period, form.periodicity)
+        end = period_end(period, form.periodicity)
+        if start is not None and end is not None:
+            slots.append(Slot(form, period, due, start, end))
+    return slots
+
+
+def _applies(slot: Slot, who: TaxpayerRef) -> bool:
+    """Does the taxpayer's register oblige it to file the slot's form for its period?"""
+    form, start, end = slot.form, slot.start, slot.end
     kind = "legal" if who.inn.startswith("0") else "natural"
     if form.filers and kind not in form.filers:
         return False
-    month_first, month_last = f"{start:%Y-%m}", f"{end:%Y-%m}"
-    if who.period_from and month_first < who.period_from:
+    if who.period_from and f"{start:%Y-%m}" < who.period_from:
         return False
-    if who.period_to and month_last > who.period_to:
+    if who.period_to and f"{end:%Y-%m}" > who.period_to:
         return False
     taxpayer = who.taxpayer
     if taxpayer is None:
@@ -277,26 +320,53 @@ def _applies(form: Form, who: TaxpayerRef, period: str) -> bool:
     )
 
 
+_NO_TIME = datetime.min.replace(tzinfo=UTC)
+
+
+class _Filed:
+    """What the operator holds for one target, reduced as the listing streams by: the
+    latest submission (highest correction, then newest) in each group that decides the
+    state, so a listing of any length is never held whole."""
+
+    __slots__ = ("accepted", "in_progress", "rejected")
+
+    def __init__(self) -> None:
+        self.in_progress: Submission | None = None
+        self.accepted: Submission | None = None
+        self.rejected: Submission | None = None
+
+    def add(self, sub: Submission) -> None:
+        if sub.status in _IN_PROGRESS:
+            group = "in_progress"
+        elif sub.status in ("accepted", "rejected"):
+            group = sub.status
+        else:
+            return
+        held = getattr(self, group)
+        if held is None or _recency(sub) > _recency(held):
+            setattr(self, group, sub)
+
+
+def _recency(sub: Submission) -> tuple[int, datetime]:
+    return sub.correction, sub.received_at or _NO_TIME
+
+
 def _state(
-    subs: list[Submission],
+    filed: _Filed | None,
     entries: list[JournalEntry],
     due: Deadline,
     period_ended: bool,
     today: date,
 ) -> tuple[str, Submission | None, str | None]:
-    def latest(status: Iterable[str]) -> Submission | None:
-        wanted = set(status)
-        found = [s for s in subs if s.status in wanted]
-        return max(found, key=lambda s: (s.correction, s.received_at or 0)) if found else None
-
-    for wanted, state in ((_IN_PROGRESS, "in_progress"), (("accepted",), "accepted")):
-        found = latest(wanted)
-        if found is not None:
-            return state, found, None
-    rejected = latest(["rejected"])
-    if rejected is not None:
-        errors = rejected.protocol.errors if rejected.protocol else []
-        return "rejected", rejected, errors[0].message if errors else "rejected by the agency"
+    if filed is not None:
+        if filed.in_progress is not None:
+            return "in_progress", filed.in_progress, None
+        if filed.accepted is not None:
+            return "accepted", filed.accepted, None
+        rejected = filed.rejected
+        if rejected is not None:
+            errors = rejected.protocol.errors if rejected.protocol else []
+            return "rejected", rejected, errors[0].message if errors else "rejected by the agency"
     if any(e.state in _UNSENT or e.in_flight for e in entries):
         return "unsent", None, None
     note = next((e.error for e in reversed(entries) if e.error), None)
@@ -313,31 +383,38 @@ def compute_obligations(
     query: DueQuery,
     today: date,
 ) -> ObligationReport:
-    """The obligations of `taxpayers` (no I/O): what `obligations_report` computes."""
+    """The obligations of `taxpayers` (no I/O): what `obligations_report` computes.
+
+    `submissions` is consumed once, lazily (a listing streamed page by page does): only
+    those of a listed taxpayer, form and period are kept, reduced to what decides a state.
+    """
     since, until = window(query, today)
-    chosen = [f for f in forms if query.form is None or f.code == query.form]
-    if query.period is not None:
-        periodicity = periodicity_of(query.period)
-        plan = {
-            f.code: [
-                (
-                    query.period,
-                    deadline(
-                        f.deadline.to_json() if f.deadline else {"kind": None},
-                        query.period,
-                        f.periodicity,
-                        form=f.code,
-                    ),
-                )
-            ]
-            for f in chosen
-            if f.periodicity == periodicity
-        }
-    else:
-        plan = {f.code: _periods_due(f, since, until) for f in chosen}
-    by_target: dict[tuple[str, str, str], list[Submission]] = defaultdict(list)
-    for filed in submissions:
-        by_target[(filed.client_inn, filed.form.upper(), filed.period)].append(filed)
+    slots = plan(query, forms, today)
+    return _compute(taxpayers, slots, submissions, journal, query, today, since, until)
+
+
+def _compute(
+    taxpayers: Sequence[TaxpayerRef],
+    slots: Sequence[Slot],
+    submissions: Iterable[Submission],
+    journal: Iterable[JournalEntry],
+    query: DueQuery,
+    today: date,
+    since: date,
+    until: date,
+) -> ObligationReport:
+    listed = [t for t in taxpayers if query.client is None or t.inn == query.client]
+    inns = {t.inn for t in listed}
+    planned = {slot.key for slot in slots}
+    filed: dict[tuple[str, str, str], _Filed] = {}
+    for filing in submissions:
+        code = filing.form.upper()
+        if filing.client_inn in inns and (code, filing.period) in planned:
+            key = (filing.client_inn, code, filing.period)
+            held = filed.get(key)
+            if held is None:
+                held = filed[key] = _Filed()
+            held.add(filing)
     entries: dict[tuple[str, str, str], list[JournalEntry]] = defaultdict(list)
     for entry in journal:
         entries[(entry.client_inn, entry.form.upper(), entry.period)].append(entry)
@@ -348,56 +425,52 @@ def compute_obligations(
             f"the operator did not say which forms apply to {unknown} taxpayer(s): "
             "every form of their kind is listed"
         )
-    by_code = {f.code: f for f in chosen}
-    for who in taxpayers:
-        if query.client is not None and who.inn != query.client:
-            continue
-        for code, periods in plan.items():
-            form = by_code[code]
-            for period, due in periods:
-                if not _applies(form, who, period):
-                    continue
-                key = (who.inn, code, period)
-                end = period_end(period, form.periodicity) or today
-                ended = end < today or form.early_filing
-                state, sub, reason = _state(
-                    by_target.get(key, []), entries.get(key, []), due, ended, today
+    for who in listed:
+        for slot in slots:
+            if not _applies(slot, who):
+                continue
+            form, due = slot.form, slot.due
+            key = (who.inn, form.code, slot.period)
+            ended = slot.end < today or form.early_filing
+            state, sub, reason = _state(filed.get(key), entries.get(key, []), due, ended, today)
+            passed = due.due < today
+            overdue = passed and state in OPEN_STATES
+            if query.overdue and not overdue:
+                continue
+            if query.within_days is not None and state not in OPEN_STATES:
+                continue
+            late = bool(sub.late) if sub is not None and state != "rejected" else passed
+            report.obligations.append(
+                Obligation(
+                    client_inn=who.inn,
+                    client_name=who.name,
+                    own=who.own,
+                    form=form.code,
+                    form_title=form.title,
+                    agency=form.agency.code,
+                    period=slot.period,
+                    deadline=due.due,
+                    nominal_deadline=due.nominal,
+                    deadline_moved_because=due.moved_because,
+                    days_left=(due.due - today).days,
+                    state=state,
+                    overdue=overdue,
+                    late=late,
+                    fee=form.fee,
+                    submission_id=sub.id if sub is not None else None,
+                    correction=sub.correction if sub is not None else None,
+                    reason=reason,
                 )
-                passed = due.due < today
-                overdue = passed and state in OPEN_STATES
-                if query.overdue and not overdue:
-                    continue
-                if query.within_days is not None and state not in OPEN_STATES:
-                    continue
-                late = bool(sub.late) if sub is not None and state != "rejected" else passed
-                report.obligations.append(
-                    Obligation(
-                        client_inn=who.inn,
-                        client_name=who.name,
-                        own=who.own,
-                        form=code,
-                        form_title=form.title,
-                        agency=form.agency.code,
-                        period=period,
-                        deadline=due.due,
-                        nominal_deadline=due.nominal,
-                        deadline_moved_because=due.moved_because,
-                        days_left=(due.due - today).days,
-                        state=state,
-                        overdue=overdue,
-                        late=late,
-                        fee=form.fee,
-                        submission_id=sub.id if sub is not None else None,
-                        correction=sub.correction if sub is not None else None,
-                        reason=reason,
-                    )
-                )
+            )
     report.obligations.sort(key=lambda o: (o.deadline, o.client_name.casefold(), o.form, o.period))
     return report
 
 
-def journal_entries(profile: str, client_inn: str | None = None) -> list[JournalEntry]:
-    """Journal items that matter to obligations (one query; empty without a journal)."""
+def journal_entries(
+    profile: str, client_inn: str | None = None, periods: Collection[str] | None = None
+) -> list[JournalEntry]:
+    """Journal items that matter to obligations (one query; empty without a journal),
+    only of these `periods` when given."""
     from sochi_cli.store.journal import Journal
 
     journal = Journal.existing(profile)
@@ -411,9 +484,38 @@ def journal_entries(profile: str, client_inn: str | None = None) -> list[Journal
     if client_inn is not None:
         sql += " AND client_inn=?"
         params.append(client_inn)
+    if periods is not None:
+        if not periods:
+            return []
+        sql += f" AND period IN ({','.join('?' * len(periods))})"
+        params.extend(periods)
     with journal:
         rows = journal.query(sql, params)
     return [JournalEntry(r[0], r[1], r[2], int(r[3]), r[4], bool(r[5]), r[6]) for r in rows]
+
+
+PERIODS_LISTED_ONE_BY_ONE = 12  # beyond this, one listing of everything takes fewer calls
+
+
+def filed_in(
+    client: OperatorClient, periods: Sequence[str], *, inn: str | None, form: str | None
+) -> Iterator[Submission]:
+    """The account's submissions of these periods, streamed page by page (never held whole).
+
+    The contract's `period` filter takes one period, so it is one listing per period (the
+    default window has four to seven); a window of more periods than
+    PERIODS_LISTED_ONE_BY_ONE (a `--since` years back) is read in one listing instead, and the
+    caller drops what it did not ask about. Narrowed by the client and form when asked.
+    """
+    from sochi_cli.api import resources
+
+    if len(periods) > PERIODS_LISTED_ONE_BY_ONE:
+        yield from client.iterate(resources.submissions.list(client=inn, form=form, limit=500))
+        return
+    for period in periods:
+        yield from client.iterate(
+            resources.submissions.list(client=inn, form=form, period=period, limit=500)
+        )
 
 
 def obligations_report(
@@ -422,8 +524,15 @@ def obligations_report(
     query: DueQuery,
     *,
     progress: Callable[[str], None] | None = None,
+    account: Account | None = None,
+    clients: Sequence[Client] | None = None,
 ) -> ObligationReport:
-    """Fetch what the operator knows (one listing each), read the journal, compute."""
+    """Fetch what the operator knows, read the journal, compute.
+
+    Only the submissions of the periods the query covers are asked for (`plan`), and they
+    are reduced as they stream in. A caller that already holds the `account` and its
+    `clients` (the dashboard) passes them, so they are not fetched twice.
+    """
     import dataclasses
 
     from sochi_cli.api import resources
@@ -434,15 +543,18 @@ def obligations_report(
     say = progress or (lambda _message: None)
     say("asking the operator for its date, the account and the forms")
     today = to_bishkek(client.call(resources.status.get()).server_time).date()
-    account = client.call(resources.account.get())
+    if account is None:
+        account = client.call(resources.account.get())
     forms = list_forms(client, profile)
     form = query.form.strip().upper() if query.form else None
     query = dataclasses.replace(query, form=form)
     check_query(query, forms)
     taxpayers = [TaxpayerRef(account.inn, account.name, account.taxpayer, own=True)]
     if account.kind == "tax_representative":
-        say("listing clients")
-        for c in list_clients(client, profile):
+        if clients is None:
+            say("listing clients")
+            clients = list_clients(client, profile)
+        for c in clients:
             if c.status != "active":
                 continue
             poa = c.poa
@@ -458,27 +570,31 @@ def obligations_report(
     if query.client is not None:
         inn = match_client(query.client, [(t.inn, t.name) for t in taxpayers])
         query = dataclasses.replace(query, client=inn)
-    say("listing submissions")
-    listing = resources.submissions.list(
-        client=query.client, form=query.form, period=query.period, limit=500
-    )
-    submissions = list(client.iterate(listing))
-    entries = journal_entries(profile, query.client)
-    return compute_obligations(taxpayers, forms, submissions, entries, query, today)
+    since, until = window(query, today)
+    slots = plan(query, forms, today)
+    periods = sorted({slot.period for slot in slots})
+    say("listing the submissions of " + (", ".join(periods) or "no period"))
+    submissions = filed_in(client, periods, inn=query.client, form=query.form)
+    entries = journal_entries(profile, query.client, periods)
+    return _compute(taxpayers, slots, submissions, entries, query, today, since, until)
 
 
 __all__ = [
     "OPEN_STATES",
+    "PERIODS_LISTED_ONE_BY_ONE",
     "STATES",
     "DueQuery",
     "JournalEntry",
     "Obligation",
     "ObligationReport",
+    "Slot",
     "TaxpayerRef",
     "check_query",
     "compute_obligations",
+    "filed_in",
     "journal_entries",
     "obligations_report",
     "parse_within",
+    "plan",
     "window",
 ]

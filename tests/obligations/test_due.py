@@ -7,7 +7,7 @@ import csv
 import io
 import json
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -69,6 +69,22 @@ def test_due_shows_a_month_of_every_client_with_states_from_the_history(op: Oper
     assert plain.code == 0
     lines = plain.stdout.splitlines()
     assert lines and all(line.split("\t")[5] in ("overdue", "rejected") for line in lines)
+
+
+def test_a_window_years_long_finds_the_same_states_as_the_default_one(op: Operator) -> None:
+    """The default window lists period by period, a long one reads everything in one listing:
+    where they overlap, they agree; the older part has the accepted history too."""
+    from sochi_cli.services.obligations import PERIODS_LISTED_ONE_BY_ONE
+
+    _, default = _json("due")
+    since = date.fromisoformat(default["since"])  # type: ignore[index]
+    _, long = _json("due", "--since", (since - timedelta(days=500)).isoformat())
+    obligations = long["obligations"]  # type: ignore[index]
+    assert len({o["period"] for o in obligations}) > PERIODS_LISTED_ONE_BY_ONE
+    recent = [o for o in obligations if o["deadline"] >= default["since"]]  # type: ignore[index]
+    assert recent == default["obligations"]  # type: ignore[index]
+    older = [o for o in obligations if o["deadline"] < default["since"]]  # type: ignore[index]
+    assert any(o["state"] == "accepted" for o in older)
 
 
 def test_due_takes_names_and_prefixes_and_says_when_input_is_wrong(op: Operator) -> None:
