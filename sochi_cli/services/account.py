@@ -106,15 +106,21 @@ def project_balance(
 
 
 def balance_report(
-    client: OperatorClient, today: date, profile: str | None = None
+    client: OperatorClient,
+    today: date,
+    profile: str | None = None,
+    *,
+    account: Account | None = None,
 ) -> BalanceReport:
     """Balance with the month projected; with `profile`, the fees of this month's open
-    obligations (`sochi due`) count too — a representative's filing fees."""
+    obligations (`sochi due`) count too — a representative's filing fees. A caller that
+    already holds the `account` passes it."""
     from sochi_cli.api import resources
     from sochi_cli.timeutil import to_bishkek
 
     balance = client.call(resources.account.balance())
-    account = client.call(resources.account.get())
+    if account is None:
+        account = client.call(resources.account.get())
     if balance.as_of is not None:  # the operator's calendar decides when months end
         today = to_bishkek(balance.as_of).date()
     fee = account.ecloud.monthly_fee if account.ecloud.subscribed else 0
@@ -125,7 +131,7 @@ def balance_report(
 
         month_end = _month_end(today.year, today.month)
         try:
-            report = obligations_report(client, profile, DueQuery())
+            report = obligations_report(client, profile, DueQuery(), account=account)
         except UnknownDeadlineRule:  # the balance itself is still worth showing
             report = None
         open_ = [

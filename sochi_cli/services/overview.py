@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from sochi_cli.api.client import OperatorClient
-    from sochi_cli.api.models import Submission
+    from sochi_cli.api.models import Account, Client, Submission
     from sochi_cli.services.account import BalanceReport
     from sochi_cli.services.obligations import Obligation
     from sochi_cli.services.status import StatusReport
@@ -96,9 +96,10 @@ def account_overview(
 
     Raises for the account itself (not logged in, unreachable); later parts that fail are
     named in `problems` instead, so one bad endpoint does not blank the dashboard.
-    The obligations read every submission of the account, so they take longest: `early`
+    The obligations take longest (every client × form × period of the window): `early`
     gets a copy of the overview without them as soon as everything else is known
-    (`obligations_pending` set), so a dashboard can show it meanwhile.
+    (`obligations_pending` set), so a dashboard can show it meanwhile. The account and the
+    client list are fetched once and shared with the obligations.
     """
     from sochi_cli.services.account import balance_report, get_account
     from sochi_cli.services.session import open_client
@@ -107,7 +108,7 @@ def account_overview(
     with open_client(config) as client:
         account = get_account(client)
         today = to_bishkek(utcnow()).date()
-        balance = balance_report(client, today)
+        balance = balance_report(client, today, account=account)
         if balance.balance.as_of is not None:  # the operator's calendar decides "today"
             today = to_bishkek(balance.balance.as_of).date()
         overview = AccountOverview(
@@ -120,12 +121,13 @@ def account_overview(
             clients=0,
             today=today,
         )
-        _fill(overview, client, config, early)
+        _fill(overview, account, client, config, early)
     return overview
 
 
 def _fill(
     overview: AccountOverview,
+    account: Account,
     client: OperatorClient,
     config: Config,
     early: Callable[[AccountOverview], None] | None,
@@ -133,16 +135,24 @@ def _fill(
     import dataclasses
     from concurrent.futures import ThreadPoolExecutor
 
+    from sochi_cli.services.clients import list_clients
+
+    clients: list[Client] | None = None
+    if overview.kind == "tax_representative":
+        try:  # listed once: the POA rows here, the taxpayers of the obligations there
+            clients = list_clients(client, config.profile)
+        except SochiError as err:
+            overview.problems.append(f"clients: {err.one_line()}")
     steps: tuple[tuple[str, Callable[[], None]], ...] = (
         ("certificate", lambda: _certificate(overview, client, config)),
         ("inbox", lambda: _inbox(overview, client)),
-        ("clients", lambda: _clients(overview, client, config.profile)),
+        ("clients", lambda: _clients(overview, clients or [])),
         ("rejections", lambda: _rejections(overview, client)),
         ("batches", lambda: _batches(overview, config.profile)),
     )
-    # the obligations read every submission: they run beside the other steps (own client)
+    # the obligations take longest: they run beside the other steps (own client)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        due = pool.submit(_obligations_apart, config)
+        due = pool.submit(_obligations_apart, config, account, clients)
         for what, step in steps:
             try:
                 step()
@@ -237,12 +247,9 @@ def _inbox(overview: AccountOverview, client: OperatorClient) -> None:
     overview.unread_inbox = len(list_items(client, unread=True))
 
 
-def _clients(overview: AccountOverview, client: OperatorClient, profile: str) -> None:
-    from sochi_cli.services.clients import list_clients, poa_rows
+def _clients(overview: AccountOverview, clients: list[Client]) -> None:
+    from sochi_cli.services.clients import poa_rows
 
-    if overview.kind != "tax_representative":
-        return
-    clients = list_clients(client, profile)
     overview.clients = sum(1 for c in clients if c.status == "active")
     for row in poa_rows(clients, overview.today, POA_WARNING_DAYS):
         if row.state == "missing" or row.days_left is None:
@@ -264,27 +271,37 @@ def _clients(overview: AccountOverview, client: OperatorClient, profile: str) ->
         )
 
 
-def open_obligations(client: OperatorClient, profile: str) -> list[Obligation]:
+def open_obligations(
+    client: OperatorClient,
+    profile: str,
+    *,
+    account: Account | None = None,
+    clients: list[Client] | None = None,
+) -> list[Obligation]:
     """Obligations overdue or due within DUE_SOON_DAYS and not accepted (the obligations
-    service, issue 10), soonest deadline first."""
+    service, issue 10), soonest deadline first. `account` and `clients` when already held."""
     from sochi_cli.services.obligations import DueQuery, obligations_report
 
-    report = obligations_report(client, profile, DueQuery(within_days=DUE_SOON_DAYS))
+    report = obligations_report(
+        client, profile, DueQuery(within_days=DUE_SOON_DAYS), account=account, clients=clients
+    )
     found = [o for o in report.obligations if o.state not in ("accepted", "upcoming")]
     found.sort(key=lambda o: (o.deadline, o.client_inn, o.form))
     return found
 
 
-def _obligations_apart(config: Config) -> tuple[list[Attention], int, int]:
+def _obligations_apart(
+    config: Config, account: Account, clients: list[Client] | None
+) -> tuple[list[Attention], int, int]:
     from sochi_cli.services.session import open_client
 
     with open_client(config) as client:
-        return _obligations(client, config.profile)
+        found = open_obligations(client, config.profile, account=account, clients=clients)
+    return _obligations(found)
 
 
-def _obligations(client: OperatorClient, profile: str) -> tuple[list[Attention], int, int]:
+def _obligations(found: list[Obligation]) -> tuple[list[Attention], int, int]:
     """Attention items per client with something overdue or due soon; the two counts."""
-    found = open_obligations(client, profile)
     attention: list[Attention] = []
     by_client: dict[str, list[Obligation]] = {}
     for item in found:
