@@ -2,9 +2,12 @@
 dashboard with 500 clients and 10 000 submissions.
 
 Targets (issue 9): first frame ≤ 1.0 s from `sochi tui` with the operator not answering;
-each filter keystroke ≤ 50 ms over 10 000 rows; peak RSS ≤ 150 MB; dashboard ready ≤ 1.5 s.
+each filter keystroke ≤ 50 ms over 10 000 rows; peak RSS ≤ 150 MB; dashboard ready, what is due
+included, ≤ 1.5 s.
 The sandbox is served over a real socket; its 10 000 submissions are written straight into
-its database (filing them through the API would time the batch engine, not the TUI).
+its database (filing them through the API would time the batch engine, not the TUI): a
+monthly VAT return of every client for each of the last 20 months, as a firm of 500 clients
+has after two years, so the dashboard's window (what is due) holds real filings too.
 Usage: python bench/tui.py [--json PATH] [--submissions N] [--clients N]
 """
 
@@ -24,7 +27,7 @@ import sys
 import tempfile
 import time
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -82,8 +85,11 @@ def first_frame(runs: int, home: Path) -> list[float]:
 
 
 # -- a sandbox with many clients and submissions ----------------------------------------------
-def fill_submissions(data_dir: Path, inn: str, count: int, clients: list[str]) -> None:
-    """`count` accepted/rejected submissions of the representative, straight into the DB."""
+def fill_submissions(data_dir: Path, inn: str, count: int, clients: list[str], today: date) -> None:
+    """`count` accepted/rejected submissions of the representative, straight into the DB:
+    every client's STI-077 for last month, then the month before, and so on."""
+    from sochi_cli.sandbox.history import month_back
+
     db = sqlite3.connect(data_dir / "sandbox.db")
     now = datetime.now(UTC)
     rows = []
@@ -98,7 +104,7 @@ def fill_submissions(data_dir: Path, inn: str, count: int, clients: list[str]) -
         rows.append(
             (
                 f"sub_bench{i:06d}", inn, f"bench-{i}", f"fp-{i}", clients[i % len(clients)],
-                "STI-077", f"{2000 + i // 12 % 25}-{i % 12 + 1:02d}", 0, status, at, at, at,
+                "STI-077", month_back(today, 1 + i // len(clients)), 0, status, at, at, at,
                 None, 2000, 0,
                 json.dumps({"filename": f"r{i}.xml", "sha256": "0" * 64, "size": 1000}),
                 "[]", json.dumps({"certificate_serial": "1", "inn": inn}), "{}", protocol,
@@ -122,12 +128,13 @@ def big_sandbox(work: Path, clients: int, submissions: int) -> Any:
     from tests.batch.operator import next_wednesday_noon
 
     data_dir = work / "sandbox"
-    app = create_app(data_dir, seed="demo", bulk_clients=clients, now=next_wednesday_noon())
+    now = next_wednesday_noon()
+    app = create_app(data_dir, seed="demo", bulk_clients=clients, now=now)
     facts = json.loads((data_dir / "demo" / "demo.json").read_text())
     from sochi_cli.sandbox.seed import bulk_client_inn
 
     inns = [bulk_client_inn(i) for i in range(clients)]
-    fill_submissions(data_dir, facts["representative"]["inn"], submissions, inns)
+    fill_submissions(data_dir, facts["representative"]["inn"], submissions, inns, now.date())
     with serve(app, lifespan=True) as root:
         yield root + "/api/v1", facts
 
@@ -195,7 +202,10 @@ def main() -> int:
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        measured = asyncio.run(dashboard_and_filter(["client 0", "rejected", "2019-07"]))
+        from sochi_cli.sandbox.history import month_back
+
+        period = month_back(datetime.now(UTC).date(), 7)
+        measured = asyncio.run(dashboard_and_filter(["client 0", "rejected", period]))
         measured["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         args.child.write_text(json.dumps(measured))
         return 0
@@ -234,15 +244,15 @@ def main() -> int:
         result["first_frame_s_max"] <= 1.0
         and result["filter_keystroke_ms_max"] <= 50
         and result["peak_rss_mb"] <= 150
-        and result["dashboard_ready_s"] <= 1.5
+        and result["dashboard_with_due_s"] <= 1.5
     )
     rows = [
         ("first frame (median / max)", f"{result['first_frame_s_median']:.3f} / "
          f"{result['first_frame_s_max']:.3f} s", "≤ 1.0 s, operator not answering"),
         ("dashboard ready", f"{result['dashboard_ready_s']:.3f} s",
-         f"≤ 1.5 s, {args.clients} clients, {args.submissions} submissions"),
+         "all but what is due (shown first)"),
         ("dashboard with what is due", f"{result['dashboard_with_due_s']:.3f} s",
-         "the obligations read every submission"),
+         f"≤ 1.5 s, {args.clients} clients, {args.submissions} submissions"),
         ("filter + repaint per key (med/max)", f"{result['filter_keystroke_ms_median']:.1f} / "
          f"{result['filter_keystroke_ms_max']:.1f} ms", f"≤ 50 ms, {measured['submissions_rows']} rows"),
         ("page down (median)", f"{result['page_down_ms_median']:.1f} ms", "scrolling"),
