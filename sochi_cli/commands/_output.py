@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import asdict, is_dataclass
 from datetime import date, datetime
 from enum import Enum
@@ -303,6 +303,75 @@ class Output:
             table.add_row(*row)
         self.console.print(table)
 
+    def table_with_notes(
+        self,
+        rows: Sequence[Sequence[Any]],
+        headers: Sequence[str],
+        notes: Sequence[str | None],
+        *,
+        fold: int,
+        right: Collection[int] = (),
+    ) -> None:
+        """A terminal listing whose rows may carry a long note (a rejection reason), as gh
+        and kubectl lay out theirs: borderless columns two spaces apart, every column but
+        `fold` (a name) kept whole, `fold` given the rest of the width and folded in it,
+        and each note on the lines under its row, indented to `fold` and folded to the
+        width — nothing is cut off, however narrow the terminal. Cells may be rich `Text`
+        (a coloured state). Scripts get `table` (the note as a column) instead.
+        """
+        from rich.cells import cell_len
+        from rich.text import Text
+
+        gap = "  "
+        cells = [[c if isinstance(c, Text) else Text(_plain(c)) for c in row] for row in rows]
+        widths = [
+            max([cell_len(h), *(r[i].cell_len for r in cells)]) for i, h in enumerate(headers)
+        ]
+        width = self.console.width
+        others = sum(w for i, w in enumerate(widths) if i != fold) + len(gap) * (len(widths) - 1)
+        widths[fold] = max(min(widths[fold], width - others), _FOLD_AT_LEAST)
+        indent = sum(widths[:fold]) + len(gap) * fold
+        if width - indent < 2 * _FOLD_AT_LEAST:
+            indent = len(gap)
+
+        def line(parts: Sequence[Text], style: str = "") -> Text:
+            out = Text(style=style)
+            for i, part in enumerate(parts):
+                if i:
+                    out.append(gap)
+                cell = part.copy()
+                if i == len(parts) - 1 and i not in right:
+                    out.append_text(cell)  # the last column is not padded: no trailing blanks
+                    continue
+                cell.align("right" if i in right else "left", widths[i])
+                out.append_text(cell)
+            out.rstrip()
+            return out
+
+        console = self.console
+        console.print(line([Text(h) for h in headers], "bold"), soft_wrap=True)
+        for row, note in zip(cells, notes, strict=True):
+            folded = row[fold].wrap(console, widths[fold], overflow="fold")
+            for n, part in enumerate(folded):
+                if n == 0:
+                    console.print(line([*row[:fold], part, *row[fold + 1 :]]), soft_wrap=True)
+                else:
+                    blank = [Text() for _ in row]
+                    blank[fold] = part
+                    console.print(line(blank), soft_wrap=True)
+            if note:
+                self.folded(note, indent=indent)
+
+    def folded(self, text: str, *, indent: int = 0, style: str = "", err: bool = False) -> None:
+        """`text` on a terminal, folded at word boundaries to the width, `indent` blanks
+        before every line (a note under a table row, a legend); on stderr with `err`."""
+        from rich.text import Text
+
+        console = self.err_console if err else self.console
+        for part in Text(text, style=style).wrap(console, max(console.width - indent, 1)):
+            part.rstrip()
+            console.print(Text(" " * indent) + part, soft_wrap=True)
+
     def fields(self, pairs: Sequence[tuple[str, Any]]) -> None:
         """Key/value block, aligned on a terminal; `key<TAB>value` for scripts."""
         width = max((len(k) for k, _ in pairs), default=0)
@@ -362,6 +431,7 @@ class Output:
 
 
 _WHOLE_UP_TO = 26  # columns no wider than this are never wrapped or cut on a terminal
+_FOLD_AT_LEAST = 12  # the folded column of `table_with_notes` keeps this much however narrow
 
 
 def _plain(value: Any) -> str:

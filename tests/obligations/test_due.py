@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -85,6 +86,74 @@ def test_a_window_years_long_finds_the_same_states_as_the_default_one(op: Operat
     assert recent == default["obligations"]  # type: ignore[index]
     older = [o for o in obligations if o["deadline"] < default["since"]]  # type: ignore[index]
     assert any(o["state"] == "accepted" for o in older)
+
+
+def _on_a_terminal(monkeypatch: pytest.MonkeyPatch, *args: str) -> list[str]:
+    """`sochi due ARGS` on an 80-column terminal without colour: its stdout lines."""
+    from unittest import mock
+
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.setenv("NO_COLOR", "1")
+    with mock.patch("sochi_cli.commands._output._isatty", return_value=True):
+        result = run_cli("due", *args)
+    assert result.code == 0, result.stderr
+    return result.stdout.splitlines()
+
+
+def _state_of(header: str, line: str) -> str:
+    found = re.match(r"(\w+)", line[header.index("STATE") :])
+    assert found, line
+    return found.group(1)
+
+
+def test_due_at_80_columns_lists_what_needs_attention_first_with_reasons_whole(
+    op: Operator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sochi_cli.commands.due_cmd import ATTENTION
+
+    _, data = _json("due")
+    obligations, counts = data["obligations"], data["counts"]  # type: ignore[index]
+    lines = _on_a_terminal(monkeypatch)
+    header, body = lines[0], lines[1:]
+    assert header.split() == ["DUE", "CLIENT", "FORM", "PERIOD", "STATE", "DAYS"]
+    assert all(len(line) <= 80 for line in lines), [line for line in lines if len(line) > 80]
+    rows = [line for line in body if re.match(r"\d{4}-\d{2}-\d{2}", line)]
+    names = {o["client_name"] for o in obligations}
+    assert all(any(f"  {name}  " in row for name in names) for row in rows)  # one line each
+    states = [_state_of(header, row) for row in rows]
+    assert "accepted" not in states and len(rows) == len(obligations) - counts["accepted"]
+    assert [ATTENTION[s] for s in states] == sorted(ATTENTION[s] for s in states)
+    assert states[0] == "overdue" and "upcoming" in states
+    assert f"{counts['accepted']} accepted not listed: sochi due --all lists them" in body
+    rejected = next(o for o in obligations if o["state"] == "rejected")
+    at = next(
+        n for n, line in enumerate(body) if rejected["client_name"] in line and "rejected" in line
+    )
+    note = []
+    for line in body[at + 1 :]:
+        if not line.startswith(" " * 13):
+            break
+        note.append(line.strip())
+    assert " ".join(note) == rejected["reason"] and len(note) > 1  # folded under the row, whole
+    if any(o["deadline_moved_because"] for o in obligations if o["state"] != "accepted"):
+        assert any(row.split()[0].endswith("*") for row in rows)
+        assert any(line.startswith("* moved to the next working day: ") for line in body)
+
+    everything = _on_a_terminal(monkeypatch, "--all")
+    every_state = [
+        _state_of(everything[0], line)
+        for line in everything[1:]
+        if re.match(r"\d{4}-\d{2}-\d{2}", line)
+    ]
+    assert len(every_state) == len(obligations)
+    assert every_state[-counts["accepted"] :] == ["accepted"] * counts["accepted"]
+    one_client = _on_a_terminal(monkeypatch, "--client", "ak-suu")  # its whole picture
+    assert any(_state_of(one_client[0], line) == "accepted" for line in one_client[1:])
+
+    piped = run_cli("due").stdout.splitlines()  # scripts: every row, every column, as before
+    assert len(piped) == len(obligations)
+    assert [line.split("\t")[0] for line in piped] == [o["deadline"] for o in obligations]
+    assert all(len(line.split("\t")) == 9 for line in piped)
 
 
 def test_due_takes_names_and_prefixes_and_says_when_input_is_wrong(op: Operator) -> None:
