@@ -76,14 +76,17 @@ def client_last_filings(config: Config) -> dict[str, LastFiling]:
         return last_filings(list_submissions(client, SubmissionFilter()))
 
 
-def client_open_obligations(config: Config) -> dict[str, list[Obligation]]:
-    """Each client's obligations that are overdue or due within a week and not accepted."""
+def client_open_obligations(
+    config: Config, clients: list[Client] | None = None
+) -> dict[str, list[Obligation]]:
+    """Each client's obligations that are overdue or due within a week and not accepted;
+    `clients` (every client, as `client_list` returns them) when already held."""
     from sochi_cli.services.overview import open_obligations
     from sochi_cli.services.session import open_client
 
     found: dict[str, list[Obligation]] = {}
     with open_client(config) as client:
-        for item in open_obligations(client, config.profile):
+        for item in open_obligations(client, config.profile, clients=clients):
             found.setdefault(item.client_inn, []).append(item)
     return found
 

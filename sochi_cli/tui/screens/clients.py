@@ -124,7 +124,9 @@ class ClientsScreen(TableScreen):
             lambda: client_last_filings(self.ctx.config), self.show_last, group="last"
         )
         self.run_blocking(
-            lambda: client_open_obligations(self.ctx.config), self.show_due, group="due"
+            lambda: client_open_obligations(self.ctx.config, clients),
+            self.show_due,
+            group="due",
         )
 
     def show_due(self, due: dict[str, list[Any]]) -> None:
