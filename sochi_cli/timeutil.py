@@ -32,6 +32,16 @@ def format_local(moment: datetime) -> str:
     return to_bishkek(moment).strftime("%Y-%m-%d %H:%M (Bishkek)")
 
 
+def local_minute(stored: str) -> str:
+    """A stored ISO instant (UTC unless it says otherwise) as `2026-11-27 17:30`, Bishkek time,
+    for a table column labelled as Bishkek time; text that is not an instant is kept."""
+    try:
+        moment = datetime.fromisoformat(stored.replace("Z", "+00:00"))
+    except ValueError:
+        return stored
+    return to_bishkek(moment).strftime("%Y-%m-%d %H:%M")
+
+
 def iso_z(moment: datetime) -> str:
     """`2026-11-27T11:30:00Z`: the one JSON form of an instant (whole seconds, UTC)."""
     return as_utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -77,6 +87,7 @@ __all__ = [
     "as_utc",
     "format_local",
     "iso_z",
+    "local_minute",
     "normalize_instants",
     "parse_instant",
     "to_bishkek",

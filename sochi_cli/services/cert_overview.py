@@ -182,7 +182,7 @@ def _certificates(overview: CertificateOverview, client: OperatorClient, config:
         overview.certificates.append(
             CertificateRow(
                 serial=item.serial,
-                subject=item.subject,
+                subject=certs.name_text(cert.subject) if cert is not None else item.subject,
                 owner=item.owner_name or "",
                 status=item.status,
                 key_kind=item.key_kind or "-",
@@ -213,7 +213,7 @@ def _chain(overview: CertificateOverview, leaf: x509.Certificate, config: Config
     path = certs.trusted_path(leaf, material.roots, material.intermediates)
     overview.chain = [
         ChainLink(
-            c.subject.rfc4514_string(),
+            certs.name_text(c.subject),
             format(c.serial_number, "x"),
             c.not_valid_after_utc.date().isoformat(),
         )
