@@ -55,11 +55,11 @@ PLACES: tuple[Place, ...] = (
           "Every submission, live: states, receipts, protocols, verify"),
     Place("file", "4", "File reports", "File", "file_reports", "FileReportsScreen",
           "Pick reports, check them, sign once and file exactly once"),
-    Place("batches", "5", "Batches", "Batches", "batches", "BatchesScreen",
+    Place("batches", "5", "Batches", "Batch", "batches", "BatchesScreen",
           "The journal's batches and their items; resume an interrupted one"),
     Place("inbox", "6", "Inbox", "Inbox", "inbox", "InboxScreen",
-          "Agency notices; acknowledge with your signature"),
-    Place("certificates", "7", "Certificates & token", "Certs", "certificates",
+          "Agency notices and requests; acknowledge or answer with your signature"),
+    Place("certificates", "7", "Certificates & token", "Cert", "certificates",
           "CertificatesScreen", "Tokens, certificates, chain, CRL, renewal, revoke"),
     Place("doctor", "8", "Doctor", "Doctor", "doctor", "DoctorScreen",
           "Checks of this machine, the key and the operator, with fixes"),
@@ -136,10 +136,21 @@ class SochiApp(App[int]):
         self.ctx.remember("ui", "theme", theme)
 
     def action_go(self, mode: str) -> None:
+        from textual.screen import ModalScreen
+
+        from sochi_cli.tui.screens.help import HelpScreen
+
+        if isinstance(self.screen, HelpScreen):
+            self.screen.dismiss(None)  # a screen's key in the help goes there
+        elif isinstance(self.screen, ModalScreen):
+            return  # a dialog waits for its answer (Esc cancels it)
         if mode not in PLACE_BY_MODE or mode == self.current_mode:
             return
         self.switch_mode(mode)
         self.ctx.remember("ui", "screen", mode)
+        revisited = getattr(self.screen, "revisited", None)
+        if callable(revisited):
+            revisited()
 
     def save_state(self) -> None:
         self.ctx.remember("ui", "screen", self.current_mode)
@@ -349,7 +360,9 @@ def run_tui(profile_override: str | None = None) -> int:
     app = SochiApp(profile_override)
     app.ctx.config  # noqa: B018 - a broken config is reported before the screen switches
     result = app.run()
-    return int(result or 0)
+    if result is None:  # not exited by sochi: Textual's own exit code (1 after a crash)
+        return app.return_code or 0
+    return int(result)
 
 
 __all__ = ["PLACES", "PLACE_BY_MODE", "Place", "SochiApp", "run_tui"]

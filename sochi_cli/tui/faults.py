@@ -59,8 +59,9 @@ def _known(err: SochiError) -> Fault:
     exit_code = err.exit_code
     message, hint = err.message, err.hint
     if code in _LOGIN_CODES or (exit_code == ExitCode.AUTH and "not logged in" in message.lower()):
+        logged_out = code == "not_logged_in" or "not logged in" in message.lower()
         return Fault(
-            "Not logged in" if code == "not_logged_in" else "Session expired",
+            "Not logged in" if logged_out else "Session expired",
             message,
             "press L to log in with your key file, token or E-Cloud key",
             "warning",
@@ -105,6 +106,12 @@ def _known(err: SochiError) -> Fault:
         )
     if exit_code == ExitCode.STORAGE:
         return Fault("Local storage", message, hint, "error", None, code)
+    if code.startswith("passphrase_"):
+        import os
+
+        if not os.environ.get("SOCHI_KEY_PASSPHRASE"):
+            hint = "nothing was signed or sent; try again and type the key file's passphrase"
+        return Fault("Key file passphrase", message, hint, "error", None, code)
     if code.startswith(("pin_", "token_", "key_")):
         return Fault("Token", message, hint, "error", None, code)
     if code == "no_clients":

@@ -33,19 +33,21 @@ class ArchiveScreen(TableScreen):
     FILTER_HINT = "filter (client, period, form, kind, file, submission)"
     EMPTY = "nothing archived yet"
     COLUMNS: ClassVar[tuple[Column, ...]] = (
-        Column("client", "Client", 14),
-        Column("period", "Period", 8),
-        Column("form", "Form", 9),
-        Column("kind", "Kind", 18),
-        Column("file", "File", 28),
-        Column("submission", "Submission", 14),
-        Column("size", "Bytes", 7, numeric=True),
-        Column("sha", "SHA-256", 16),
+        Column("client", "Client", 14, whole=True),
+        Column("period", "Period", 8, drop=4),
+        Column("form", "Form", 9, drop=3),
+        Column("kind", "Kind", 18, whole=True),
+        Column("file", "File", 28, whole=True),
+        Column("submission", "Submission", 14, whole=True, drop=2),
+        Column("size", "Bytes", 7, numeric=True, drop=1),
+        Column("sha", "SHA-256", 16, drop=5),
     )
     BINDINGS: ClassVar[list[BindingType]] = [
         *TableScreen.BINDINGS,
         Binding("v", "verify", "Verify archive"),
     ]
+    OPEN_HINT = "Enter preview"
+    RELOAD_ON_SHOW = True
 
     def __init__(self) -> None:
         super().__init__()
@@ -56,8 +58,8 @@ class ArchiveScreen(TableScreen):
         with Horizontal(classes="split -narrow"):
             with Vertical(classes="master"):
                 yield from self.table_area()
-            with VerticalScroll(classes="detail"):
-                yield Static("Enter previews the highlighted object", id="archive-object")
+            with VerticalScroll(classes="detail -closable -hidden"):
+                yield Static("", id="archive-object")
 
     def reload(self) -> None:
         from sochi_cli.services.records import archive_entries
@@ -74,6 +76,8 @@ class ArchiveScreen(TableScreen):
 
         sha = event.key.split(":", 1)[0]
         pane = self.query_one("#archive-object", Static)
+        pane.update(f"reading {sha[:16]}…")
+        self.open_detail()
 
         def show(data: bytes) -> None:
             text = Text(f"{event.key.split(':', 2)[2] or sha}\nsha256 {sha}\n\n", style="bold")

@@ -37,8 +37,11 @@ class SochiScreen(Screen[None]):
     MODE: ClassVar[str] = ""
     TITLE: ClassVar[str] = ""
     SUMMARY: ClassVar[str] = ""  # one sentence for the help screen and the palette
+    # local screens (journal, audit, archive) read their data again each time they are shown
+    RELOAD_ON_SHOW: ClassVar[bool] = False
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "reload", "Refresh"),
+        Binding("escape", "back", "Back: leave the filter, close the detail", show=False),
     ]
 
     def __init__(self) -> None:
@@ -69,8 +72,8 @@ class SochiScreen(Screen[None]):
         yield from ()
 
     def on_resize(self) -> None:
-        wide = self.size.width >= WIDE
         for split in self.query(".split"):
+            wide = self.size.width >= WIDE and not split.has_class("-stacked")
             split.set_class(wide, "-wide")
             split.set_class(not wide, "-narrow")
 
@@ -79,12 +82,53 @@ class SochiScreen(Screen[None]):
             self.loaded = True
             self.reload()
 
+    def revisited(self) -> None:
+        """Come back to by its key: local screens read their data again, and a screen left
+        showing a connection or session fault tries again (the operator may be back)."""
+        if not self.loaded:
+            return  # first shown: on_screen_resume loads it
+        fault = self.query_one(FaultPanel).fault
+        if self.RELOAD_ON_SHOW or (fault is not None and fault.action in ("retry", "login")):
+            self.action_reload()
+
     def reload(self) -> None:
         """Fetch this screen's data again (in a worker)."""
 
     def action_reload(self) -> None:
         self.clear_fault()
         self.reload()
+
+    def action_back(self) -> None:
+        """Esc: leave the filter, else close the open detail, else go back a step."""
+        focused = self.focused
+        if isinstance(focused, FilterBar):
+            focused.leave()
+            return
+        if not self.close_detail():
+            self.go_back()
+
+    def close_detail(self) -> bool:
+        """Hide an open detail pane (`.detail.-closable`); False if none was open."""
+        closed = False
+        for pane in self.query(".detail.-closable"):
+            if not pane.has_class("-hidden"):
+                pane.set_class(True, "-hidden")
+                closed = True
+        if closed:
+            self.focus_main()
+        return closed
+
+    def open_detail(self) -> None:
+        for pane in self.query(".detail.-closable"):
+            pane.set_class(False, "-hidden")
+
+    def go_back(self) -> None:
+        """Esc with nothing to leave or close: a pushed screen (a client) goes back."""
+        if len(self.app.screen_stack) > 1 and self.app.screen is self:
+            self.dismiss(None)
+
+    def focus_main(self) -> None:
+        """Give the focus back to the screen's main widget."""
 
     # faults ----------------------------------------------------------------------------
     def show_fault(self, exc: BaseException | Fault) -> Fault:
@@ -138,6 +182,8 @@ class TableScreen(SochiScreen):
     COLUMNS: ClassVar[tuple[Column, ...]] = ()
     FILTER_HINT: ClassVar[str] = "filter…"
     EMPTY: ClassVar[str] = "nothing to show"
+    OPEN_HINT: ClassVar[str] = "Enter open"  # what Enter does, for the caption
+    _pending_key: str | None = None  # a row to go to once the rows have arrived
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "reload", "Refresh"),
         # priority: handled before the next key is routed, so `/bakery` typed fast all lands
@@ -156,6 +202,9 @@ class TableScreen(SochiScreen):
     def table(self) -> RecordTable:
         return self.query_one("#table", RecordTable)
 
+    def focus_main(self) -> None:
+        self.table.focus()
+
     def on_mount(self) -> None:
         table = self.table
         widths = self.ctx.remembered("widths", self.MODE)
@@ -170,6 +219,11 @@ class TableScreen(SochiScreen):
             self.apply_filter(query)
         table.focus()
 
+    def _failed(self, exc: BaseException, failed: Callable[[Fault], None] | None) -> None:
+        super()._failed(exc, failed)
+        if self.table.total_count == 0:
+            self.update_caption("nothing loaded · r tries again")
+
     def apply_filter(self, query: str) -> None:
         """Filter the table by `query`; screens with structured filters override this."""
         self.table.set_filter(query)
@@ -179,11 +233,15 @@ class TableScreen(SochiScreen):
         table = self.table
         shown, total = table.visible_count, table.total_count
         text = f"{shown} of {total}" if shown != total else f"{total}"
+        if extra:  # the state of things first: the keys' reminder is cut at narrow widths
+            text += f" · {extra}"
         key, reverse = table.sort_state
         if key:
             text += f" · sorted by {key}{' ↓' if reverse else ''}"
-        text += " · / filter · ←→ column · s sort · < > width · Enter open"
-        self.query_one("#caption", Static).update(text + (f" · {extra}" if extra else ""))
+        text += " · / filter · ←→ column · s sort · < > width"
+        if self.OPEN_HINT:
+            text += f" · {self.OPEN_HINT}"
+        self.query_one("#caption", Static).update(text)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if isinstance(event.input, FilterBar):
@@ -197,6 +255,10 @@ class TableScreen(SochiScreen):
         key, reverse = self.table.sort_state
         if key is not None:
             self.ctx.remember("sort", self.MODE, [key, reverse])
+        pending = self._pending_key
+        if pending is not None and event.table is self.table and self.table.total_count:
+            self._pending_key = None  # the rows asked for before they had arrived
+            self.focus_key(pending)
 
     def action_filter(self) -> None:
         bar = self.query_one(FilterBar)
@@ -207,8 +269,12 @@ class TableScreen(SochiScreen):
         self.set_focus(bar)
 
     def focus_key(self, key: str) -> None:
-        """Put the cursor on the row `key` (from the dashboard), clearing a hiding filter."""
+        """Put the cursor on the row `key` (from the dashboard), clearing a hiding filter;
+        on a screen still loading, as soon as its rows arrive."""
         table = self.table
+        if table.total_count == 0:
+            self._pending_key = key
+            return
         if not table.move_to_key(key):
             self.query_one(FilterBar).value = ""
             self.apply_filter("")

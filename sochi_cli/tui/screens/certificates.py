@@ -27,7 +27,7 @@ def certificate_record(row: Any) -> Record:
         tag = "warning"
     return Record(
         row.serial,
-        (("● " if row.in_use else "  ") + row.serial[:18], row.status, row.key_kind, days,
+        (("● " if row.in_use else "  ") + row.serial, row.status, row.key_kind, days,
          row.owner, row.renewal_path),
         tag,
     )  # fmt: skip
@@ -83,12 +83,12 @@ def facts_renderable(overview: Any, chosen: Any) -> Group:
 class CertificatesScreen(SochiScreen):
     MODE = "certificates"
     TITLE = "Certificates & token"
-    SUMMARY = "Certificates, renewal path, chain, CRL, tokens; f fetch CRL, k keys, x revoke."
+    SUMMARY = "Certificates, renewal path, chain, CRL, tokens; f fetch CRL, t keys, x revoke."
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "reload", "Refresh"),
         Binding("f", "fetch_crl", "Fetch CRL"),
-        Binding("k", "keys", "Keys on token"),
-        Binding("x", "revoke", "Revoke (compromise)"),
+        Binding("t", "keys", "Token keys"),
+        Binding("x", "revoke", "Revoke"),
     ]
 
     def __init__(self) -> None:
@@ -100,12 +100,12 @@ class CertificatesScreen(SochiScreen):
                      classes="pane-title")  # fmt: skip
         yield RecordTable(
             (
-                Column("serial", "Serial", 20),
-                Column("status", "Status", 8),
+                Column("serial", "Serial", 20, whole=True),
+                Column("status", "Status", 8, whole=True),
                 Column("key", "Key", 6),
                 Column("days", "Days", 5, numeric=True),
-                Column("owner", "Owner", 22),
-                Column("renewal", "Renewal", 13),
+                Column("owner", "Owner", 22, drop=1, flex=True),
+                Column("renewal", "Renewal", 13, whole=True, drop=2),
             ),
             empty_text="no certificates (log in with L)",
             id="certs",
@@ -126,6 +126,10 @@ class CertificatesScreen(SochiScreen):
     def show(self, overview: Any) -> None:
         self.overview = overview
         table = self.query_one(RecordTable)
+        unlisted = any(p.startswith("certificates:") for p in overview.problems)
+        table.empty_text = (
+            "not listed: see below" if unlisted else "no certificates (log in with L)"
+        )
         table.set_records([certificate_record(r) for r in overview.certificates])
         self._facts(table.current_key)
 

@@ -40,8 +40,7 @@ class ClientDetailScreen(SochiScreen):
     TITLE = "Client"
     SUMMARY = "One client: POA, obligations, submissions, fees; Enter opens a submission."
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,backspace", "back", "Back"),
-        Binding("r", "reload", "Refresh"),
+        Binding("backspace", "back", "Back to the clients"),
     ]
 
     def __init__(self, inn: str) -> None:
@@ -53,12 +52,12 @@ class ClientDetailScreen(SochiScreen):
         yield Static("Submissions", classes="pane-title")
         yield RecordTable(
             (
-                Column("id", "Submission", 14),
+                Column("id", "Submission", 14, whole=True),
                 Column("form", "Form", 9),
                 Column("period", "Period", 8),
-                Column("status", "State", 9),
-                Column("received", "Received (Bishkek)", 16),
-                Column("fee", "Fee", 9, numeric=True),
+                Column("status", "State", 9, whole=True),
+                Column("received", "Received (Bishkek)", 18),
+                Column("fee", "Fee", 9, numeric=True, drop=1),
             ),
             empty_text="nothing filed for this client yet",
             id="client-subs",
@@ -129,9 +128,6 @@ class ClientDetailScreen(SochiScreen):
         focus = getattr(self.app.screen, "focus_key", None)
         if callable(focus):
             focus(key)
-
-    def action_back(self) -> None:
-        self.dismiss(None)
 
 
 __all__ = ["ClientDetailScreen"]

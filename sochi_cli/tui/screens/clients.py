@@ -66,14 +66,14 @@ class ClientsScreen(TableScreen):
     FILTER_HINT = "filter by name or INN (e.g. 'bakery', '0150', 'expired', 'late')"
     EMPTY = "no clients"
     COLUMNS: ClassVar[tuple[Column, ...]] = (
-        Column("inn", "INN", 14),
+        Column("inn", "INN", 14, whole=True),
         Column("name", "Name", 26),
-        Column("status", "Status", 8),
-        Column("poa", "POA", 8),
-        Column("valid_until", "Valid until", 10),
+        Column("status", "Status", 8, drop=2),  # the POA column says `detached` too
+        Column("poa", "POA", 8, whole=True),
+        Column("valid_until", "Valid until", 11),
         Column("days", "Days", 5, numeric=True),
         Column("open", "Open", 7),
-        Column("last", "Last filing", 24),
+        Column("last", "Last filing", 24, drop=1, flex=True),
     )
 
     def __init__(self) -> None:

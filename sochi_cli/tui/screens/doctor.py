@@ -43,9 +43,11 @@ def finding_text(finding: Finding) -> Text:
     if finding.fix:
         text.append("\nFix: ", style="bold")
         text.append(f"{finding.fix}\n", style="bold cyan")
-    for key, value in finding.evidence.items():
-        text.append(f"\n{key}: ", style="dim")
-        text.append(str(value), style="dim")
+    if finding.evidence:
+        from sochi_cli.services.facts_text import fact_lines
+
+        text.append("\nEvidence\n", style="bold dim")
+        text.append("\n".join(fact_lines(finding.evidence)), style="dim")
     return text
 
 
@@ -57,22 +59,23 @@ class DoctorScreen(TableScreen):
     EMPTY = "press r to run the checks"
     COLUMNS: ClassVar[tuple[Column, ...]] = (
         Column("result", "Result", 7),
-        Column("group", "Group", 14),
-        Column("title", "Check", 30),
-        Column("summary", "What was found", 60),
+        Column("group", "Group", 14, drop=1),
+        Column("title", "Check", 24, whole=True),
+        Column("summary", "What was found", 20, flex=True),
     )
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("r", "reload", "Run the checks"),
+        Binding("r", "reload", "Run again"),
         Binding("o", "offline", "Run offline"),
         Binding("b", "bundle", "Support bundle"),
-        Binding("escape", "stop", "Stop", show=False),
     ]
+    OPEN_HINT = ""  # the highlighted check's details show by themselves
 
     def __init__(self) -> None:
         super().__init__()
         self.report: DoctorReport | None = None
         self.findings: list[Finding] = []
         self.cancel = threading.Event()
+        self.running = False
 
     def body(self) -> ComposeResult:
         with Horizontal(classes="split -narrow"):
@@ -90,6 +93,7 @@ class DoctorScreen(TableScreen):
     def run_checks(self, *, offline: bool) -> None:
         from sochi_cli.services.diagnostics import DoctorOptions, run_doctor
 
+        self.cancel.set()  # a run still going stops; its results are dropped
         self.cancel = threading.Event()
         cancel = self.cancel
         self.findings = []
@@ -97,26 +101,40 @@ class DoctorScreen(TableScreen):
         options = DoctorOptions(profile=self.ctx.profile, offline=offline, cancelled=cancel.is_set)
 
         def step(progress: Step) -> None:
-            self.app.call_from_thread(self._step, progress)
+            if not cancel.is_set():  # a stopped or replaced run reports nothing more
+                self.app.call_from_thread(self._step, progress)
 
-        self.update_caption("checking… (Esc stops)")
-        self.run_blocking(lambda: run_doctor(options, progress=step), self.show, group="doctor")
+        self.running = True
+        self.update_caption("checking… (Ctrl+C stops)")
+        self.run_blocking(
+            lambda: run_doctor(options, progress=step),
+            self.show,
+            group="doctor",
+            failed=lambda _fault: self._stopped(),
+        )
+
+    def _stopped(self) -> None:
+        self.running = False
+        self.update_caption("not run · r runs the checks")
 
     def _step(self, progress: Step) -> None:
         if progress.finding is None:
             self.update_caption(
-                f"{progress.index + 1}/{progress.total} {progress.title}… (Esc stops)"
+                f"{progress.index + 1}/{progress.total} {progress.title}… (Ctrl+C stops)"
             )
             return
         self.findings.append(progress.finding)
         self.table.set_records([finding_record(f) for f in self.findings])
 
     def show(self, report: DoctorReport) -> None:
+        self.running = False
         self.report = report
         self.findings = list(report.findings)
         self.table.set_records([finding_record(f) for f in self.findings])
-        counts = " · ".join(f"{k} {v}" for k, v in sorted(report.counts().items()) if v)
-        self.update_caption(f"{report.worst}: {counts} · b writes a support bundle")
+        counts = report.counts()
+        words = (("fail", "failed"), ("warn", "warning(s)"), ("ok", "ok"), ("skipped", "skipped"))
+        said = " · ".join(f"{counts[k]} {word}" for k, word in words if counts.get(k))
+        self.update_caption(f"{said} · b writes a support bundle")
         first_bad = next((f for f in self.findings if str(f.result) in ("fail", "warn")), None)
         if first_bad is not None:
             self.table.move_to_key(first_bad.id)
@@ -131,8 +149,13 @@ class DoctorScreen(TableScreen):
         if finding is not None:
             self.query_one("#doctor-finding", Static).update(finding_text(finding))
 
-    def action_stop(self) -> None:
+    def interrupt(self) -> bool:
+        """Ctrl+C while the checks run: stop after the current one (the rest are skipped)."""
+        if not self.running:
+            return False
         self.cancel.set()
+        self.update_caption("stopping after the current check…")
+        return True
 
     def action_bundle(self) -> None:
         from sochi_cli.services.diagnostics_bundle import write_bundle

@@ -25,14 +25,23 @@ PROGRESS_EVERY = 0.1  # seconds between repaints of the progress (phase changes 
 NEEDS_ATTENTION = ("invalid", "failed", "rejected")
 
 
+STOPPED_BY = {"signal": "Ctrl+C", "maintenance": "the maintenance window",
+              "unavailable": "the operator unavailable"}  # fmt: skip
+NOTHING_DONE = ("passphrase_", "pin_", "token_", "interrupted")  # faults before anything is sent
+
+
 def check_record(check: Any) -> Record:
     state = "ok" if check.ok else (check.error_code or "invalid")
+    problem = check.error or ""
+    if problem.startswith(f"{check.file}:"):  # the file is in its own column
+        problem = problem[len(check.file) + 1 :].lstrip()
+        if problem[:1].isdigit():
+            problem = "line " + problem
     return Record(
         check.file,
-        (Path(check.file).name, check.client_inn, check.form, check.period, state,
-         check.error or ""),
+        (Path(check.file).name, check.client_inn, check.form, check.period, state, problem),
         "" if check.ok else "error",
-    )  # fmt: skip
+    )
 
 
 def issues_text(check: Any) -> Text:
@@ -92,7 +101,8 @@ def summary_renderable(result: Any, rows: list[dict[str, Any]]) -> Group:
     if result.interrupted:
         parts.append(
             Text(
-                f"\nStopped ({result.stopped_by}) with {result.remaining} item(s) left: press R "
+                f"\nStopped by {STOPPED_BY.get(result.stopped_by, result.stopped_by)} with "
+                f"{result.remaining} item(s) left: press R "
                 f"to resume here, or run `sochi batch resume {result.batch_id}`. Nothing is "
                 "filed twice.",
                 style="bold yellow",
@@ -120,11 +130,12 @@ class FileReportsScreen(SochiScreen):
     TITLE = "File reports"
     SUMMARY = "Pick reports, check them, see the cost, sign once, file exactly once."
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("c", "check", "Check marked"),
-        Binding("f", "file", "Sign and file"),
-        Binding("b", "back", "Back to files"),
-        Binding("R", "resume", "Resume last batch"),
+        Binding("c", "check", "Check"),
+        Binding("f", "file", "Sign & file"),
+        Binding("b", "back", "Back"),
+        Binding("R", "resume", "Resume batch"),
         Binding("x", "clear", "Clear marks", show=False),
+        Binding("r", "reload", "Reread the folder", show=False),
     ]
 
     def __init__(self) -> None:
@@ -151,12 +162,12 @@ class FileReportsScreen(SochiScreen):
                     yield Static("", id="file-cost")
                     yield RecordTable(
                         (
-                            Column("file", "File", 22),
-                            Column("client", "Client", 14),
-                            Column("form", "Form", 9),
-                            Column("period", "Period", 8),
-                            Column("state", "Check", 16),
-                            Column("error", "Problem", 40),
+                            Column("file", "File", 22, whole=True),
+                            Column("client", "Client", 14, drop=3),
+                            Column("form", "Form", 9, drop=2),
+                            Column("period", "Period", 8, drop=1),
+                            Column("state", "Check", 5, whole=True),
+                            Column("error", "Problem", 16, flex=True),
                         ),
                         id="checks",
                     )
@@ -181,6 +192,16 @@ class FileReportsScreen(SochiScreen):
 
     def _step(self, name: str) -> None:
         self.query_one(ContentSwitcher).current = name
+        target = {"file-pick": "#picker", "file-check": "#checks", "file-done": "#file-done"}
+        if name in target:
+            self.query_one(target[name]).focus()
+
+    def focus_main(self) -> None:
+        self.query_one(ReportPicker).focus()
+
+    def reload(self) -> None:
+        """r: read the folder again (new files, a new folder of reports)."""
+        self.query_one(ReportPicker).reload()
 
     @property
     def running(self) -> bool:
@@ -201,11 +222,10 @@ class FileReportsScreen(SochiScreen):
     def action_clear(self) -> None:
         self.query_one(ReportPicker).clear_marks()
 
-    def action_back(self) -> None:
-        if self.running:
-            return
-        self._step("file-pick")
-        self.query_one(ReportPicker).focus()
+    def go_back(self) -> None:
+        """b or Esc: back to choosing files (not while a batch runs)."""
+        if not self.running:
+            self._step("file-pick")
 
     # checking --------------------------------------------------------------------------
     def action_check(self) -> None:
@@ -224,14 +244,20 @@ class FileReportsScreen(SochiScreen):
         self._step("file-check")
         self.query_one("#file-cost", Static).update(f"checking {len(inputs)} path(s)…")
         self.query_one(RecordTable).set_records([])
-        self.run_blocking(lambda: preview_filing(self.ctx.config, inputs), self.show_preview)
+        self.run_blocking(
+            lambda: preview_filing(self.ctx.config, inputs),
+            self.show_preview,
+            failed=lambda _fault: self.query_one("#file-cost", Static).update(
+                Text("not checked: see the message above, fix it, then c again (b: the files)",
+                     style="bold red")
+            ),
+        )  # fmt: skip
 
     def show_preview(self, preview: Any) -> None:
         self.preview = preview
         self.query_one("#file-cost", Static).update(cost_text(preview))
         table = self.query_one(RecordTable)
         table.set_records([check_record(c) for c in preview.checks])
-        table.focus()
         self._show_issues(table.current_key)
 
     def on_record_table_highlighted(self, event: RecordTable.Highlighted) -> None:
@@ -351,8 +377,14 @@ class FileReportsScreen(SochiScreen):
         self.sochi.busy = None
         self._step("file-pick" if self.preview is None else "file-check")
         self.sochi.refresh_snapshot()
+        nothing_done = fault.code.startswith(NOTHING_DONE)
         self.notify(
-            fault.one_line() + " · whatever was done is in the journal: R resumes the batch",
+            fault.one_line()
+            + (
+                " · f tries again"
+                if nothing_done
+                else " · what was done is in the journal: R resumes the batch"
+            ),
             title=fault.title,
             severity="error",
             timeout=10,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.table import Table
 from rich.text import Text
@@ -65,8 +65,10 @@ def cards(snapshot: Snapshot, profile: str, api_url: str) -> Table:
 class HomeScreen(SochiScreen):
     MODE = "home"
     TITLE = "Home"
-    SUMMARY = "What needs you today: reports due and overdue, batches, rejections, POAs, "
-    "certificate, balance."
+    SUMMARY = (
+        "What needs you today: reports due and overdue, batches, rejections, POAs, "
+        "certificate, balance."
+    )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "reload", "Refresh"),
         Binding("enter", "open", "Go to it", show=False),
@@ -105,8 +107,20 @@ class HomeScreen(SochiScreen):
             empty.update("" if items else "Nothing needs you today.")
         empty.display = not items
 
+    def action_open(self) -> None:
+        """Enter anywhere on the dashboard: go to the highlighted item."""
+        attention = self.query_one(AttentionList)
+        index = attention.highlighted
+        if index is not None and 0 <= index < len(attention.items):
+            self.go_to(attention.items[index])
+
+    def focus_main(self) -> None:
+        self.query_one(AttentionList).focus()
+
     def on_attention_list_chosen(self, event: AttentionList.Chosen) -> None:
-        item = event.item
+        self.go_to(event.item)
+
+    def go_to(self, item: Any) -> None:
         if item.screen in ("home", self.MODE):
             return
         self.sochi.action_go(item.screen)

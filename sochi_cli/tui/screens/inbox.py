@@ -1,5 +1,6 @@
-"""Inbox: notices and requests from agencies; read one (its signature checked) and
-acknowledge it with your signature (the receipt goes to your archive)."""
+"""Inbox: notices and requests from agencies; read one (its signature checked), acknowledge
+it with your signature, answer a request with a signed document (receipts go to your
+archive)."""
 
 from __future__ import annotations
 
@@ -19,12 +20,24 @@ def inbox_record(item: Any) -> Record:
     from sochi_cli.timeutil import to_bishkek
 
     received = to_bishkek(item.received_at).strftime("%Y-%m-%d %H:%M") if item.received_at else "-"
-    acked = "yes" if item.acknowledged_at else "UNREAD"
+    state = "replied" if item.replied_at else "yes" if item.acknowledged_at else "UNREAD"
+    waiting = not item.acknowledged_at or (item.kind == "request" and not item.replied_at)
     return Record(
         item.id,
-        (item.id, item.agency.code, item.kind, item.subject, received, acked),
-        "" if item.acknowledged_at else "warning",
+        (item.id, item.agency.code, item.kind, item.subject, received, state),
+        "warning" if waiting else "",
     )
+
+
+def document_text(document: bytes) -> str:
+    """The signed document as people read it: JSON indented, anything else as it is."""
+    import json
+
+    raw = document.decode("utf-8", "replace")
+    try:
+        return json.dumps(json.loads(raw), indent=2, ensure_ascii=False)
+    except ValueError:
+        return raw
 
 
 def item_text(shown: Any) -> Text:
@@ -42,40 +55,51 @@ def item_text(shown: Any) -> Text:
         text.append(describe(shown.signature) + "\n", style="green" if ok else "bold red")
     else:
         text.append("agency signature: none\n", style="bold red")
-    text.append("\n" + (item.body or "") + "\n\n")
-    text.append(shown.document.decode("utf-8", "replace"), style="dim")
+    text.append("\n" + (item.body or "") + "\n")
     if item.acknowledged_at:
-        text.append(f"\n\nacknowledged (receipt {item.ack_receipt_id})", style="green")
+        text.append(f"\nacknowledged (receipt {item.ack_receipt_id})", style="green")
     else:
-        text.append("\n\na: acknowledge with your signature", style="italic")
+        text.append("\na: acknowledge with your signature", style="italic")
+    if item.replied_at:
+        text.append(f"\nanswered (receipt {item.reply_receipt_id})", style="green")
+    elif item.kind == "request":
+        text.append("\np: answer the request with a signed document", style="bold italic")
+    text.append("\n\nThe signed document, as the agency sent it:\n", style="bold dim")
+    text.append(document_text(shown.document), style="dim")
     return text
 
 
 class InboxScreen(TableScreen):
     MODE = "inbox"
     TITLE = "Inbox"
-    SUMMARY = "Notices and requests from agencies; Enter reads one, a acknowledges it."
+    SUMMARY = "Notices and requests from agencies; Enter reads one, a acknowledges, p answers."
     FILTER_HINT = "filter (agency, kind, subject, 'unread')"
     EMPTY = "the inbox is empty"
     COLUMNS: ClassVar[tuple[Column, ...]] = (
-        Column("id", "Item", 12),
+        Column("id", "Item", 12, whole=True),
         Column("agency", "Agency", 6),
-        Column("kind", "Kind", 10),
-        Column("subject", "Subject", 36),
-        Column("received", "Received", 16),
-        Column("ack", "Ack", 6),
+        Column("kind", "Kind", 8, whole=True),
+        Column("subject", "Subject", 20, flex=True),
+        Column("received", "Received", 16, drop=1),
+        Column("ack", "Read", 6, whole=True),
     )
     BINDINGS: ClassVar[list[BindingType]] = [
         *TableScreen.BINDINGS,
-        Binding("a", "acknowledge", "Acknowledge (sign)"),
+        Binding("a", "acknowledge", "Acknowledge"),
+        Binding("p", "reply", "Answer"),
     ]
+    OPEN_HINT = "Enter read"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: dict[str, Any] = {}
 
     def body(self) -> ComposeResult:
         with Horizontal(classes="split -narrow"):
             with Vertical(classes="master"):
                 yield from self.table_area()
-            with VerticalScroll(classes="detail"):
-                yield Static("Enter reads the highlighted item", id="inbox-item")
+            with VerticalScroll(classes="detail -closable -hidden"):
+                yield Static("", id="inbox-item")
 
     def reload(self) -> None:
         from sochi_cli.services.inbox_view import inbox_items
@@ -83,6 +107,7 @@ class InboxScreen(TableScreen):
         self.run_blocking(lambda: inbox_items(self.ctx.config), self.show)
 
     def show(self, items: list[Any]) -> None:
+        self.items = {i.id: i for i in items}
         self.table.set_records([inbox_record(i) for i in reversed(items)])
         self.update_caption()
 
@@ -93,6 +118,7 @@ class InboxScreen(TableScreen):
         from sochi_cli.services.inbox_view import read_item
 
         pane = self.query_one("#inbox-item", Static)
+        self.open_detail()
         pane.update(f"reading {item_id}…")
         self.run_blocking(
             lambda: read_item(self.ctx.config, item_id),
@@ -131,5 +157,43 @@ class InboxScreen(TableScreen):
 
         self.run_blocking(work, done, group="ack")
 
+    def action_reply(self) -> None:
+        from sochi_cli.services.inbox_view import reply_to_item
+        from sochi_cli.tui.screens.reply import ReplyScreen
+        from sochi_cli.tui.screens.signer import SignerScreen
+        from sochi_cli.tui.signing import default_choice, signer_factory
 
-__all__ = ["InboxScreen", "inbox_record", "item_text"]
+        item_id = self.table.current_key
+        item = self.items.get(item_id or "")
+        if item_id is None or item is None:
+            return
+        if item.kind != "request":
+            self.notify(f"{item_id} is a notice: acknowledge it (a); only requests are answered")
+            return
+        app = self.app
+
+        def work() -> Any:
+            answer = ask_from_thread(app, ReplyScreen(item_id, item.subject))
+            choice = ask_from_thread(
+                app, SignerScreen(f"Answer {item_id} — sign with", default_choice(self.ctx))
+            )
+            signer = signer_factory(app, self.ctx, choice)()
+            return reply_to_item(
+                self.ctx.config,
+                item_id,
+                answer.document,
+                signer,
+                answer.attachments,
+                on_warning=lambda text: app.call_from_thread(app.notify, text, severity="warning"),
+            )
+
+        def done(result: Any) -> None:
+            self.notify(f"{item_id} answered; receipt {result.receipt.id}")
+            self.reload()
+            self.open(item_id)
+            self.sochi.refresh_snapshot()
+
+        self.run_blocking(work, done, group="reply")
+
+
+__all__ = ["InboxScreen", "document_text", "inbox_record", "item_text"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -60,20 +61,19 @@ class SubmissionsScreen(TableScreen):
     FILTER_HINT = "filter: words, or client:INN form:STI-077 period:2026-10 state:rejected batch:N"
     EMPTY = "no submissions match"
     COLUMNS: ClassVar[tuple[Column, ...]] = (
-        Column("id", "Submission", 14),
-        Column("client", "Client", 14),
+        Column("id", "Submission", 14, whole=True),
+        Column("client", "Client", 14, whole=True),
         Column("form", "Form", 9),
         Column("period", "Period", 8),
-        Column("corr", "Corr", 4, numeric=True),
-        Column("state", "State", 9),
-        Column("received", "Received", 16),
-        Column("decided", "Decided", 16),
-        Column("fee", "Fee", 8, numeric=True),
+        Column("corr", "Corr", 4, numeric=True, drop=1),
+        Column("state", "State", 9, whole=True),
+        Column("received", "Received", 16, drop=2),
+        Column("decided", "Decided", 16, drop=3),
+        Column("fee", "Fee", 8, numeric=True, drop=4),
     )
     BINDINGS: ClassVar[list[BindingType]] = [
         *TableScreen.BINDINGS,
         Binding("v", "verify", "Verify (clause 8)"),
-        Binding("escape", "close_detail", "Close detail", show=False),
     ]
 
     def __init__(self) -> None:
@@ -85,7 +85,7 @@ class SubmissionsScreen(TableScreen):
         with Horizontal(classes="split -narrow"):
             with Vertical(classes="master"):
                 yield from self.table_area()
-            with VerticalScroll(classes="detail -hidden", id="detail-pane"):
+            with VerticalScroll(classes="detail -closable -hidden", id="detail-pane"):
                 yield SubmissionDetail(id="detail")
 
     def on_mount(self) -> None:
@@ -170,8 +170,7 @@ class SubmissionsScreen(TableScreen):
         from sochi_cli.services.submission_view import submission_detail
 
         self.opened = submission_id
-        pane = self.query_one("#detail-pane")
-        pane.set_class(False, "-hidden")
+        self.open_detail()
         self.query_one(SubmissionDetail).update(f"loading {submission_id}…")
         self.run_blocking(
             lambda: submission_detail(self.ctx.config, submission_id),
@@ -190,19 +189,21 @@ class SubmissionsScreen(TableScreen):
         key = self.opened or self.table.current_key
         if key is None:
             return
-        self.query_one("#detail-pane").set_class(False, "-hidden")
+        self.open_detail()
         detail = self.query_one(SubmissionDetail)
         detail.update(f"verifying {key} (clause 8)…")
         self.run_blocking(
             lambda: verify_submission(self.ctx.config, key),
             lambda lines: detail.show_lines(f"Clause-8 verification of {key}", lines),
             group="detail",
+            failed=lambda fault: detail.update(
+                Text(f"{key}: not verified — {fault.one_line()}", style="bold red")
+            ),
         )
 
-    def action_close_detail(self) -> None:
+    def close_detail(self) -> bool:
         self.opened = None
-        self.query_one("#detail-pane").set_class(True, "-hidden")
-        self.table.focus()
+        return super().close_detail()
 
 
 __all__ = ["SubmissionsScreen", "parse_query", "submission_record"]

@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
-from textual.binding import Binding, BindingType
 from textual.widgets import Input
 
 
 class FilterBar(Input):
-    """An Input that filters the table below it; Esc (or Enter) hands focus back."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "leave", "Back to the table", show=False),
-    ]
+    """An Input that filters the table below it; Enter (or the screen's Esc) hands focus back."""
 
     def __init__(self, placeholder: str, *, id: str | None = None) -> None:
         super().__init__(placeholder=placeholder, id=id, compact=True)
 
-    def action_leave(self) -> None:
+    def leave(self) -> None:
+        """Esc: clear the filter, or (when it is empty) go back to the table."""
         if self.value:
             self.value = ""
         else:

@@ -1,4 +1,6 @@
-"""The row of screens and their keys under the header, the current one highlighted."""
+"""The row of screens and their keys under the header, the current one highlighted: full
+titles when they fit, short names at 80 columns, and below that keys only with the current
+screen's name, so every screen's key stays on the screen."""
 
 from __future__ import annotations
 
@@ -20,14 +22,30 @@ class NavBar(Static):
     def render_places(self, width: int) -> Text:
         from sochi_cli.tui.app import PLACES
 
-        long_form = sum(len(p.title) + len(p.key) + 2 for p in PLACES) <= width
+        def entries(names: list[str], gap: str) -> list[tuple[str, str, str]]:
+            return [(p.mode, f"{p.key} {name}", gap) for p, name in zip(PLACES, names, strict=True)]
+
+        tiers = [
+            entries([p.title for p in PLACES], "  "),
+            entries([p.short for p in PLACES], "  "),
+            entries([p.short for p in PLACES], " "),
+            [(p.mode, f"{p.key} {p.short}" if p.mode == self.current else p.key, " ")
+             for p in PLACES],
+        ]  # fmt: skip
+        chosen = tiers[-1]
+        for tier in tiers:
+            if sum(len(label) + len(gap) for _mode, label, gap in tier) - len(tier[-1][2]) <= width:
+                chosen = tier
+                break
         text = Text(no_wrap=True, overflow="ellipsis")
-        for place in PLACES:
-            name = place.title if long_form else place.short
-            style = "bold reverse" if place.mode == self.current else ""
-            text.append(f"{place.key}", style="bold")
-            text.append(f" {name} ", style=style)
-            text.append(" ")
+        for n, (mode, label, gap) in enumerate(chosen):
+            key, _, name = label.partition(" ")
+            current = mode == self.current
+            text.append(key, style="bold reverse" if current else "bold")
+            if name:
+                text.append(f" {name}", style="bold reverse" if current else "")
+            if n < len(chosen) - 1:
+                text.append(gap)
         return text
 
 

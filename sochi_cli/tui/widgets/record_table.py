@@ -1,6 +1,10 @@
 """A virtualised table of records: only the visible lines are rendered, filter and sort work on
 row indexes, so 10 000 submissions filter per keystroke in a few milliseconds.
 
+Columns fit the width they are given: identifiers (`whole`) are never cut, the least useful
+columns (`drop`) are hidden first when the table is narrow, and one free-text column (`flex`)
+takes the width left over.
+
 Why not Textual's DataTable: it measures and stores every cell on `add_rows` (1.0 s for
 10 000 rows here) and again on each filter; textual-fastdatatable is fast but pulls in
 pyarrow (170 MB installed, ~55 MB more RSS). This is Textual's Line API (`ScrollView` +
@@ -9,6 +13,7 @@ pyarrow (170 MB installed, ~55 MB more RSS). This is Textual's Line API (`Scroll
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -33,6 +38,9 @@ class Column:
     label: str
     width: int
     numeric: bool = False  # right-aligned, sorted as a number
+    whole: bool = False  # an identifier: the column grows to its longest cell, never cut
+    drop: int = 0  # when the table is too narrow, the highest `drop` is hidden first; 0: never
+    flex: bool = False  # free text: takes the width the other columns leave
 
 
 @dataclass(frozen=True)
@@ -48,6 +56,7 @@ class RecordTable(ScrollView, can_focus=True):
     """Keyboard-first table: ↑↓ PgUp PgDn Home End, ←→ pick a column, s sort by it,
     < > narrow/widen it, Enter opens the row."""
 
+    KEYS_TITLE: ClassVar[str] = "In a table"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up,k", "cursor(-1)", "Up", show=False),
         Binding("down,j", "cursor(1)", "Down", show=False),
@@ -57,7 +66,7 @@ class RecordTable(ScrollView, can_focus=True):
         Binding("end,G", "edge(1)", "Last", show=False),
         Binding("left,h", "column(-1)", "Column left", show=False),
         Binding("right,l", "column(1)", "Column right", show=False),
-        Binding("s", "sort", "Sort by column"),
+        Binding("s", "sort", "Sort"),
         Binding("less_than_sign", "resize(-2)", "Narrow column", show=False),
         Binding("greater_than_sign", "resize(2)", "Widen column", show=False),
         Binding("enter", "open", "Open", show=False),
@@ -114,7 +123,7 @@ class RecordTable(ScrollView, can_focus=True):
         classes: str | None = None,
     ) -> None:
         super().__init__(id=id, classes=classes)
-        self.columns = [Column(c.key, c.label, c.width, c.numeric) for c in columns]
+        self.columns = [dataclasses.replace(c) for c in columns]
         self.empty_text = empty_text
         self._records: list[Record] = []
         self._haystack: list[str] = []
@@ -125,6 +134,9 @@ class RecordTable(ScrollView, can_focus=True):
         self.cursor = 0
         self.column_cursor = 0
         self._predicate: Callable[[Record], bool] | None = None
+        self._longest = [cell_len(c.label) if c.whole else 0 for c in self.columns]
+        self._shown: list[int] = list(range(len(self.columns)))  # after dropping, in order
+        self._drawn: list[int] = [c.width for c in self.columns]  # widths as drawn
 
     # data ------------------------------------------------------------------------------
     @property
@@ -144,6 +156,8 @@ class RecordTable(ScrollView, can_focus=True):
         current = self.current_key if keep_cursor else None
         self._records = list(records)
         self._haystack = [" ".join(r.cells).casefold() for r in self._records]
+        self._longest = [cell_len(c.label) if c.whole else 0 for c in self.columns]
+        self._measure(self._records)
         self._recompute(keep=current)
 
     def upsert(self, records: Sequence[Record]) -> None:
@@ -159,7 +173,16 @@ class RecordTable(ScrollView, can_focus=True):
             else:
                 self._records[index] = record
                 self._haystack[index] = text
+        self._measure(records)
         self._recompute(keep=self.current_key)
+
+    def _measure(self, records: Sequence[Record]) -> None:
+        """Grow the `whole` columns to their longest cell among `records`."""
+        for n, column in enumerate(self.columns):
+            if column.whole and records:
+                longest = max(cell_len(r.cells[n]) for r in records if n < len(r.cells))
+                self._longest[n] = max(self._longest[n], longest)
+        self._fit_columns()
 
     def set_filter(self, query: str, predicate: Callable[[Record], bool] | None = None) -> None:
         """Keep rows whose text contains every word of `query` (and that pass `predicate`)."""
@@ -215,13 +238,49 @@ class RecordTable(ScrollView, can_focus=True):
 
     # geometry --------------------------------------------------------------------------
     def _total_width(self) -> int:
-        return sum(c.width + 1 for c in self.columns) + 1
+        return sum(self._drawn[n] + 1 for n in self._shown) + 1
 
     def _resize_virtual(self) -> None:
         self.virtual_size = Size(self._total_width(), len(self._visible) + 1)
 
-    def on_mount(self) -> None:
+    def _fit_columns(self) -> None:
+        """Choose the columns shown and their widths for the width the table has now."""
+        wanted = [
+            max(c.width, self._longest[n]) if c.whole else c.width
+            for n, c in enumerate(self.columns)
+        ]
+        # the vertical scrollbar's column is kept free, whether it shows now or later
+        room = self.size.width - self.styles.scrollbar_size_vertical
+        shown = list(range(len(self.columns)))
+        if room > 0:
+            total = sum(wanted[n] + 1 for n in shown) + 1
+            while total > room:
+                droppable = [n for n in shown if self.columns[n].drop > 0]
+                if not droppable:
+                    break
+                victim = max(droppable, key=lambda n: (self.columns[n].drop, n))
+                shown.remove(victim)
+                total -= wanted[victim] + 1
+            flex = next((n for n in shown if self.columns[n].flex), None)
+            if flex is not None and total < room:
+                wanted[flex] += room - total
+        self._shown, self._drawn = shown, wanted
+        if self.column_cursor not in shown and shown:
+            self.column_cursor = min(shown, key=lambda n: abs(n - self.column_cursor))
         self._resize_virtual()
+        self.refresh()
+
+    @property
+    def shown_columns(self) -> list[Column]:
+        """The columns on screen now, left to right (narrow tables hide some)."""
+        return [self.columns[n] for n in self._shown]
+
+    def on_mount(self) -> None:
+        self._fit_columns()
+
+    def on_resize(self) -> None:
+        self._fit_columns()
+        self.call_after_refresh(self._scroll_to_cursor)  # a pane opened below: keep it in view
 
     def widths(self) -> dict[str, int]:
         return {c.key: c.width for c in self.columns}
@@ -231,8 +290,7 @@ class RecordTable(ScrollView, can_focus=True):
             value = widths.get(column.key)
             if isinstance(value, int):
                 column.width = max(MIN_WIDTH, min(MAX_WIDTH, value))
-        self._resize_virtual()
-        self.refresh()
+        self._fit_columns()
 
     # cursor ----------------------------------------------------------------------------
     @property
@@ -285,8 +343,13 @@ class RecordTable(ScrollView, can_focus=True):
         self._set_cursor(0 if direction < 0 else len(self._visible) - 1)
 
     def action_column(self, delta: int) -> None:
-        self.column_cursor = max(0, min(len(self.columns) - 1, self.column_cursor + delta))
-        offset = sum(c.width + 1 for c in self.columns[: self.column_cursor])
+        shown = self._shown
+        if not shown:
+            return
+        at = shown.index(self.column_cursor) if self.column_cursor in shown else 0
+        at = max(0, min(len(shown) - 1, at + delta))
+        self.column_cursor = shown[at]
+        offset = sum(self._drawn[n] + 1 for n in shown[:at])
         width = self.scrollable_content_region.width
         if offset < self.scroll_offset.x or offset > self.scroll_offset.x + width - 4:
             self.scroll_to(x=max(0, offset - 2), animate=False)
@@ -300,8 +363,7 @@ class RecordTable(ScrollView, can_focus=True):
     def action_resize(self, delta: int) -> None:
         column = self.columns[self.column_cursor]
         column.width = max(MIN_WIDTH, min(MAX_WIDTH, column.width + delta))
-        self._resize_virtual()
-        self.refresh()
+        self._fit_columns()
         self.post_message(self.ColumnsResized(self, self.widths()))
 
     def action_open(self) -> None:
@@ -339,11 +401,12 @@ class RecordTable(ScrollView, can_focus=True):
         style = self.get_component_rich_style("record-table--header")
         current = self.get_component_rich_style("record-table--header-current")
         segments = [Segment(" ", style)]
-        for n, column in enumerate(self.columns):
+        for n in self._shown:
+            column = self.columns[n]
             label = column.label
             if self._sort_key == column.key:
                 label += " ▼" if self._sort_reverse else " ▲"
-            text = _fit(label, column.width, column.numeric)
+            text = _fit(label, self._drawn[n], column.numeric)
             chosen = current if n == self.column_cursor and self.has_focus else style
             segments.append(Segment(text, chosen))
             segments.append(Segment(" ", style))
@@ -357,8 +420,10 @@ class RecordTable(ScrollView, can_focus=True):
         if row == self.cursor:
             style = style + self.get_component_rich_style("record-table--cursor")
         segments = [Segment(" ", style)]
-        for column, cell in zip(self.columns, record.cells, strict=False):
-            segments.append(Segment(_fit(cell, column.width, column.numeric), style))
+        cells = record.cells
+        for n in self._shown:
+            cell = cells[n] if n < len(cells) else ""
+            segments.append(Segment(_fit(cell, self._drawn[n], self.columns[n].numeric), style))
             segments.append(Segment(" ", style))
         return Strip(segments)
 

@@ -18,6 +18,7 @@ SHOWN_SUFFIXES = frozenset({".xml", ".csv", ".json"})
 
 
 class ReportPicker(DirectoryTree):
+    KEYS_TITLE: ClassVar[str] = "In the file tree"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("space", "mark", "Mark/unmark"),
         Binding("backspace", "parent", "Parent folder", show=False),

@@ -29,15 +29,31 @@ def _bishkek(moment: datetime) -> str:
     return to_bishkek(moment).strftime("%a %H:%M")
 
 
-def header_text(profile: str, snapshot: Snapshot) -> Text:
-    """The header's content for `snapshot` (pure: the countdown uses the operator's clock)."""
+def header_text(profile: str, snapshot: Snapshot, width: int | None = None) -> Text:
+    """The header's content for `snapshot` (pure: the countdown uses the operator's clock).
+
+    When `width` is too narrow for everything, the subscriber's name goes first (the INN
+    stays), then the countdown to a maintenance window more than a day away, then the brand.
+    """
+    tiers = [(True, False, True), (False, False, True), (False, True, True), (False, True, False)]
+    text = Text()
+    for name, compact, brand in tiers:
+        text = _header(profile, snapshot, name=name, compact=compact, brand=brand)
+        if width is None or text.cell_len <= width:
+            break
+    return text
+
+
+def _header(profile: str, snapshot: Snapshot, *, name: bool, compact: bool, brand: bool) -> Text:
     text = Text(no_wrap=True, overflow="ellipsis")
-    text.append(" sochi ", style="bold reverse")
+    if brand:
+        text.append(" sochi ", style="bold reverse")
     text.append(f" {profile} ", style="bold")
     overview = snapshot.overview
     if overview is not None:
         text.append("│ ")
-        text.append(f"{overview.name} ", style="bold")
+        if name:
+            text.append(f"{overview.name} ", style="bold")
         text.append(f"{overview.inn} ")
         from sochi_cli.services.account import som
 
@@ -62,11 +78,13 @@ def header_text(profile: str, snapshot: Snapshot) -> Text:
         text.append(snapshot.overview_fault.title.lower(), style="italic")
         text.append(" ")
     text.append("│ ")
-    text.append_text(operator_text(snapshot))
+    text.append_text(operator_text(snapshot, compact=compact))
     return text
 
 
-def operator_text(snapshot: Snapshot) -> Text:
+def operator_text(snapshot: Snapshot, *, compact: bool = False) -> Text:
+    """`up · maintenance Fri 17:30 in 4d 16h 18m`, or `MAINTENANCE ends in 1h 02m`; compact
+    leaves out a window more than a day away (the banner warns an hour ahead anyway)."""
     text = Text()
     report = snapshot.operator
     if report is None:
@@ -85,10 +103,11 @@ def operator_text(snapshot: Snapshot) -> Text:
     text.append("up", style="bold green")
     upcoming = maintenance.next
     if upcoming is not None and now is not None and upcoming.starts_at > now:
-        text.append(
-            f" · maintenance {_bishkek(upcoming.starts_at)} in "
-            f"{countdown((upcoming.starts_at - now).total_seconds())}"
-        )
+        seconds = (upcoming.starts_at - now).total_seconds()
+        if not compact:
+            text.append(f" · maintenance {_bishkek(upcoming.starts_at)} in {countdown(seconds)}")
+        elif seconds < 86400:
+            text.append(f" · maintenance in {countdown(seconds)}")
     return text
 
 
@@ -108,13 +127,16 @@ class StatusHeader(Static):
         self.repaint()
         self.set_interval(1.0, self.repaint)
 
+    def on_resize(self) -> None:
+        self.repaint()
+
     def repaint(self) -> None:
         from sochi_cli.tui.app import SochiApp
 
         app = self.app
         if not isinstance(app, SochiApp):
             return
-        self.update(header_text(app.profile_name, app.snapshot))
+        self.update(header_text(app.profile_name, app.snapshot, self.size.width or None))
 
 
 __all__ = ["StatusHeader", "countdown", "header_text", "operator_text"]
