@@ -42,8 +42,14 @@ async def test_file_reports_checks_prices_signs_files_and_the_cli_agrees(
     op: Operator, tmp_path: Path
 ) -> None:
     write_reports(tmp_path, count=5, period="2024-01", invalid=1)
-    app = SochiApp(first_screen="file")
-    async with app.run_test(size=(160, 48)) as pilot:
+    app = SochiApp(first_screen="batches")
+    async with app.run_test(size=(80, 24)) as pilot:  # a representative's 80×24 terminal
+        batches = app.screen.table
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.listing is not None, what="the batches")
+        known = batches.total_count
+        await pilot.press("4")
+        await wait_for(pilot, lambda: app.current_mode == "file")
         preview = await pick_and_check(pilot, app, tmp_path)
         assert (preview.valid, len(preview.checks)) == (4, 5)
         assert preview.affordable and preview.cost.items == 4
@@ -61,6 +67,8 @@ async def test_file_reports_checks_prices_signs_files_and_the_cli_agrees(
         summary = screen_text(app)
         assert "partial" in summary and "accepted 4" in summary and "What to fix" in summary
         assert app.busy is None
+        await pilot.press("5")  # the batches screen, seen before the filing, shows it now
+        await wait_for(pilot, lambda: batches.total_count == known + 1, what="the new batch")
     assert len(op.submissions(access_token(), "2024-01")) == 4
     again = await cli("--json", "submit", str(tmp_path), "--no-wait")
     assert '"already_filed": 4' in again.stdout
@@ -86,7 +94,7 @@ async def test_ctrl_c_stops_a_tui_batch_cleanly_and_the_cli_resumes_it(
         )
         await pilot.press("ctrl+c")
         await wait_for(pilot, lambda: step(app) == "file-done", timeout=60, what="a clean stop")
-        assert "Stopped (signal)" in screen_text(app)
+        assert "Stopped by Ctrl+C" in screen_text(app)
         assert app.is_running  # the app stays up
     filed = len(op.submissions(access_token(), period))
     assert 0 < filed < count

@@ -9,6 +9,7 @@ import pytest
 from sochi_cli.tui.app import PLACES, SochiApp
 from tests.batch.operator import Operator, write_reports
 from tests.tui.conftest import cli, screen_text, wait_for
+from tests.tui.test_keys import assert_keys_are_sound
 
 
 async def test_home_shows_the_account_and_what_needs_attention(op: Operator) -> None:
@@ -28,9 +29,12 @@ async def test_home_shows_the_account_and_what_needs_attention(op: Operator) -> 
         assert op.rep["inn"] in header and "KGS" in header and "up" in header
 
 
-async def test_every_screen_opens_by_its_key_and_shows_no_fault(op: Operator) -> None:
+async def test_every_screen_opens_by_its_key_shows_no_fault_and_its_keys_are_sound(
+    op: Operator,
+) -> None:
     app = SochiApp()
     async with app.run_test(size=(120, 40)) as pilot:
+        screens = []
         for place in PLACES:
             await pilot.press(place.key)
             await wait_for(pilot, lambda p=place: app.current_mode == p.mode, what=place.mode)
@@ -41,6 +45,8 @@ async def test_every_screen_opens_by_its_key_and_shows_no_fault(op: Operator) ->
                 panel.fault,
             )
             assert place.title == app.screen.TITLE
+            screens.append(app.screen)
+        await assert_keys_are_sound(pilot, app, screens)
 
 
 async def test_clients_filter_as_you_type_and_enter_opens_the_client(op: Operator) -> None:
@@ -70,11 +76,16 @@ async def test_submissions_filter_sort_detail_and_verify(op: Operator, tmp_path:
     filed = await cli("--json", "submit", str(tmp_path), "--wait-timeout", "60")
     assert filed.code == 0, filed.stderr
     app = SochiApp(first_screen="submissions")
-    async with app.run_test(size=(160, 48)) as pilot:
+    async with app.run_test(size=(80, 24)) as pilot:
         table = app.screen.table
         await wait_for(pilot, lambda: table.total_count >= 3, what="submissions")
         await pilot.press("slash", *"period:2025-01 state:accepted", "enter")
         await wait_for(pilot, lambda: table.visible_count == 3)
+        # at 80 columns identifiers stay whole: the less useful columns go instead
+        row = table.render_line(1).text
+        assert table.current_key in row and "…" not in row.split()[0]
+        assert [c.key for c in table.shown_columns][:2] == ["id", "client"]
+        assert "fee" not in [c.key for c in table.shown_columns]
         await pilot.press("right", "s")  # sort by the client column
         clients = [table.records[i].cells[1] for i in table._visible]
         assert clients == sorted(clients)
@@ -138,6 +149,21 @@ async def test_batches_show_items_and_inbox_acknowledges_with_a_signature(
             pilot,
             lambda: any(r.key == unread.key and r.cells[5] == "yes" for r in inbox.records),
             what="acknowledged",
+        )
+        # an agency's request is answered with a signed document (`sochi inbox reply`)
+        request = next(r for r in inbox.records if r.cells[2] == "request")
+        inbox.move_to_key(request.key)
+        answer = tmp_path / "answer.xml"
+        answer.write_text("<answer>the invoices are attached</answer>\n", encoding="utf-8")
+        await pilot.press("p")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "ReplyScreen")
+        await pilot.press(*str(answer), "enter", "enter")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "SignerScreen")
+        await pilot.press("enter")
+        await wait_for(
+            pilot,
+            lambda: any(r.key == request.key and r.cells[5] == "replied" for r in inbox.records),
+            what="answered",
         )
 
 
@@ -233,6 +259,21 @@ async def test_doctor_runs_the_checks_shows_the_fix_and_writes_a_bundle(
         first_problem = next(k for k, v in results.items() if v in ("fail", "warn"))
         assert screen.table.current_key == first_problem  # the first problem, opened
         assert "Fix:" in screen_text(app)
+        screen.table.move_to_key("representation.poa")
+        text = await wait_for(
+            pilot, lambda: "representation.poa" in screen_text(app) and screen_text(app)
+        )
+        # the evidence as lines people read, not Python's repr of lists and dates
+        assert "- inn=02201202010011, name=Naryn Agro LLC" in text
+        assert "{'" not in text and "datetime.date(" not in text
         await pilot.press("b")
         bundle = await wait_for(pilot, lambda: list(tmp_path.glob("sochi-doctor-*.zip")))
         assert (bundle[0].stat().st_mode & 0o777) == 0o600
+        # r runs them again; Ctrl+C stops the run after the check in progress
+        op.control("PUT", "chaos", {"latency_ms": 300})  # a slow operator: a run to stop
+        await pilot.press("r")
+        await wait_for(pilot, lambda: screen.running and screen.findings, what="a new run")
+        await pilot.press("ctrl+c")
+        await wait_for(pilot, lambda: not screen.running, what="the run stopped")
+        assert 0 < len(screen.findings) < len(results)
+        assert app.screen is screen  # Ctrl+C stopped the checks, nothing else
