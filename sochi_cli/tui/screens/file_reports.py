@@ -173,7 +173,7 @@ class FileReportsScreen(SochiScreen):
                     )
                 with VerticalScroll(classes="detail"):
                     yield Static("", id="file-issues")
-            with Vertical(id="file-run"):
+            with VerticalScroll(id="file-run"):  # focused while a batch runs: keys do nothing
                 yield Static("", id="file-run-title", classes="pane-title")
                 yield BatchProgress()
                 yield Static("Ctrl+C stops cleanly: what is in flight is finished and recorded; "
@@ -192,9 +192,8 @@ class FileReportsScreen(SochiScreen):
 
     def _step(self, name: str) -> None:
         self.query_one(ContentSwitcher).current = name
-        target = {"file-pick": "#picker", "file-check": "#checks", "file-done": "#file-done"}
-        if name in target:
-            self.query_one(target[name]).focus()
+        target = {"file-pick": "#picker", "file-check": "#checks"}.get(name, f"#{name}")
+        self.query_one(target).focus()
 
     def focus_main(self) -> None:
         self.query_one(ReportPicker).focus()
