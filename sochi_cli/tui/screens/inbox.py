@@ -126,42 +126,44 @@ class InboxScreen(TableScreen):
             group="item",
         )
 
-    def action_acknowledge(self) -> None:
-        from sochi_cli.services.inbox_view import acknowledge_item
+    def _signer(self, title: str) -> Any:
+        """In a worker: the signer dialog, then the key's secrets (asked only if needed)."""
         from sochi_cli.tui.screens.signer import SignerScreen
         from sochi_cli.tui.signing import default_choice, signer_factory
+
+        choice = ask_from_thread(self.app, SignerScreen(title, default_choice(self.ctx)))
+        return signer_factory(self.app, self.ctx, choice)()
+
+    def _warn(self, text: str) -> None:
+        """A warning of the signing gate (clause 1.5), from the worker."""
+        self.app.call_from_thread(self.app.notify, text, severity="warning")
+
+    def _signed(self, item_id: str, what: str) -> None:
+        self.notify(what)
+        self.reload()
+        self.open(item_id)
+        self.sochi.refresh_snapshot()
+
+    def action_acknowledge(self) -> None:
+        from sochi_cli.services.inbox_view import acknowledge_item
 
         item_id = self.table.current_key
         if item_id is None:
             return
-        app = self.app
 
         def work() -> Any:
-            choice = ask_from_thread(
-                app, SignerScreen(f"Acknowledge {item_id} — sign with", default_choice(self.ctx))
-            )
-            signer = signer_factory(app, self.ctx, choice)()
-            return acknowledge_item(
-                self.ctx.config,
-                item_id,
-                signer,
-                on_warning=lambda text: app.call_from_thread(app.notify, text, severity="warning"),
-            )
+            signer = self._signer(f"Acknowledge {item_id} — sign with")
+            return acknowledge_item(self.ctx.config, item_id, signer, on_warning=self._warn)
 
         def done(result: Any) -> None:
             how = "was already acknowledged" if result.already else "acknowledged"
-            self.notify(f"{item_id} {how}; receipt {result.receipt.id}")
-            self.reload()
-            self.open(item_id)
-            self.sochi.refresh_snapshot()
+            self._signed(item_id, f"{item_id} {how}; receipt {result.receipt.id}")
 
         self.run_blocking(work, done, group="ack")
 
     def action_reply(self) -> None:
         from sochi_cli.services.inbox_view import reply_to_item
         from sochi_cli.tui.screens.reply import ReplyScreen
-        from sochi_cli.tui.screens.signer import SignerScreen
-        from sochi_cli.tui.signing import default_choice, signer_factory
 
         item_id = self.table.current_key
         item = self.items.get(item_id or "")
@@ -170,28 +172,21 @@ class InboxScreen(TableScreen):
         if item.kind != "request":
             self.notify(f"{item_id} is a notice: acknowledge it (a); only requests are answered")
             return
-        app = self.app
 
         def work() -> Any:
-            answer = ask_from_thread(app, ReplyScreen(item_id, item.subject))
-            choice = ask_from_thread(
-                app, SignerScreen(f"Answer {item_id} — sign with", default_choice(self.ctx))
-            )
-            signer = signer_factory(app, self.ctx, choice)()
+            answer = ask_from_thread(self.app, ReplyScreen(item_id, item.subject))
+            signer = self._signer(f"Answer {item_id} — sign with")
             return reply_to_item(
                 self.ctx.config,
                 item_id,
                 answer.document,
                 signer,
                 answer.attachments,
-                on_warning=lambda text: app.call_from_thread(app.notify, text, severity="warning"),
+                on_warning=self._warn,
             )
 
         def done(result: Any) -> None:
-            self.notify(f"{item_id} answered; receipt {result.receipt.id}")
-            self.reload()
-            self.open(item_id)
-            self.sochi.refresh_snapshot()
+            self._signed(item_id, f"{item_id} answered; receipt {result.receipt.id}")
 
         self.run_blocking(work, done, group="reply")
 
