@@ -160,7 +160,7 @@ class CertificatesScreen(SochiScreen):
         self.run_blocking(lambda: refresh_crl(self.ctx.config), done, group="crl")
 
     def action_keys(self) -> None:
-        from sochi_cli.services.cert_overview import token_keys
+        from sochi_cli.services.cert_overview import token_keys, token_rows
         from sochi_cli.tui.screens.secret import SecretScreen
         from sochi_cli.tui.signing import token_pin_note
 
@@ -169,6 +169,7 @@ class CertificatesScreen(SochiScreen):
         def work() -> Any:
             import os
 
+            token_rows(self.ctx.config)  # no PKCS#11 library: say so before asking a PIN
             pin = os.environ.get("SOCHI_PIN")
             if not pin:
                 note, warning = token_pin_note(self.ctx, token)
