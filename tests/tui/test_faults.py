@@ -38,7 +38,8 @@ async def test_no_network_says_so_and_the_app_stays_up(
         assert fault.title == "No connection" and "connection refused" in fault.message
         assert "r retries" in (fault.hint or "")
         await wait_for(pilot, lambda: app.snapshot.operator_fault is not None)
-        assert "operator unreachable" in str(app.screen.query_one("StatusHeader").content)
+        header = app.screen.query_one("StatusHeader")  # repainted by the snapshot or its clock
+        await wait_for(pilot, lambda: "operator unreachable" in str(header.content), timeout=5)
         await pilot.press("1")
         await wait_for(pilot, lambda: app.current_mode == "home")
         assert app.is_running
