@@ -25,8 +25,11 @@ async def test_home_shows_the_account_and_what_needs_attention(op: Operator) -> 
         assert "Naryn Agro LLC" in text  # the demo client whose POA has expired
         # reports due and overdue per client, from the obligations service
         assert app.snapshot.overview.overdue > 0 and "overdue" in text
-        header = str(app.screen.query_one("StatusHeader").content)
-        assert op.rep["inn"] in header and "KGS" in header and "up" in header
+        widget = app.screen.query_one("StatusHeader")  # repainted by the snapshot or its clock
+        header = await wait_for(
+            pilot, lambda: op.rep["inn"] in str(widget.content) and str(widget.content), timeout=5
+        )
+        assert "KGS" in header and "up" in header
 
 
 async def test_every_screen_opens_by_its_key_shows_no_fault_and_its_keys_are_sound(
