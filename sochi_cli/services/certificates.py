@@ -224,18 +224,38 @@ def _is_ca(cert: x509.Certificate) -> bool:
         return False
 
 
-def fetch_pki(profile: str, api_url: str, *, timeout: float = 30.0) -> FetchedPki:
+def fetch_pki(
+    profile: str, api_url: str, *, timeout: float = 30.0, store: bool = True
+) -> FetchedPki:
     """`crl fetch`: the CA chain and the CRL of every CA in it, all cached.
 
     The operator CA's CRL is GET /pki/crl; every CA entry of GET /pki/chain may name its
     CRL (`"crl": "pki/crl?ca=root"`, relative to the API URL). A CA without one is a warning.
+    `store=False` only reads what the operator publishes now (`sochi doctor` compares it
+    with the cache and changes nothing).
     """
     base = api_url.rstrip("/")
-    crl = store_crl(profile, _get(base + "/pki/crl", timeout))
+
+    def operator_crl(data: bytes) -> x509.CertificateRevocationList:
+        if store:
+            return store_crl(profile, data)
+        return parse_crl(data, source="downloaded CRL")
+
+    def chain(data: bytes) -> list[x509.Certificate]:
+        if store:
+            return store_chain(profile, data)
+        return parse_certificates(data, source="downloaded chain")
+
+    def ca_crl(data: bytes, source: str) -> x509.CertificateRevocationList:
+        if store:
+            return store_ca_crl(profile, data, source=source)
+        return parse_crl(data, source=source)
+
+    crl = operator_crl(_get(base + "/pki/crl", timeout))
     result = FetchedPki(chain=[], crls=[(crl, base + "/pki/crl")])
     try:
         data = _get(base + "/pki/chain", timeout)
-        result.chain = store_chain(profile, data)
+        result.chain = chain(data)
     except SochiError as exc:
         result.warnings.append(f"CA chain not refreshed: {exc.one_line()}")
         result.chain = cached_chain(profile)
@@ -254,7 +274,7 @@ def fetch_pki(profile: str, api_url: str, *, timeout: float = 30.0) -> FetchedPk
             continue
         url = link if "://" in link else f"{base}/{link.lstrip('/')}"
         try:
-            fetched = store_ca_crl(profile, _get(url, timeout), source=url)
+            fetched = ca_crl(_get(url, timeout), url)
         except SochiError as exc:
             result.warnings.append(f"CRL of {ca.subject.rfc4514_string()}: {exc.one_line()}")
             continue

@@ -341,7 +341,9 @@ def run_check(check: Check, context: DoctorContext) -> Finding:
         except SkipCheck as skip:
             finding = check.skip(skip.reason)
         except SochiError as err:
-            finding = check.from_error(err)
+            # abroad, maintenance, no session: the check that owns it reports it, not this one
+            deferred = context.defer(err)
+            finding = check.skip(deferred.reason) if deferred else check.from_error(err)
         except Exception as exc:  # a bug in one check must not hide the others
             finding = check.fail(
                 f"the check itself failed: {type(exc).__name__}: {exc}",
@@ -357,7 +359,7 @@ def run_doctor(options: DoctorOptions, progress: ProgressCallback | None = None)
 
     checks = selected_checks(options.only)
     started = options.clock().replace(microsecond=0)
-    context = DoctorContext(options)
+    context = DoctorContext(options, selected=[c.id for c in checks])
     findings: list[Finding] = []
     try:
         for index, check in enumerate(checks):
@@ -365,6 +367,7 @@ def run_doctor(options: DoctorOptions, progress: ProgressCallback | None = None)
                 raise Interrupted("doctor stopped")
             if progress is not None:
                 progress(Step(index, len(checks), check.id, check.title))
+            context.current = check.id
             finding = run_check(check, context)
             context.record(finding)
             findings.append(finding)

@@ -22,19 +22,14 @@ _REFUSED = int(ExitCode.REFUSED)
 
 def _account(ctx: DoctorContext) -> Account:
     """GET /account, or a skip that names the check which explains why not."""
-    from sochi_cli.api.errors import GeoBlocked
-
     if ctx.findings.get("operator.session") is not None:
         session = ctx.findings["operator.session"]
         if session.result.value == "fail":
             raise SkipCheck("needs a session (see operator.session)")
     try:
         return ctx.account()
-    except GeoBlocked:
-        raise SkipCheck("the operator refuses this connection (see access.abroad)") from None
     except SochiError as err:
-        if err.exit_code == ExitCode.AUTH:
-            raise SkipCheck(f"needs a session: {err.message} (sochi login)") from None
+        ctx.reraise_deferred(err)  # abroad, maintenance, no session: another check's finding
         raise
 
 
@@ -245,8 +240,9 @@ def check_abroad(ctx: DoctorContext, check: Check) -> Finding:
     config = ctx.require_config()
     try:
         info = session_info(config)
-    except SochiError:
-        raise SkipCheck("needs a session (see operator.session)") from None
+    except SochiError as err:
+        ctx.reraise_deferred(err)
+        raise
     try:
         ctx.account()
     except GeoBlocked as err:
@@ -262,8 +258,9 @@ def check_abroad(ctx: DoctorContext, check: Check) -> Finding:
             ),
             exit_code=_REFUSED,
         )
-    except SochiError:
-        raise SkipCheck("needs a session (see operator.session)") from None
+    except SochiError as err:
+        ctx.reraise_deferred(err)  # no session, maintenance: another check's finding
+        raise
     requests = ctx.client().call(resources.access.list_abroad()).items
     today = ctx.today()
     current = [r for r in requests if r.state == "approved" and r.from_ <= today <= r.to]

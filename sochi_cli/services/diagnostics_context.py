@@ -2,12 +2,21 @@
 
 Every operator answer is fetched at most once per run and memoised with its error, so
 `account.balance` and `access.abroad` see the same `GET /account` outcome.
+
+A check that asks the operator something on the way to its own subject (the signing
+certificate, the account) may meet a condition another check owns: the operator refuses
+the connection from abroad (`access.abroad`), is in maintenance (`operator.status`), the
+session is gone (`operator.session`), the operator cannot be reached. Such a check never
+blames its subject for it: `DoctorContext.defer` makes it `skipped (see <owner>)`, or, when
+the owner is not in this report (`--only signing`), skipped with the `--only` that checks
+it. An unreachable operator the network checks did not see is reported by the first check
+that meets it, with its own message and exit code; later ones skip `(see <that check>)`.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -34,13 +43,36 @@ class SkipCheck(Exception):
         self.reason = reason
 
 
+def cause_of(err: SochiError) -> tuple[str | None, str] | None:
+    """The check that owns an operator-side condition, and the condition in words; None
+    when `err` is about the subject the check was asking for (a key, a credential…).
+
+    Owner None: the operator cannot be reached, which the network checks own only when
+    they saw it (then later checks are skipped before they ask)."""
+    from sochi_cli.api import errors as api
+    from sochi_cli.errors import ExitCode
+
+    if isinstance(err, api.GeoBlocked) or err.code == "geo_blocked":
+        return "access.abroad", "the operator refuses this connection from abroad"
+    if isinstance(err, api.Maintenance) or err.code == "maintenance":
+        return "operator.status", "the operator is in planned maintenance"
+    if isinstance(err, api.Unauthorized) or err.code == "not_logged_in":
+        return "operator.session", "needs a session"
+    if err.exit_code == ExitCode.UNAVAILABLE:
+        return None, "the operator cannot be reached"
+    return None
+
+
 class DoctorContext:
     """Per-run state: config (or its error), the operator client, memoised answers."""
 
-    def __init__(self, options: DoctorOptions) -> None:
+    def __init__(self, options: DoctorOptions, selected: Sequence[str] = ()) -> None:
         from sochi_cli.store import config as config_store
 
         self.options = options
+        self.selected = set(selected)  # the ids of the checks this report runs
+        self.current: str | None = None  # the id of the check running now
+        self._reporters: dict[str, str] = {}  # condition → the check that reported it
         self.config: Config | None = None
         self.config_error: SochiError | None = None
         self.findings: dict[str, Finding] = {}
@@ -104,6 +136,38 @@ class DoctorContext:
         reason = self.network_skip_reason()
         if reason is not None:
             raise SkipCheck(reason)
+
+    def defer(self, err: SochiError) -> SkipCheck | None:
+        """For an error met asking the operator on the way to the check's subject: the skip
+        that names the check reporting its cause, or None when the running check is the one
+        to report it (it re-raises `err`) or `err` is the subject's own (see the module
+        docstring)."""
+        from sochi_cli.services.diagnostics import Result
+
+        cause = cause_of(err)
+        if cause is None:
+            return None
+        owner, words = cause
+        if owner is not None and owner != self.current:
+            if owner not in self.selected:
+                group = owner.split(".", 1)[0]
+                return SkipCheck(f"{words} (`sochi doctor --only {group}` checks it)")
+            done = self.findings.get(owner)
+            if done is None or done.result is not Result.OK:  # it reports it, or did
+                return SkipCheck(f"{words} (see {owner})")
+        reporter = self._reporters.setdefault(owner or err.code, self.current or "")
+        if reporter and reporter != self.current:
+            return SkipCheck(f"{words} (see {reporter})")
+        return None
+
+    def reraise_deferred(self, err: SochiError) -> None:
+        """Raise the skip `defer` chose, or `err` itself when this check reports an
+        operator-side cause; return when `err` is the subject's own."""
+        skip = self.defer(err)
+        if skip is not None:
+            raise skip from None
+        if cause_of(err) is not None:
+            raise err
 
     # -- the operator ------------------------------------------------------------------
     def client(self) -> OperatorClient:
@@ -182,4 +246,4 @@ class DoctorContext:
             self._client = None
 
 
-__all__ = ["DOCTOR_TIMEOUT", "DoctorContext", "SkipCheck"]
+__all__ = ["DOCTOR_TIMEOUT", "DoctorContext", "SkipCheck", "cause_of"]

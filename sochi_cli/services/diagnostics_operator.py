@@ -8,7 +8,7 @@ from typing import Any
 
 from sochi_cli.errors import ExitCode, SochiError
 from sochi_cli.services.diagnostics import Check, Finding
-from sochi_cli.services.diagnostics_context import DoctorContext, SkipCheck
+from sochi_cli.services.diagnostics_context import DoctorContext
 
 MAINTENANCE_SOON = timedelta(hours=2)
 SESSION_WARN = timedelta(days=3)
@@ -114,8 +114,9 @@ def check_session(ctx: DoctorContext, check: Check) -> Finding:
         )
     try:
         account = ctx.account()
-    except GeoBlocked:
-        raise SkipCheck("the operator refuses this connection (see access.abroad)") from None
+    except GeoBlocked as err:
+        ctx.reraise_deferred(err)  # access.abroad's finding, not the session's
+        raise
     except SochiError as err:
         if err.exit_code == ExitCode.AUTH:
             return check.fail(

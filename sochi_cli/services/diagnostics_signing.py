@@ -19,11 +19,19 @@ from typing import TYPE_CHECKING, Any
 
 from sochi_cli.errors import AuthError, ExitCode, SochiError
 from sochi_cli.services.diagnostics import Check, Finding
-from sochi_cli.services.diagnostics_context import DoctorContext, SkipCheck
+from sochi_cli.services.diagnostics_context import (
+    DOCTOR_TIMEOUT,
+    DoctorContext,
+    SkipCheck,
+    cause_of,
+)
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from cryptography import x509
 
+    from sochi_cli.services.certificates import FetchedPki
     from sochi_cli.token.cloud import CredentialInfo
     from sochi_cli.token.pkcs11 import TokenInfo
 
@@ -213,12 +221,22 @@ def _key_file(ctx: DoctorContext, check: Check) -> Finding:
             exit_code=int(ExitCode.USAGE),
         )
     evidence["mode"] = f"{mode:04o}"
+    not_checked = None  # why the certificate could not be read, when it could not
     try:
         evidence["certificate_from"] = _certificate(ctx).source
-    except SkipCheck:
-        evidence["certificate_from"] = None
+    except SkipCheck as skip:
+        not_checked = skip.reason
     except SochiError as err:
-        return check.fail(err.message, evidence=evidence, fix=err.hint, exit_code=_AUTH)
+        deferred = ctx.defer(err)  # the operator's side (abroad, session…) is not the key's fault
+        if deferred is not None:
+            not_checked = deferred.reason
+        elif cause_of(err) is not None:
+            raise  # this check is the first to meet it: it reports the real cause
+        else:
+            return check.fail(err.message, evidence=evidence, fix=err.hint, exit_code=_AUTH)
+    if not_checked is not None:
+        evidence["certificate_from"] = None
+        evidence["certificate_not_checked"] = not_checked
     if mode & 0o077:
         return check.warn(
             f"key file {path} is readable by other users (mode {mode:04o})",
@@ -226,8 +244,12 @@ def _key_file(ctx: DoctorContext, check: Check) -> Finding:
             fix=f"chmod 600 {path}",
             clause="4.3.9",
         )
-    opened = evidence["certificate_from"] == "key file"
-    note = "" if opened else "; SOCHI_KEY_PASSPHRASE opens it for a check"
+    if evidence["certificate_from"] == "key file":
+        note = ""
+    elif not_checked is None:
+        note = "; locked: its certificate comes from the operator (SOCHI_KEY_PASSPHRASE opens it)"
+    else:
+        note = f"; its certificate is not checked: {not_checked}"
     return check.ok(f"key file {path} (development signer){note}", evidence=evidence)
 
 
@@ -281,6 +303,7 @@ def check_ecloud(ctx: DoctorContext, check: Check) -> Finding:
     try:
         info = _credential(ctx)
     except SochiError as err:
+        ctx.reraise_deferred(err)
         fix = err.hint or "sochi support   (the operator unlocks or reissues E-Cloud keys)"
         if err.code == "cloud_key_disabled":
             fix = "too many wrong PINs lock the key: the operator unlocks it — sochi support"
@@ -321,8 +344,12 @@ def _from_operator(ctx: DoctorContext) -> CertificateSource:
     from sochi_cli.services.account_certificates import list_certificates, normal_serial
     from sochi_cli.services.session import session_info
 
-    if not ctx.online:
-        raise SkipCheck("the key file is locked (SOCHI_KEY_PASSPHRASE) and the doctor is offline")
+    offline = ctx.network_skip_reason()
+    if offline is not None:
+        raise SkipCheck(
+            "the key file is locked (SOCHI_KEY_PASSPHRASE) and its certificate comes from "
+            f"the operator: {offline}"
+        )
     try:
         subscriber = session_info(ctx.require_config()).subscriber or {}
     except SochiError:
@@ -330,7 +357,7 @@ def _from_operator(ctx: DoctorContext) -> CertificateSource:
     serial = subscriber.get("certificate_serial")
     if not serial:
         raise SkipCheck("the key file is locked: set SOCHI_KEY_PASSPHRASE")
-    for item in list_certificates(ctx.client()):
+    for item in ctx.memo("certificates", lambda: list_certificates(ctx.client())):
         if normal_serial(item.serial) == normal_serial(str(serial)) and item.certificate:
             cert = x509.load_der_x509_certificate(base64.b64decode(item.certificate))
             return CertificateSource(cert, [], "operator (session certificate)")
@@ -351,8 +378,9 @@ def _load_certificate(ctx: DoctorContext) -> CertificateSource:
         cert = token_certificate(on_token, config.get("key_id"))
         return CertificateSource(cert, [c for _, c in on_token if c != cert], "token")
     if kind == "cloud":
-        if not ctx.online:
-            raise SkipCheck("the E-Cloud certificate is read from the operator: offline")
+        offline = ctx.network_skip_reason()
+        if offline is not None:
+            raise SkipCheck(f"the E-Cloud certificate comes from the operator: {offline}")
         info = _credential(ctx)
         return CertificateSource(info.certificate, list(info.certificates[1:]), "E-Cloud")
     raw = config.get("key_file")
@@ -393,6 +421,7 @@ def _subject_certificate(ctx: DoctorContext) -> CertificateSource:
     try:
         return _certificate(ctx)
     except SochiError as err:
+        ctx.reraise_deferred(err)
         raise SkipCheck(f"no certificate to check: {err.message}") from None
 
 
@@ -408,6 +437,32 @@ _GATE_FIX = {
 }
 
 
+def _current_pki(ctx: DoctorContext) -> FetchedPki | None:
+    """The CA chain and the CRL of every CA in it as the operator publishes them now (read,
+    not cached: the cache is `sochi crl fetch`'s); None offline or when they cannot be read."""
+    from sochi_cli.services import certificates as certs
+
+    if not ctx.online:
+        return None
+    api_url = str(ctx.require_config().get("api_url"))
+    try:
+        return ctx.memo(
+            "pki:current",
+            lambda: certs.fetch_pki(ctx.profile, api_url, timeout=DOCTOR_TIMEOUT, store=False),
+        )
+    except SochiError:
+        return None
+
+
+def _lists(crls: Sequence[x509.CertificateRevocationList], cert: x509.Certificate) -> bool:
+    """Whether a CRL of `cert`'s issuer lists it."""
+    return any(
+        crl.issuer == cert.issuer
+        and crl.get_revoked_certificate_by_serial_number(cert.serial_number) is not None
+        for crl in crls
+    )
+
+
 def check_certificate(ctx: DoctorContext, check: Check) -> Finding:
     from sochi_cli.services import certificates as certs
     from sochi_cli.services.signing import trust_material
@@ -420,12 +475,17 @@ def check_certificate(ctx: DoctorContext, check: Check) -> Finding:
         material = trust_material(ctx.profile, api_url=api_url, fetch_missing=ctx.online)
     except OSError:  # fetched, but the cache cannot keep it (see setup.cache_dir)
         material = trust_material(ctx.profile, api_url=api_url, fetch_missing=False)
+    current = _current_pki(ctx)
+    # the gate of `sochi sign` on the cached CRLs, and on the operator's current ones too:
+    # a revocation the cache does not know yet is still a revocation
+    crls = [*material.crls, *(crl for crl, _ in current.crls)] if current else material.crls
     summary = certs.certificate_summary(cert)
     evidence: dict[str, Any] = {
         "from": source.source,
         "certificate": summary,
         "trust": material.sources,
         "crls": len(material.crls),
+        "current_crls": len(current.crls) if current else None,
     }
     operator_status = _operator_status(ctx, summary["serial"])
     if operator_status is not None:
@@ -435,45 +495,63 @@ def check_certificate(ctx: DoctorContext, check: Check) -> Finding:
             cert,
             chain=[*source.chain, *material.intermediates],
             trust_roots=material.roots,
-            crls=material.crls,
+            crls=crls,
             at=ctx.options.clock(),
         )
     except AuthError as err:
-        if err.code == "trust_anchor_missing" and not ctx.online:
+        if err.code == "trust_anchor_missing":  # nothing wrong is known of the certificate
+            why = ctx.network_skip_reason() or "the operator's could not be downloaded"
             return check.warn(
-                "the chain to the Main CA cannot be checked offline: no CA certificates cached",
+                f"the chain to the Main CA is not checked: no CA certificates cached ({why})",
                 evidence={**evidence, "error": err.code},
-                fix="sochi crl fetch   (caches the operator CA, the Main CA and the CRL)",
+                fix="sochi crl fetch   (caches the operator CA, the Main CA and the CRLs)",
+            )
+        text = err.message.removeprefix("refusing to sign: ")
+        if err.code == "certificate_revoked" and not _lists(material.crls, cert):
+            text += (
+                " — the operator's current CRL says so, the cached one does not (see signing.crl)"
             )
         return check.fail(
-            err.message.removeprefix("refusing to sign: "),
+            text,
             evidence={**evidence, "error": err.code},
             fix=_GATE_FIX.get(err.code, err.hint or "sochi cert show"),
             exit_code=_AUTH,
         )
     if operator_status and operator_status.get("status") == "revoked":
+        stale = (
+            ""
+            if _lists(material.crls, cert)
+            else "; the cached CRL does not list it yet (see signing.crl)"
+        )
         return check.fail(
             f"the operator lists certificate {summary['serial']} as revoked "
-            f"({operator_status.get('revocation_reason') or 'no reason given'})",
+            f"({operator_status.get('revocation_reason') or 'no reason given'}){stale}",
             evidence=evidence,
             fix=_GATE_FIX["certificate_revoked"],
             exit_code=_AUTH,
         )
     evidence["warnings"] = gate.warnings
-    evidence["path"] = [c.subject.rfc4514_string() for c in gate.path]
+    evidence["path"] = [certs.name_text(c.subject) for c in gate.path]
     return check.ok(
         f"{_holder(cert)} (serial {summary['serial']}) may sign: valid, "
         f"{' + '.join(summary['key_usage'])}, chains to the Main CA"
-        + (", not revoked" if material.crls else "; revocation not checked: no CRL"),
+        + (", not revoked" if crls else "; revocation not checked: no CRL"),
         evidence=evidence,
     )
 
 
 def _holder(cert: x509.Certificate) -> str:
+    return _cn(cert.subject)
+
+
+def _cn(name: x509.Name) -> str:
+    """A name's common name (how people call a holder or a CA), else the whole name."""
     from cryptography.x509.oid import NameOID
 
-    names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-    return str(names[0].value) if names else cert.subject.rfc4514_string()
+    from sochi_cli.services.certificates import name_text
+
+    names = name.get_attributes_for_oid(NameOID.COMMON_NAME)
+    return str(names[0].value) if names else name_text(name)
 
 
 def _operator_status(ctx: DoctorContext, serial: str) -> dict[str, Any] | None:
@@ -529,6 +607,84 @@ def check_expiry(ctx: DoctorContext, check: Check) -> Finding:
     return check.ok(f"valid until {format_local(expires)} ({days} days)", evidence=evidence)
 
 
+def _newest_by_issuer(
+    crls: Sequence[x509.CertificateRevocationList],
+) -> dict[x509.Name, x509.CertificateRevocationList]:
+    newest: dict[x509.Name, x509.CertificateRevocationList] = {}
+    for crl in crls:
+        known = newest.get(crl.issuer)
+        if known is None or crl.last_update_utc > known.last_update_utc:
+            newest[crl.issuer] = crl
+    return newest
+
+
+def _revoked_serials(crl: x509.CertificateRevocationList) -> set[int]:
+    return {entry.serial_number for entry in crl}
+
+
+def _crl_disagreements(
+    ctx: DoctorContext,
+    cached: dict[x509.Name, x509.CertificateRevocationList],
+    current: FetchedPki | None,
+) -> list[str]:
+    """Where the operator's current CRLs (every CA of the chain) or its word on the signing
+    certificate (GET /certificates) contradict the cached CRLs, one sentence each."""
+    from sochi_cli.timeutil import format_local
+
+    problems = []
+    subject = _known_certificate(ctx)
+    told = False  # a sentence already says the signing certificate is revoked
+    for crl, _ in current.crls if current else []:
+        mine = cached.get(crl.issuer)
+        if mine is None:
+            problems.append(
+                f"no CRL of CA {_cn(crl.issuer)} is cached, though the operator publishes one"
+            )
+            continue
+        new = _revoked_serials(crl) - _revoked_serials(mine)
+        if crl.last_update_utc < mine.last_update_utc or new == set() == (
+            _revoked_serials(mine) - _revoked_serials(crl)
+        ):
+            continue  # the cache is the newer one, or says the same
+        yours = subject is not None and subject.issuer == crl.issuer
+        yours = yours and subject is not None and subject.serial_number in new
+        told = told or yours
+        problems.append(
+            f"the cached CRL of {_cn(crl.issuer)} is out of date: the operator's current one "
+            f"(issued {format_local(crl.last_update_utc)}) "
+            + (f"lists {len(new)} more revoked certificate(s)" if new else "differs")
+            + (", your signing certificate among them" if yours else "")
+        )
+    if subject is None or told:
+        return problems
+    status = _operator_status(ctx, format(subject.serial_number, "x"))
+    mine = cached.get(subject.issuer)
+    if not status or status.get("status") != "revoked" or mine is None or _lists([mine], subject):
+        return problems
+    serial = format(subject.serial_number, "x")
+    if current is not None and any(crl.issuer == subject.issuer for crl, _ in current.crls):
+        problems.append(
+            f"the operator lists your signing certificate {serial} as revoked, but neither "
+            f"the cached CRL of {_cn(subject.issuer)} nor the one it publishes now does yet: "
+            "a check against the CRL alone misses it"
+        )
+    else:
+        problems.append(
+            f"the cached CRL of {_cn(subject.issuer)} (issued "
+            f"{format_local(mine.last_update_utc)}) is out of date: the operator lists your "
+            f"signing certificate {serial} as revoked"
+        )
+    return problems
+
+
+def _known_certificate(ctx: DoctorContext) -> x509.Certificate | None:
+    """The signing certificate when it could be read (signing.key reports why not)."""
+    try:
+        return _certificate(ctx).certificate
+    except (SochiError, SkipCheck):
+        return None
+
+
 def check_crl(ctx: DoctorContext, check: Check) -> Finding:
     from sochi_cli.services import certificates as certs
     from sochi_cli.timeutil import format_local
@@ -537,35 +693,42 @@ def check_crl(ctx: DoctorContext, check: Check) -> Finding:
         crls = certs.cached_crls(ctx.profile)
     except SochiError as err:
         return check.warn(err.message, fix="sochi crl fetch")
+    current = _current_pki(ctx)
     if not crls:
         return check.warn(
             "no CRL cached: revocation is checked only when the operator is reachable",
+            evidence={"operator_publishes": len(current.crls) if current else None},
             fix="sochi crl fetch",
         )
     now = ctx.options.clock()
     facts = [certs.crl_summary(crl, now=now) for crl in crls]
-    evidence = {
+    evidence: dict[str, Any] = {
         "crls": [
             {k: f[k] for k in ("issuer", "this_update", "next_update", "stale")}
             | {"revoked": len(f["revoked"])}
             for f in facts
-        ]
+        ],
+        "compared_with_operator": current is not None,
     }
-    stale = [crl for crl in crls if crl.next_update_utc and crl.next_update_utc < now]
-    if stale:
-        first = stale[0]
-        assert first.next_update_utc is not None
-        return check.warn(
-            f"the cached CRL of {first.issuer.rfc4514_string()} is stale (its next update "
-            f"was {format_local(first.next_update_utc)})",
-            evidence=evidence,
-            fix="sochi crl fetch",
-        )
+    problems = []
+    for crl in crls:
+        if crl.next_update_utc and crl.next_update_utc < now:
+            problems.append(
+                f"the cached CRL of {_cn(crl.issuer)} is stale (its next update "
+                f"was {format_local(crl.next_update_utc)})"
+            )
+    problems += _crl_disagreements(ctx, _newest_by_issuer(crls), current)
+    if problems:
+        evidence["problems"] = problems
+        more = f" (and {len(problems) - 1} more: see the evidence)" if len(problems) > 1 else ""
+        return check.warn(problems[0] + more, evidence=evidence, fix="sochi crl fetch")
     updates = [crl.next_update_utc for crl in crls if crl.next_update_utc is not None]
     until = f"fresh until {format_local(min(updates))}" if updates else "no next update given"
     revoked = sum(len(f["revoked"]) for f in facts)
+    agrees = ", as the operator publishes them" if current is not None else ""
     return check.ok(
-        f"{len(crls)} CRL(s), {until}, {revoked} certificate(s) revoked", evidence=evidence
+        f"{len(crls)} CRL(s), {until}, {revoked} certificate(s) revoked{agrees}",
+        evidence=evidence,
     )
 
 
@@ -580,6 +743,7 @@ def check_renewal(ctx: DoctorContext, check: Check) -> Finding:
     try:
         facts = ctx.memo(f"renewal:{serial}", lambda: renewal_facts(ctx.client(), serial))
     except SochiError as err:
+        ctx.reraise_deferred(err)
         raise SkipCheck(f"the operator's side is unknown: {err.message}") from None
     kind = signer_kind_of(facts.key_kind, ctx.signer_kind)
     status = renewal_status(

@@ -232,6 +232,83 @@ def test_stale_and_missing_crl(sb: Sandbox) -> None:
     assert result_of(run(sb, "signing"), "signing.crl") == "ok"
 
 
+def _fresh_certificate(sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A new certificate of the logged-in representative as the profile's key; its serial."""
+    login(sb)
+    path = sb.new_certificate(tmp_path)
+    monkeypatch.setenv("SOCHI_KEY_FILE", str(path))
+    return path.stem.removeprefix("cert-")
+
+
+def _revoke(serial: str) -> None:
+    revoked = run_cli("cert", "revoke", serial, "--reason", "key-compromise", "--yes")
+    assert revoked.code == 0, revoked.stderr
+
+
+def test_revoked_certificate_with_a_crl_cached_before_the_revocation(
+    sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    serial = _fresh_certificate(sb, tmp_path, monkeypatch)
+    assert run_cli("crl", "fetch").code == 0  # the cache, then the revocation
+    _revoke(serial)
+    report = run(sb, "signing")
+    certificate = finding(report, "signing.certificate")
+    assert certificate.result.value == "fail" and certificate.exit_code == ExitCode.AUTH
+    assert "revoked" in certificate.summary and "(see signing.crl)" in certificate.summary
+    crl = finding(report, "signing.crl")
+    assert crl.result.value == "warn" and crl.fix == "sochi crl fetch"
+    assert crl.summary.startswith("the cached CRL of DOS TEK GROUP LLC CA (sandbox) is out of")
+    assert crl.summary.endswith(
+        "lists 1 more revoked certificate(s), your signing certificate among them"
+    )
+    assert crl.evidence["compared_with_operator"] is True
+    # the fix, as the finding says: the cache agrees again, the certificate stays revoked
+    assert run_cli("crl", "fetch").code == 0
+    report = run(sb, "signing")
+    assert result_of(report, "signing.crl") == "ok"
+    certificate = finding(report, "signing.certificate")
+    assert certificate.result.value == "fail" and "signing.crl" not in certificate.summary
+
+
+def test_revocation_the_operator_has_not_published_in_a_crl_yet(
+    sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The operator's GET /certificates already says revoked; its CRL is the old one."""
+    serial = _fresh_certificate(sb, tmp_path, monkeypatch)
+    assert run_cli("crl", "fetch").code == 0
+    pki = sb.app.state.sandbox.pki
+    published = pki.crl([], sb.now())  # the CRL the operator serves now (cached by the sandbox)
+    _revoke(serial)
+    pki._crl = published  # not republished yet (a real CA publishes on its own schedule)
+    try:
+        report = run(sb, "signing")
+    finally:
+        pki.invalidate_crl()
+    certificate = finding(report, "signing.certificate")
+    assert certificate.result.value == "fail"
+    assert f"the operator lists certificate {serial} as revoked" in certificate.summary
+    crl = finding(report, "signing.crl")
+    assert crl.result.value == "warn" and crl.fix == "sochi crl fetch"
+    assert f"the operator lists your signing certificate {serial} as revoked" in crl.summary
+    assert "nor the one it publishes now does yet" in crl.summary
+
+
+def test_crl_of_every_ca_of_the_chain_is_compared(sb: Sandbox) -> None:
+    """Not only the operator CA's: a Main CA CRL missing from the cache warns too."""
+    from sochi_cli.services.certificates import pki_cache_dir
+
+    assert run_cli("crl", "fetch").code == 0
+    assert result_of(run(sb, "signing"), "signing.crl") == "ok"
+    others = list((pki_cache_dir("sandbox") / "crls").glob("*.crl"))
+    assert others, "crl fetch caches the Main CA's CRL beside the operator CA's"
+    for path in others:
+        path.unlink()
+    crl = finding(run(sb, "signing"), "signing.crl")
+    assert crl.result.value == "warn" and crl.fix == "sochi crl fetch"
+    assert crl.summary.startswith("no CRL of CA ") and "Main CA" in crl.summary
+    assert crl.summary.endswith("is cached, though the operator publishes one")
+
+
 def test_requisites_drift_blocks_renewal(sb: Sandbox) -> None:
     login(sb)
     assert run_cli("account", "update", "--set", "head_name=Someone Else").code == 0
