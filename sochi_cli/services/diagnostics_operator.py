@@ -15,11 +15,22 @@ SESSION_WARN = timedelta(days=3)
 REFRESH_LIFETIME = timedelta(days=30)  # docs/api.md: refresh tokens live 30 days
 
 
-def _window_text(window: Any) -> str:
-    from sochi_cli.timeutil import format_local
+def _window_text(window: Any, *, zone: bool = True) -> str:
+    """`2026-12-04 17:30–20:30 (Bishkek)`; the end's date too when it is another day."""
+    from sochi_cli.timeutil import to_bishkek
 
-    ends = format_local(window.ends_at).split(" ", 1)[1]
-    return f"{format_local(window.starts_at).replace(' (Bishkek)', '')}–{ends}"
+    starts, ends = to_bishkek(window.starts_at), to_bishkek(window.ends_at)
+    end = f"{ends:%H:%M}" if ends.date() == starts.date() else f"{ends:%Y-%m-%d %H:%M}"
+    return f"{starts:%Y-%m-%d %H:%M}–{end}" + (" (Bishkek)" if zone else "")
+
+
+def _until_text(moment: datetime, now: datetime) -> str:
+    """`20:30 (Bishkek)` today (Bishkek, on the operator's clock), else with its date."""
+    from sochi_cli.timeutil import format_local, to_bishkek
+
+    if to_bishkek(moment).date() == to_bishkek(now).date():
+        return f"{to_bishkek(moment):%H:%M} (Bishkek)"
+    return format_local(moment)
 
 
 def check_status(ctx: DoctorContext, check: Check) -> Finding:
@@ -30,10 +41,12 @@ def check_status(ctx: DoctorContext, check: Check) -> Finding:
     evidence = report.to_json()["maintenance"]
     evidence.pop("announced", None)
     if maintenance.current is not None:
-        left = format_duration(report.countdown(maintenance.current) or 0)
+        window = maintenance.current
+        left = format_duration(report.countdown(window) or 0)
+        until = _until_text(window.ends_at, report.status.server_time)
         return check.fail(
-            f"planned maintenance now: the operator is unavailable until "
-            f"{_window_text(maintenance.current)} (ends in {left})",
+            f"in planned maintenance until {until}, window {_window_text(window, zone=False)} "
+            f"(ends in {left})",
             evidence=evidence,
             fix="wait for the end of the window: `sochi submit` waits by itself, "
             "`sochi batch resume last` continues a stopped batch",

@@ -9,11 +9,11 @@ from datetime import timedelta
 from sochi_cli.errors import ExitCode
 from tests.api.conftest import WEDNESDAY_NOON
 from tests.batch.operator import friday_evening
-from tests.doctor.conftest import Sandbox, finding, login, result_of, run
+from tests.doctor.conftest import Sandbox, bishkek_date, finding, login, result_of, run
 
 
-def _at(sb: Sandbox, moment: object) -> None:
-    sb.control("PUT", "clock", {"now": moment.isoformat(), "frozen": False})  # type: ignore[attr-defined]
+def _at(sb: Sandbox, moment: object, *, frozen: bool = False) -> None:
+    sb.control("PUT", "clock", {"now": moment.isoformat(), "frozen": frozen})  # type: ignore[attr-defined]
 
 
 def test_operator_up_outside_the_window(sb: Sandbox) -> None:
@@ -28,11 +28,14 @@ def test_operator_up_outside_the_window(sb: Sandbox) -> None:
 
 def test_maintenance_now_fails_with_its_end(sb: Sandbox) -> None:
     login(sb)
-    _at(sb, friday_evening(WEDNESDAY_NOON))  # Friday 18:00 Bishkek
+    _at(sb, friday_evening(WEDNESDAY_NOON), frozen=True)  # Friday 18:00 Bishkek
     report = run(sb, "operator", "account")
     status = finding(report, "operator.status")
     assert status.result.value == "fail" and status.exit_code == ExitCode.UNAVAILABLE
-    assert "until" in status.summary and "20:30 (Bishkek)" in status.summary
+    assert status.summary == (
+        "in planned maintenance until 20:30 (Bishkek), window "
+        f"{bishkek_date(sb.now())} 17:30–20:30 (ends in 2h 30m)"
+    )
     assert "sochi batch resume last" in status.fix and status.clause == "4.2.1"
     assert status.evidence["active"] is True
     # the operator answers 503 to everything else: those checks say why they did not run
@@ -63,6 +66,26 @@ def test_announced_window_counts_too(sb: Sandbox) -> None:
     _at(sb, start + timedelta(minutes=5))
     status = finding(run(sb, "operator"), "operator.status")
     assert status.result.value == "fail" and status.evidence["current"]["kind"] == "announced"
+
+
+def test_maintenance_across_midnight_names_the_day_it_ends(sb: Sandbox) -> None:
+    start = WEDNESDAY_NOON + timedelta(days=30, hours=11)  # 23:00 Bishkek
+    sb.control(
+        "POST",
+        "maintenance",
+        {
+            "starts_at": start.isoformat(),
+            "ends_at": (start + timedelta(hours=3)).isoformat(),
+            "title": "Storage migration",
+        },
+    )
+    _at(sb, start + timedelta(minutes=30), frozen=True)
+    status = finding(run(sb, "operator"), "operator.status")
+    night, morning = bishkek_date(start), bishkek_date(start + timedelta(hours=3))
+    assert status.summary == (
+        f"in planned maintenance until {morning} 02:00 (Bishkek), window {night} "
+        f"23:00–{morning} 02:00 (ends in 2h 30m)"
+    )
 
 
 def test_announced_outage_warns(sb: Sandbox) -> None:
