@@ -4,8 +4,9 @@ the key and certificate pair, E-Cloud, and the certificate itself — the clause
 clause-18 renewal path. Never asks for a PIN; uses one only when given non-interactively.
 
 What PKCS#11 can tell without a PIN is a token's flags: CKF_USER_PIN_COUNT_LOW (a wrong PIN
-was entered), CKF_USER_PIN_FINAL_TRY and CKF_USER_PIN_LOCKED. The number of attempts left is
-not part of the standard (RuToken reports it only through its own extension).
+was entered), CKF_USER_PIN_FINAL_TRY and CKF_USER_PIN_LOCKED. The number of tries left is
+not part of the standard: RuToken's library reports it through its own extension, read when
+the library exports it (`token/rutoken.py`); otherwise the evidence says it is not reported.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from sochi_cli.services.certificates import FetchedPki
     from sochi_cli.token.cloud import CredentialInfo
     from sochi_cli.token.pkcs11 import TokenInfo
+    from sochi_cli.token.rutoken import PinCounter
 
 EXPIRY_WARN_DAYS = 30  # clause 18: cancel or pay 30 days before expiry
 _AUTH = int(ExitCode.AUTH)
@@ -92,8 +94,23 @@ def _token(ctx: DoctorContext) -> TokenInfo:
     return ctx.memo("pkcs11:token", lambda: p11.select_token(library, selector)[1])
 
 
+def _pin_state(info: TokenInfo, counter: PinCounter) -> str:
+    """The PIN state from the standard flags, made worse (never better) by the vendor count."""
+    state = info.pin_state
+    if state in ("locked", "not_initialized") or counter.left is None:
+        return state
+    if counter.left == 0:
+        return "locked"
+    if counter.left == 1:
+        return "final_try"
+    if state == "ok" and counter.maximum and counter.left < counter.maximum:
+        return "count_low"
+    return state
+
+
 def check_token(ctx: DoctorContext, check: Check) -> Finding:
     from sochi_cli.token import pkcs11 as p11
+    from sochi_cli.token.rutoken import user_pin_counter
 
     _only(ctx, "pkcs11")
     try:
@@ -103,17 +120,24 @@ def check_token(ctx: DoctorContext, check: Check) -> Finding:
         if err.code == "token_ambiguous":
             fix = "choose one: sochi config set token_label LABEL   (see sochi token list)"
         return check.fail(err.message, evidence={"error": err.code}, fix=fix, exit_code=_AUTH)
+    counter = user_pin_counter(_library(ctx), info.slot_id)
+    state = _pin_state(info, counter)
     evidence = {
         "label": info.label,
         "serial": info.serial,
         "manufacturer": info.manufacturer,
         "model": info.model,
-        "pin_state": info.pin_state,
-        "attempts_left": None,  # not reported by PKCS#11 (see the module docstring)
+        "pin_state": state,
+        "pin_flags": info.pin_state,  # what the standard CKF_USER_PIN_* flags say
+        "attempts_left": counter.left,
+        "attempts_max": counter.maximum,
+        "attempts_source": counter.source,
     }
     who = f"token {info.describe()}"
-    text = p11.PIN_STATE_TEXT.get(info.pin_state, info.pin_state)
-    if info.pin_state in ("locked", "not_initialized"):
+    text = p11.PIN_STATE_TEXT.get(state, state)
+    if counter.left is not None:
+        text += f" ({counter.left} of {counter.maximum} tries left)"
+    if state in ("locked", "not_initialized"):
         return check.fail(
             f"{who}: {text} — nothing can be signed",
             evidence=evidence,
@@ -121,14 +145,14 @@ def check_token(ctx: DoctorContext, check: Check) -> Finding:
             "office, bringing the token",
             exit_code=_AUTH,
         )
-    if info.pin_state in ("final_try", "count_low"):
+    if state in ("final_try", "count_low"):
         return check.warn(
             f"{who}: {text}",
             evidence=evidence,
             fix="make sure of the PIN before the next attempt: sochi never retries a wrong "
             "PIN; a correct login clears the warning",
         )
-    return check.ok(f"{who}: PIN ok", evidence=evidence)
+    return check.ok(f"{who}: {text}", evidence=evidence)
 
 
 def _public_key_ids(library: Path, selector: str | None) -> set[str]:

@@ -62,12 +62,34 @@ def test_token_in_good_health_with_the_key_checked_by_pin(sb: Sandbox, hsm: Hsm)
     assert checks["signing.library"]["result"] == "ok"
     token = checks["signing.token"]
     assert token["result"] == "ok" and token["evidence"]["pin_state"] == "ok"
-    assert token["evidence"]["attempts_left"] is None  # PKCS#11 does not say
+    # PKCS#11 has no counter; SoftHSM2 lacks RuToken's extension, and the evidence says so
+    assert token["evidence"]["attempts_left"] is None
+    assert token["evidence"]["attempts_source"].startswith(
+        "the PKCS#11 library does not report a count (it does not export "
+        "C_EX_GetTokenInfoExtended"
+    )
+    assert token["evidence"]["pin_flags"] == "ok"
+    assert token["summary"].endswith(": PIN ok")  # no made-up count
     key = checks["signing.key"]
     assert key["result"] == "ok" and "checked with the PIN" in key["summary"]
     assert checks["signing.certificate"]["result"] == "ok"
     assert checks["signing.certificate"]["evidence"]["from"] == "token"
     assert hsm.pin not in json.dumps(checks)
+
+
+def test_rutoken_extension_structure_matches_the_sdk_header() -> None:
+    """CK_TOKEN_INFO_EXTENDED of rtpkcs11t.h on a 64-bit Unix (CK_ULONG = 8 bytes): the
+    counters the doctor reads sit where librtpkcs11ecp writes them."""
+    import ctypes
+
+    from sochi_cli.token.rutoken import TokenInfoExtended
+
+    if ctypes.sizeof(ctypes.c_ulong) != 8:
+        pytest.skip("the offsets below are those of an LP64 platform")
+    assert TokenInfoExtended.ulMaxUserRetryCount.offset == 12 * 8
+    assert TokenInfoExtended.ulUserRetryCountLeft.offset == 13 * 8
+    assert TokenInfoExtended.ATR.offset == 14 * 8 + 8 + 2 * 8
+    assert ctypes.sizeof(TokenInfoExtended) == 240
 
 
 def test_token_without_pin_finds_the_certificate_only(sb: Sandbox, hsm: Hsm) -> None:
