@@ -11,6 +11,8 @@ import typer
 from sochi_cli.commands._context import AppContext, app_context
 
 if TYPE_CHECKING:
+    from rich.text import Text
+
     from sochi_cli.services.diagnostics import DoctorReport, Finding, Step
     from sochi_cli.services.diagnostics_bundle import BundleContents
 
@@ -22,6 +24,7 @@ EXIT_CODES = (
     "2 bad option or a file that is not a bundle. --read exits 0 when the bundle is shown."
 )
 TAGS = {"ok": "ok", "warn": "WARN", "fail": "FAIL", "skipped": "skip"}
+EVIDENCE_LINES = 8  # under a warning or failure on a terminal; --json has all of it
 STYLES = {"ok": "green", "warn": "yellow", "fail": "bold red", "skipped": "dim"}
 
 
@@ -155,12 +158,21 @@ class _progress:
 # -- rendering -------------------------------------------------------------------------------
 
 
-def _details(finding: Finding) -> str:
-    text = finding.summary
-    if finding.fix and finding.result.value in ("warn", "fail"):
-        text += f"\nfix: {finding.fix}"
-    if finding.clause and finding.result.value in ("warn", "fail"):
-        text += f"\nclause {finding.clause}"
+def _details(finding: Finding) -> Text:
+    """What was found; for a warning or a failure also the fix, the clause and the evidence."""
+    from rich.text import Text
+
+    from sochi_cli.services.diagnostics import evidence_lines
+
+    text = Text(finding.summary)  # Text, not markup: a summary may hold `[…]`
+    if finding.result.value not in ("warn", "fail"):
+        return text
+    if finding.fix:
+        text.append(f"\nfix: {finding.fix}")
+    if finding.clause:
+        text.append(f"\nclause {finding.clause}")
+    for line in evidence_lines(finding, limit=EVIDENCE_LINES):
+        text.append(f"\n{line}", style="dim")
     return text
 
 

@@ -16,8 +16,11 @@ API (for the CLI and the TUI's Doctor screen; nothing here prints or prompts)::
 are findings); it is safe to call from a worker thread, and `DoctorOptions.cancelled` lets
 the caller stop it between checks (`Interrupted`). A `Finding` is a frozen dataclass:
 `id` (`group.name`), `group`, `result` (`ok|warn|fail|skipped`), `title`, `summary` (one
-line), `evidence` (JSON-able facts), `fix` (the exact command, or the action when there is
-none), `clause` (of the offer agreement), `exit_code` (what a failure maps to).
+line), `evidence` (plain JSON data: instants as `…Z` strings, dates ISO — never a Python
+object), `fix` (the exact command, or the action when there is none), `clause` (of the
+offer agreement), `exit_code` (what a failure maps to). `evidence_lines(finding)` renders
+the evidence as lines people read (instants in Bishkek time); `sochi doctor` prints them
+under a warning or a failure, the TUI's Doctor screen under the highlighted check.
 `Step` (index, total, check_id, title, finding or None) is what `progress` receives.
 Checks live in `diagnostics_<group>.py`. The support bundle: `diagnostics_bundle.
 write_bundle(path, report, mask=True, force=False)` → `BundleInfo`, and
@@ -29,12 +32,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from sochi_cli.errors import ExitCode, Interrupted, SochiError, UsageError
-from sochi_cli.timeutil import utcnow
+from sochi_cli.timeutil import iso_z, utcnow
 
 if TYPE_CHECKING:
     from sochi_cli.services.diagnostics_context import DoctorContext
@@ -159,7 +162,7 @@ class Check:
             result=result,
             title=self.title,
             summary=summary,
-            evidence=evidence or {},
+            evidence=jsonable(evidence or {}),
             fix=fix,
             clause=clause if clause is not None else self.clause,
             exit_code=exit_code if result is Result.FAIL else None,
@@ -252,7 +255,7 @@ class DoctorReport:
             "sochi_version": self.sochi_version,
             "profile": self.profile,
             "api_url": self.api_url,
-            "checked_at": self.checked_at,
+            "checked_at": iso_z(self.checked_at),
             "offline": self.offline,
             "only": self.only,
             "result": self.worst.value,
@@ -282,6 +285,73 @@ class DoctorReport:
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"not a doctor report ({exc})") from None
+
+
+def jsonable(value: Any) -> Any:
+    """`value` as plain JSON data — dicts with text keys, lists, text, numbers, booleans,
+    None — as `--json` writes it: instants `YYYY-MM-DDTHH:MM:SSZ` (also those already text),
+    dates ISO, enums by value, paths as text, sets sorted. What a finding's evidence, the
+    `--json` document and the bundle hold, so that the TUI, a script and `--read` see the
+    same facts; an unexpected object becomes its text, never a failed check."""
+    from dataclasses import asdict, is_dataclass
+    from datetime import date
+    from enum import Enum
+    from pathlib import PurePath
+
+    from sochi_cli.timeutil import normalize_instants
+
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, str):
+        return normalize_instants(value)
+    if isinstance(value, Enum):
+        return jsonable(value.value)
+    if isinstance(value, datetime):
+        return iso_z(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, set | frozenset):
+        return sorted((jsonable(v) for v in value), key=str)
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, PurePath):
+        return str(value)
+    if is_dataclass(value) and not isinstance(value, type):
+        return jsonable(asdict(value))
+    to_json = getattr(value, "to_json", None)
+    if callable(to_json):
+        return jsonable(to_json())
+    return str(value)
+
+
+def _readable(value: Any) -> Any:
+    """Evidence with its instants (`…Z` text) as datetimes, which fact lines show in
+    Bishkek time; the rest as it is."""
+    if isinstance(value, str) and len(value) == 20 and value.endswith("Z"):
+        try:
+            return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        except ValueError:
+            return value
+    if isinstance(value, dict):
+        return {k: _readable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_readable(v) for v in value]
+    return value
+
+
+def evidence_lines(finding: Finding, *, limit: int | None = None) -> list[str]:
+    """One finding's evidence as lines people read: `key: value`, a list of records one
+    `- a=1, b=2` line each, instants in Bishkek time, nothing as a Python repr. The same
+    for a report read back from a bundle. `limit` cuts a long list (the CLI), saying so."""
+    from sochi_cli.services.facts_text import fact_lines
+
+    lines = fact_lines(_readable(finding.evidence))
+    if limit is not None and len(lines) > limit:
+        hidden = len(lines) - (limit - 1)
+        lines = [*lines[: limit - 1], f"… {hidden} more line(s): sochi doctor --json"]
+    return lines
 
 
 def all_checks() -> list[Check]:
@@ -399,6 +469,8 @@ __all__ = [
     "Result",
     "Step",
     "all_checks",
+    "evidence_lines",
+    "jsonable",
     "parse_groups",
     "run_check",
     "run_doctor",

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from sochi_cli.errors import StorageError, UsageError
-from sochi_cli.services.diagnostics import DoctorReport
+from sochi_cli.services.diagnostics import DoctorReport, jsonable
 from sochi_cli.services.diagnostics_redact import Masker
 
 FORMAT = "sochi-doctor-bundle"
@@ -339,31 +339,8 @@ def _readme(report: DoctorReport, masked: bool, files: list[str], has_log: bool)
     return "\n".join(lines) + "\n"
 
 
-def _default(value: Any) -> Any:
-    """JSON for instants (UTC, `Z`), dates, enums, paths and sets, as `--json` writes them.
-
-    The same rules as `commands._output.json_default`, which a service may not import.
-    """
-    from datetime import date, datetime
-    from enum import Enum
-
-    from sochi_cli.timeutil import as_utc
-
-    if isinstance(value, datetime):
-        return as_utc(value).isoformat().replace("+00:00", "Z")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, set | frozenset):
-        return sorted(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
 def _dump(data: Any) -> str:
-    return json.dumps(data, default=_default, ensure_ascii=False, indent=2) + "\n"
+    return json.dumps(jsonable(data), ensure_ascii=False, indent=2) + "\n"
 
 
 def build_members(report: DoctorReport, *, mask: bool = True) -> dict[str, str]:
@@ -405,8 +382,8 @@ def build_members(report: DoctorReport, *, mask: bool = True) -> dict[str, str]:
 
 
 def _json(data: Any) -> Any:
-    """Through JSON once, so instants and enums are strings before masking."""
-    return json.loads(_dump(data))
+    """Plain JSON data, so instants and enums are strings before masking."""
+    return jsonable(data)
 
 
 def write_bundle(

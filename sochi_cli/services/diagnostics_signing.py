@@ -721,7 +721,7 @@ def check_crl(ctx: DoctorContext, check: Check) -> Finding:
     if not crls:
         return check.warn(
             "no CRL cached: revocation is checked only when the operator is reachable",
-            evidence={"operator_publishes": len(current.crls) if current else None},
+            evidence={"crls_published_by_the_operator": len(current.crls) if current else None},
             fix="sochi crl fetch",
         )
     now = ctx.options.clock()

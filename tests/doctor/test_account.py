@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from sochi_cli.errors import ExitCode
+from sochi_cli.timeutil import parse_instant
 from tests.doctor.conftest import (
     PlannedFile,
     PlannedItem,
@@ -46,8 +47,8 @@ def test_zero_balance_fails_with_the_suspension_date(sb: Sandbox) -> None:
     assert balance.result.value == "fail" and balance.exit_code == ExitCode.REFUSED
     assert "paid services are stopped (clause 3.10)" in balance.summary
     assert "clause 5.3" in balance.summary
-    since = balance.evidence["unpaid_since"]
-    assert balance.evidence["suspension_from"] - since == timedelta(days=30)
+    since = parse_instant(balance.evidence["unpaid_since"])  # evidence is JSON: `…Z` text
+    assert parse_instant(balance.evidence["suspension_from"]) - since == timedelta(days=30)
     assert balance.fix.endswith("sochi account balance")
 
 

@@ -65,8 +65,7 @@ def test_token_in_good_health_with_the_key_checked_by_pin(sb: Sandbox, hsm: Hsm)
     # PKCS#11 has no counter; SoftHSM2 lacks RuToken's extension, and the evidence says so
     assert token["evidence"]["attempts_left"] is None
     assert token["evidence"]["attempts_source"].startswith(
-        "the PKCS#11 library does not report a count (it does not export "
-        "C_EX_GetTokenInfoExtended"
+        "the PKCS#11 library does not report a count (it does not export C_EX_GetTokenInfoExtended"
     )
     assert token["evidence"]["pin_flags"] == "ok"
     assert token["summary"].endswith(": PIN ok")  # no made-up count

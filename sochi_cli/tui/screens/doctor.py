@@ -44,10 +44,10 @@ def finding_text(finding: Finding) -> Text:
         text.append("\nFix: ", style="bold")
         text.append(f"{finding.fix}\n", style="bold cyan")
     if finding.evidence:
-        from sochi_cli.services.facts_text import fact_lines
+        from sochi_cli.services.diagnostics import evidence_lines
 
         text.append("\nEvidence\n", style="bold dim")
-        text.append("\n".join(fact_lines(finding.evidence)), style="dim")
+        text.append("\n".join(evidence_lines(finding)), style="dim")
     return text
 
 
