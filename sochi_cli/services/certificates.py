@@ -235,27 +235,16 @@ def fetch_pki(
     with the cache and changes nothing).
     """
     base = api_url.rstrip("/")
-
-    def operator_crl(data: bytes) -> x509.CertificateRevocationList:
-        if store:
-            return store_crl(profile, data)
-        return parse_crl(data, source="downloaded CRL")
-
-    def chain(data: bytes) -> list[x509.Certificate]:
-        if store:
-            return store_chain(profile, data)
-        return parse_certificates(data, source="downloaded chain")
-
-    def ca_crl(data: bytes, source: str) -> x509.CertificateRevocationList:
-        if store:
-            return store_ca_crl(profile, data, source=source)
-        return parse_crl(data, source=source)
-
-    crl = operator_crl(_get(base + "/pki/crl", timeout))
+    data = _get(base + "/pki/crl", timeout)
+    crl = store_crl(profile, data) if store else parse_crl(data, source="downloaded CRL")
     result = FetchedPki(chain=[], crls=[(crl, base + "/pki/crl")])
     try:
         data = _get(base + "/pki/chain", timeout)
-        result.chain = chain(data)
+        result.chain = (
+            store_chain(profile, data)
+            if store
+            else parse_certificates(data, source="downloaded chain")
+        )
     except SochiError as exc:
         result.warnings.append(f"CA chain not refreshed: {exc.one_line()}")
         result.chain = cached_chain(profile)
@@ -274,7 +263,10 @@ def fetch_pki(
             continue
         url = link if "://" in link else f"{base}/{link.lstrip('/')}"
         try:
-            fetched = ca_crl(_get(url, timeout), url)
+            der = _get(url, timeout)
+            fetched = (
+                store_ca_crl(profile, der, source=url) if store else parse_crl(der, source=url)
+            )
         except SochiError as exc:
             result.warnings.append(f"CRL of {ca.subject.rfc4514_string()}: {exc.one_line()}")
             continue

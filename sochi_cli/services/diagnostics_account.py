@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sochi_cli.errors import ExitCode, SochiError
+from sochi_cli.errors import ExitCode
 from sochi_cli.services.diagnostics import Check, Finding
 from sochi_cli.services.diagnostics_context import DoctorContext, SkipCheck
 
@@ -26,11 +26,7 @@ def _account(ctx: DoctorContext) -> Account:
         session = ctx.findings["operator.session"]
         if session.result.value == "fail":
             raise SkipCheck("needs a session (see operator.session)")
-    try:
-        return ctx.account()
-    except SochiError as err:
-        ctx.reraise_deferred(err)  # abroad, maintenance, no session: another check's finding
-        raise
+    return ctx.account()  # abroad, maintenance, no session: run_check names the owning check
 
 
 # -- account ---------------------------------------------------------------------------------
@@ -238,11 +234,7 @@ def check_abroad(ctx: DoctorContext, check: Check) -> Finding:
     from sochi_cli.services.session import session_info
 
     config = ctx.require_config()
-    try:
-        info = session_info(config)
-    except SochiError as err:
-        ctx.reraise_deferred(err)
-        raise
+    info = session_info(config)  # not logged in: skipped (see operator.session)
     try:
         ctx.account()
     except GeoBlocked as err:
@@ -258,9 +250,6 @@ def check_abroad(ctx: DoctorContext, check: Check) -> Finding:
             ),
             exit_code=_REFUSED,
         )
-    except SochiError as err:
-        ctx.reraise_deferred(err)  # no session, maintenance: another check's finding
-        raise
     requests = ctx.client().call(resources.access.list_abroad()).items
     today = ctx.today()
     current = [r for r in requests if r.state == "approved" and r.from_ <= today <= r.to]

@@ -110,7 +110,6 @@ def _session_until(obtained_at: str | None) -> datetime | None:
 
 
 def check_session(ctx: DoctorContext, check: Check) -> Finding:
-    from sochi_cli.api.errors import GeoBlocked
     from sochi_cli.services.session import session_info, token_store
     from sochi_cli.timeutil import format_local
 
@@ -126,10 +125,7 @@ def check_session(ctx: DoctorContext, check: Check) -> Finding:
             exit_code=int(ExitCode.AUTH),
         )
     try:
-        account = ctx.account()
-    except GeoBlocked as err:
-        ctx.reraise_deferred(err)  # access.abroad's finding, not the session's
-        raise
+        account = ctx.account()  # refused from abroad: access.abroad's finding (run_check)
     except SochiError as err:
         if err.exit_code == ExitCode.AUTH:
             return check.fail(

@@ -666,12 +666,12 @@ def _crl_disagreements(
             )
             continue
         new = _revoked_serials(crl) - _revoked_serials(mine)
-        if crl.last_update_utc < mine.last_update_utc or new == set() == (
-            _revoked_serials(mine) - _revoked_serials(crl)
-        ):
+        dropped = _revoked_serials(mine) - _revoked_serials(crl)
+        if crl.last_update_utc < mine.last_update_utc or not (new or dropped):
             continue  # the cache is the newer one, or says the same
-        yours = subject is not None and subject.issuer == crl.issuer
-        yours = yours and subject is not None and subject.serial_number in new
+        yours = (
+            subject is not None and subject.issuer == crl.issuer and subject.serial_number in new
+        )
         told = told or yours
         problems.append(
             f"the cached CRL of {_cn(crl.issuer)} is out of date: the operator's current one "
