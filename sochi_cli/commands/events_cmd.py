@@ -133,10 +133,6 @@ def _acknowledge(app: AppContext, api_url: str, cursor: str) -> None:
     )
 
 
-class _ReaderGone(Exception):
-    """stdout was closed by its reader: stop following."""
-
-
 def _follow(
     app: AppContext,
     client: Any,
@@ -146,6 +142,7 @@ def _follow(
     report: ProgressCallback,
     acknowledge: bool,
 ) -> None:
+    from sochi_cli.pipes import ReaderGone, stop_when_reader_leaves
     from sochi_cli.services import events as feed
     from sochi_cli.services.progress import ProgressEvent
 
@@ -161,7 +158,7 @@ def _follow(
                 app.out.row(_event_row(e))
         app.out.stdout.flush()
         if app.out.reader_gone:
-            raise _ReaderGone
+            raise ReaderGone
         cursor = next_cursor
         received += len(batch)
         report(ProgressEvent("follow", counts={"events": received}))
@@ -174,8 +171,10 @@ def _follow(
     app.out.info(f"following events after {cursor or 'the beginning'}; Ctrl-C to stop")
     report(ProgressEvent("follow", message=f"waiting for events after {cursor or 'the start'}"))
     try:
-        feed.follow_events(client, cursor, wait, on_events, on_pause=on_pause)
-    except _ReaderGone:
+        # The reader may leave while the long poll waits: stop then, not on the next write.
+        with stop_when_reader_leaves(app.out.stdout):
+            feed.follow_events(client, cursor, wait, on_events, on_pause=on_pause)
+    except ReaderGone:
         return
     except KeyboardInterrupt:
         if acknowledge:

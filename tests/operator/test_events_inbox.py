@@ -62,6 +62,30 @@ def test_events_piped_into_head_lose_nothing(logged_in: Sandbox) -> None:
     assert len({line.split("\t")[0] for line in rest}) == len(rest)
 
 
+def test_follow_into_head_stops_as_soon_as_head_leaves(logged_in: Sandbox) -> None:
+    """`events --follow | head -1` on a feed that goes quiet: exit 0 at once, not at the
+    next event (the long poll would wait 30 s, and again, forever)."""
+    env = {**os.environ, "SOCHI_API_URL": logged_in.api}
+    sochi = f"{sys.executable} -m sochi_cli events --follow --from-start --wait 30"
+    for extra in ("", " --json"):
+        script = f'{sochi}{extra} 2>err.txt | head -1; echo "status=${{PIPESTATUS[0]}}"'
+        proc = subprocess.run(
+            ["bash", "-c", script],
+            env=env,
+            cwd=logged_in.data_dir,
+            capture_output=True,
+            text=True,
+            timeout=20,  # far below the 30-s wait the quiet feed would otherwise hold it
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+        first, status = proc.stdout.splitlines()
+        assert status == "status=0", (logged_in.data_dir / "err.txt").read_text()
+        assert "inbox.received" in first
+        err = (logged_in.data_dir / "err.txt").read_text()
+        assert "Traceback" not in err and "error" not in err and "Broken pipe" not in err
+
+
 def test_events_refuse_a_wait_outside_the_contract(logged_in: Sandbox) -> None:
     result = run_cli("events", "--wait", "61")
     assert result.code == ExitCode.USAGE and "--wait 61: must be 0–60 seconds" in result.stderr

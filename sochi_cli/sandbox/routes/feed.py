@@ -8,7 +8,7 @@ import sqlite3
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
 from sochi_cli.sandbox.deps import Cursor, Limit, SandboxDep, SessionDep, cursor_seq
@@ -52,6 +52,7 @@ def _events(sandbox: Sandbox, inn: str, after: int, limit: int) -> list[dict[str
     "/events", response_model=EventsOut, responses=problems(400, 401, 403, 422), tags=["events"]
 )
 async def get_events(
+    request: Request,
     session: SessionDep,
     sandbox: SandboxDep,
     after: Cursor = None,
@@ -64,6 +65,8 @@ async def get_events(
     while True:
         events = await run_in_threadpool(_events, sandbox, session.inn, start, limit)
         if events or time.monotonic() >= deadline:
+            break
+        if await request.is_disconnected():  # the client gave up: stop holding the poll
             break
         await asyncio.sleep(min(POLL_INTERVAL, max(0.0, deadline - time.monotonic())))
     next_cursor = events[-1]["cursor"] if events else after
