@@ -128,6 +128,10 @@ class BadRequest(ApiProblem, UsageError):
     """400: the client sent something the contract does not allow (a sochi bug or bad input)."""
 
 
+class InvalidCursor(BadRequest):
+    """400 `invalid_cursor`: a cursor this account was never given (garbage, or a reset feed)."""
+
+
 _HINTS: dict[str, str] = {
     "maintenance": "planned maintenance (every Friday 17:30–20:30 Bishkek); try after it ends",
     "rate_limited": "too many requests; sochi already waited and retried",
@@ -190,6 +194,7 @@ _BY_CODE: dict[str, type[ApiProblem]] = {
     "client_active": Conflict,
     "certificate_revoked": Conflict,
     "requisites_changed": Conflict,
+    "invalid_cursor": InvalidCursor,
     "validation_failed": OperatorValidationFailed,
     "invalid_inn": OperatorValidationFailed,
     "poa_not_notarised": OperatorValidationFailed,
@@ -305,6 +310,7 @@ __all__ = [
     "BalanceExhausted",
     "Conflict",
     "GeoBlocked",
+    "InvalidCursor",
     "Maintenance",
     "MalformedResponse",
     "OperatorNotFound",

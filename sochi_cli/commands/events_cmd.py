@@ -17,15 +17,18 @@ if TYPE_CHECKING:
 EPILOG = (
     "Examples:\n\n  sochi events\n\n  sochi events --json | jq -r '.events[].type'\n\n"
     "  sochi events --ack 160\n\n  sochi events --follow --json | jq .type\n\n"
-    "  sochi events --after 42 --wait 30\n\n"
+    "  sochi events --after 42 --wait 30\n\n  sochi events --reset\n\n"
     "The cursor: without --after, events come after the acknowledged cursor of this profile. "
     "On a terminal what was shown counts as acknowledged. In a pipe or a file nothing is "
     "acknowledged by being written (a reader such as `head` may throw lines away): each "
     "event carries its cursor, and a script acknowledges what it has processed with "
-    "`sochi events --ack CURSOR`; until then the same events come again. --from-start "
-    "reads the whole feed. With --follow it long-polls until Ctrl-C (exit 130) or until "
-    "its reader goes away (exit 0); with --json each event is one JSON object per line.\n\n"
-    "Exit codes: 0 ok; 2 bad --wait; 5 not logged in; 7 operator unavailable; "
+    "`sochi events --ack CURSOR` (a cursor the operator never issued is refused); until "
+    "then the same events come again. --from-start reads the whole feed; --reset forgets "
+    "the acknowledged cursor (after the operator's feed was reset). With --follow it "
+    "long-polls until Ctrl-C (exit 130) or until its reader goes away (exit 0); with "
+    "--json each event is one JSON object per line.\n\n"
+    "Exit codes: 0 ok; 2 bad --wait, or a cursor the operator never issued (--ack, "
+    "--after, the acknowledged one); 5 not logged in; 7 operator unavailable; "
     "130 stopped with Ctrl-C (--follow)."
 )
 
@@ -62,6 +65,14 @@ def events(
             "it. Reads nothing.",
         ),
     ] = None,
+    reset: Annotated[
+        bool,
+        typer.Option(
+            "--reset",
+            help="Forget the acknowledged cursor (the next run reads the whole feed). Reads "
+            "nothing.",
+        ),
+    ] = False,
     follow: Annotated[
         bool, typer.Option("--follow", "-f", help="Keep long-polling until Ctrl-C.")
     ] = False,
@@ -76,11 +87,19 @@ def events(
     progress: ProgressOpt = ProgressMode.AUTO,
 ) -> None:
     """Submission state changes and new inbox items, in order, as they come."""
+    from sochi_cli.api.errors import InvalidCursor
     from sochi_cli.commands._operator import connect
     from sochi_cli.services import events as feed
 
     app = app_context(ctx)
     api_url = str(app.config.get("api_url"))
+    if reset:
+        feed.forget_cursor(app.profile)
+        app.out.result(
+            {"acknowledged": None},
+            lambda: app.out.info("forgot the acknowledged cursor; the next run reads the feed"),
+        )
+        return
     if ack is not None:
         _acknowledge(app, api_url, ack)
         return
@@ -91,11 +110,14 @@ def events(
     # What a terminal shows, a person has seen; what goes into a pipe may be thrown away.
     seen_by_a_person = app.out.stdout_tty
     with connect(app) as client:
-        if follow:
-            with progress_display(app, progress, command="events") as report:
-                _follow(app, client, start, seconds, api_url, report, seen_by_a_person)
-            return
-        read = feed.read_events(client, start, seconds)
+        try:
+            if follow:
+                with progress_display(app, progress, command="events") as report:
+                    _follow(app, client, start, seconds, api_url, report, seen_by_a_person)
+                return
+            read = feed.read_events(client, start, seconds)
+        except InvalidCursor:
+            raise feed.rejected_cursor(start or "", saved=after is None, api_url=api_url) from None
     data = {
         "events": [_event_json(e) for e in read.events],
         "next_cursor": read.next_cursor,
@@ -121,15 +143,15 @@ def events(
 
 
 def _acknowledge(app: AppContext, api_url: str, cursor: str) -> None:
-    from sochi_cli.errors import UsageError
+    from sochi_cli.commands._operator import connect
     from sochi_cli.services import events as feed
 
-    if not cursor.strip():
-        raise UsageError("--ack needs the cursor of the last event processed")
-    feed.save_cursor(app.profile, api_url, cursor.strip())
+    with connect(app) as client:
+        confirmed = feed.confirm_cursor(client, cursor)
+    feed.save_cursor(app.profile, api_url, confirmed)
     app.out.result(
-        {"acknowledged": cursor.strip()},
-        lambda: app.out.info(f"acknowledged events up to cursor {cursor.strip()}"),
+        {"acknowledged": confirmed},
+        lambda: app.out.info(f"acknowledged events up to cursor {confirmed}"),
     )
 
 

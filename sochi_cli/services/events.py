@@ -56,6 +56,47 @@ def forget_cursor(profile: str) -> None:
     cursor_path(profile).unlink(missing_ok=True)
 
 
+def confirm_cursor(client: OperatorClient, cursor: str) -> str:
+    """`cursor` once the operator confirms it issued it to this account; UsageError if not.
+
+    Cursors are opaque, so only the operator can tell: a poll after it (no wait, one event)
+    is refused with `invalid_cursor` when it never handed that cursor out.
+    """
+    from sochi_cli.api import resources
+    from sochi_cli.api.errors import InvalidCursor
+
+    cursor = cursor.strip()
+    if not cursor:
+        raise UsageError("--ack needs the cursor of the last event processed")
+    try:
+        client.call(resources.events.poll(after=cursor, wait=0, limit=1))
+    except InvalidCursor:
+        raise UsageError(
+            f"--ack {cursor}: the operator never issued this cursor; nothing acknowledged",
+            code="invalid_cursor",
+            hint="acknowledge the cursor of an event you processed: the first field of its "
+            "line, or `next_cursor` in `sochi events --json`",
+        ) from None
+    return cursor
+
+
+def rejected_cursor(cursor: str, *, saved: bool, api_url: str) -> UsageError:
+    """The error for a cursor the operator refused while reading: say how to recover."""
+    if not saved:
+        return UsageError(
+            f"--after {cursor}: the operator never issued this cursor",
+            code="invalid_cursor",
+            hint="use a cursor `sochi events` printed, or --from-start",
+        )
+    return UsageError(
+        f"the acknowledged events cursor {cursor} was not issued by the operator at "
+        f"{api_url} (its feed was reset, or a wrong cursor was acknowledged)",
+        code="invalid_cursor",
+        hint="forget it with `sochi events --reset`, or read the whole feed with "
+        "`sochi events --from-start`",
+    )
+
+
 def check_wait(wait: int) -> int:
     if not 0 <= wait <= MAX_WAIT:
         raise UsageError(f"--wait {wait}: must be 0–{MAX_WAIT} seconds")
@@ -145,12 +186,14 @@ __all__ = [
     "CURSOR_FILE",
     "EventsRead",
     "check_wait",
+    "confirm_cursor",
     "cursor_path",
     "event_subject",
     "follow_events",
     "forget_cursor",
     "read_events",
     "read_events_async",
+    "rejected_cursor",
     "save_cursor",
     "saved_cursor",
 ]

@@ -421,6 +421,7 @@ class Remote:
     async def follow(self, items: list[Item], *, check_first: bool) -> None:
         """Follow `/events` until every item has an agency verdict, a stop, or the timeout."""
         from sochi_cli.api import resources
+        from sochi_cli.api.errors import InvalidCursor
 
         pending = {i.submission_id: i for i in items if i.submission_id}
         if not pending:
@@ -443,7 +444,11 @@ class Remote:
                 await asyncio.gather(poll, return_exceptions=True)
                 break
             stopper.cancel()
-            batch = poll.result()
+            try:
+                batch = poll.result()
+            except InvalidCursor:  # the operator's feed was reset: read it again from the start
+                cursor = None
+                continue
             for event in batch.events:
                 if event.submission_id in pending and event.status:
                     if event.status in _FINAL_VERDICTS:

@@ -323,6 +323,7 @@ class SochiApp(App[int]):
         """Long-poll the operator's feed; publish what arrives; stop quietly on a fault."""
         import asyncio
 
+        from sochi_cli.api.errors import InvalidCursor
         from sochi_cli.services.events import read_events_async
         from sochi_cli.services.session import open_async_client
 
@@ -336,6 +337,9 @@ class SochiApp(App[int]):
                     read = await read_events_async(
                         client, cursor, 0 if catching_up else EVENTS_WAIT
                     )
+                except InvalidCursor:  # the operator's feed was reset: catch up from its start
+                    cursor, catching_up = None, True
+                    continue
                 except Exception as exc:
                     fault = describe(exc)
                     if fault.action == "login":

@@ -62,6 +62,37 @@ def test_events_piped_into_head_lose_nothing(logged_in: Sandbox) -> None:
     assert len({line.split("\t")[0] for line in rest}) == len(rest)
 
 
+def test_ack_refuses_a_cursor_the_operator_never_issued(logged_in: Sandbox) -> None:
+    """`--ack 99999` would skip every later event; `--ack abc` would break every later run."""
+    first = as_json(run_cli("events", "--from-start", "--json"))
+    ok(run_cli("events", "--ack", first["events"][0]["cursor"]))
+    for wrong in ("99999", "abc"):
+        refused = run_cli("events", "--ack", wrong, "--json")
+        assert refused.code == ExitCode.USAGE
+        assert f"error: --ack {wrong}: the operator never issued this cursor" in refused.stderr
+        assert json.loads(refused.stdout)["error"]["code"] == "invalid_cursor"
+    # nothing was acknowledged by the refusals: a new filing still comes after the real cursor
+    sub = file_report(logged_in, "2025-04").submission
+    after = as_json(run_cli("events", "--json"))["events"]
+    assert after[0]["cursor"] == first["events"][1]["cursor"]
+    assert sub.id in {e["submission_id"] for e in after}
+
+
+def test_a_saved_cursor_the_operator_refuses_names_the_way_out(logged_in: Sandbox) -> None:
+    """A cursor file from a feed since reset (or written by hand): every run said only "this
+    cursor was not issued by the server"; now it says how to recover, and --reset does."""
+    from sochi_cli.services.events import save_cursor
+
+    save_cursor("sandbox", logged_in.api, "99999")
+    stuck = run_cli("events")
+    assert stuck.code == ExitCode.USAGE
+    assert "the acknowledged events cursor 99999 was not issued" in stuck.stderr
+    assert "`sochi events --reset`" in stuck.stderr and "--from-start" in stuck.stderr
+    assert ok(run_cli("events", "--reset")).stderr.startswith("forgot the acknowledged cursor")
+    assert not cursor_path("sandbox").exists()
+    assert as_json(run_cli("events", "--json"))["events"]  # the whole feed again
+
+
 def test_follow_into_head_stops_as_soon_as_head_leaves(logged_in: Sandbox) -> None:
     """`events --follow | head -1` on a feed that goes quiet: exit 0 at once, not at the
     next event (the long poll would wait 30 s, and again, forever)."""

@@ -48,6 +48,15 @@ def _events(sandbox: Sandbox, inn: str, after: int, limit: int) -> list[dict[str
     return out
 
 
+def _issued(sandbox: Sandbox, inn: str, seq: int) -> bool:
+    """Whether `seq` is the cursor of one of this account's events (every cursor it was given)."""
+    with sandbox.db.read() as conn:
+        row = conn.execute(
+            "SELECT 1 FROM events WHERE account_inn=? AND seq=?", (inn, seq)
+        ).fetchone()
+    return row is not None
+
+
 @router.get(
     "/events", response_model=EventsOut, responses=problems(400, 401, 403, 422), tags=["events"]
 )
@@ -61,6 +70,8 @@ async def get_events(
 ) -> dict[str, Any]:
     """Events newer than `after`; waits up to `wait` seconds for the first one."""
     start = cursor_seq(after)
+    if start and not await run_in_threadpool(_issued, sandbox, session.inn, start):
+        raise ApiProblem(400, "invalid_cursor", "this cursor was not issued by the server")
     deadline = time.monotonic() + min(wait, sandbox.settings.long_poll_cap_seconds)
     while True:
         events = await run_in_threadpool(_events, sandbox, session.inn, start, limit)
