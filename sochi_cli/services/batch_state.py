@@ -30,9 +30,14 @@ def next_stage(item: Item, *, wait: bool = True) -> Stage | None:
     An item left in flight repeats the stage it was in: a send is repeated with the same
     idempotency key and the archived signature (the operator answers with the original
     submission if the first one arrived); a sign without a recorded signature signs again
-    (nothing was sent). A refused item (`failed`) stays final: rerunning does not retry it
-    unless the engine is asked to (`retry_failed`), since the cause usually needs a fix.
+    (nothing was sent). An item the operator refused when it was sent (`failed`) stays
+    final: rerunning does not retry it unless the engine is asked to (`retry_failed`), since
+    the cause usually needs a fix. One refused before signing by the operator's terms (an
+    expired power of attorney) is checked again: the fix (`sochi clients renew`) is made at
+    the operator, the report stays the same.
     """
+    if item.state == ItemState.FAILED and item.signature_sha256 is None:
+        return Stage.VALIDATE  # refused before signing (a POA): checked again, it may be fixed
     if item.in_flight:
         stage = Stage(item.stage)
         if stage is Stage.SEND and item.signature_sha256 is None:

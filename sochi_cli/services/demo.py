@@ -33,7 +33,7 @@ from sochi_cli.errors import SochiError, Unavailable
 STARTUP_TIMEOUT = 60.0
 STEP_TIMEOUT = 120.0
 DEMO_CLIENTS = 6
-EXPECTED = {"accepted": 4, "invalid": 2, "rejected": 1}
+EXPECTED = {"accepted": 4, "invalid": 1, "failed": 1, "rejected": 1}  # failed: refused, POA
 
 Say = Callable[[str], None]
 
@@ -245,7 +245,7 @@ def _write_reports(
     text = (out / good["file"]).read_text(encoding="utf-8")
     path = out / f"STI-077_{expired_inn}_{period}_0.xml"
     path.write_text(text.replace(good["client_inn"], expired_inn), encoding="utf-8")
-    rows.append({"file": path.name, "client": expired_inn, "expected": "invalid (POA expired)"})
+    rows.append({"file": path.name, "client": expired_inn, "expected": "refused (POA expired)"})
     return rows
 
 

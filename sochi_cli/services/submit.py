@@ -408,7 +408,7 @@ class _Run:
                     "correction": item.correction,
                     "file": printable(item.file.path),
                     "client_name": context.names.get(item.client_inn),
-                    "state": ItemState.INVALID if problem else ItemState.VALIDATED,
+                    "state": problem.state if problem else ItemState.VALIDATED,
                     "error_code": problem.code if problem else None,
                     "error": problem.message if problem else None,
                     "idempotency_key": item.idempotency_key,
@@ -424,15 +424,17 @@ class _Run:
             self.emit(ProgressEvent("validate", len(items), done))
         cost = batch_cost(client, valid_forms)
         invalid = sum(1 for row in rows if row["state"] == ItemState.INVALID)
+        refused = sum(1 for row in rows if row["state"] == ItemState.FAILED)
         code = ExitCode.OK
         if invalid or _real_problems(problems):
             code = ExitCode.VALIDATION
-        elif cost.shortfall:
+        elif refused or cost.shortfall:
             code = ExitCode.REFUSED
         filed_count = sum(1 for row in rows if row["already_filed"])
         counts = {
             ItemState.VALIDATED.value: len(valid_forms),
             ItemState.INVALID.value: invalid,
+            ItemState.FAILED.value: refused,
             "already_filed": filed_count,
         }
         self._warn(context)
@@ -643,9 +645,7 @@ class _Run:
         if problem is None:
             outcome = Outcome(ItemState.VALIDATED)
         else:
-            outcome = Outcome(
-                ItemState.INVALID, error_code=problem.code, error_message=problem.message
-            )
+            outcome = Outcome(problem.state, error_code=problem.code, error_message=problem.message)
         journal.record_after(item.id, Stage.VALIDATE, outcome)
         states[item.id] = outcome.state
 

@@ -13,10 +13,25 @@ from typing import TYPE_CHECKING
 
 from sochi_cli.errors import NotFound, OperatorRefused
 from sochi_cli.services.submit_model import Cost
+from sochi_cli.store.journal import ItemState
 
 if TYPE_CHECKING:
     from sochi_cli.api.client import OperatorClient
     from sochi_cli.api.models import Client, Form, Submission
+
+
+# Refusals by the operator's terms (clause 3.2), found before signing from the operator's
+# own client list: the item is `failed` (refused), as the operator would refuse it, not
+# `invalid` — nothing is wrong with the report, and a rerun after the fix checks it again.
+REFUSAL_CODES = frozenset(
+    {
+        "poa_missing",
+        "poa_expired",
+        "poa_period_not_covered",
+        "client_detached",
+        "not_tax_representative",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -25,6 +40,11 @@ class ItemProblem:
 
     code: str
     message: str
+
+    @property
+    def state(self) -> ItemState:
+        """`failed` (refused by the operator's terms) or `invalid` (the report itself)."""
+        return ItemState.FAILED if self.code in REFUSAL_CODES else ItemState.INVALID
 
 
 @dataclass
@@ -275,6 +295,7 @@ def require_affordable(cost: Cost) -> None:
 
 
 __all__ = [
+    "REFUSAL_CODES",
     "BatchContext",
     "ItemProblem",
     "batch_cost",

@@ -144,6 +144,16 @@ class SubmitResult:
                     + (f", {rows} input problem(s)" if rows else ""),
                     hint="fix them and rerun; nothing was signed or sent",
                 )
+            refused = self.counts.get("failed", 0)
+            if refused:
+                first = self._first_refusal()
+                return errors.OperatorRefused(
+                    f"dry run: {refused} of {self.total} report(s) refused before signing"
+                    + (f" ({first[1]})" if first else ""),
+                    hint="nothing was signed or sent; fix the cause (a power of attorney: "
+                    "`sochi clients renew CLIENT …`) and rerun",
+                    code=first[0] if first else "refused",
+                )
             return errors.OperatorRefused(
                 "dry run: the balance does not cover the batch"
                 + (f" ({self.cost.to_json()['shortfall']} short)" if self.cost else ""),
@@ -180,9 +190,7 @@ class SubmitResult:
                 hint=f"see {then}" if then else None,
             )
         elif self.status == "refused":
-            error = errors.OperatorRefused(
-                f"{batch} refused: the operator refused every report", hint=f"see {then}"
-            )
+            error = self._refused(batch, then)
         else:
             failed = (
                 errors.ValidationFailed
@@ -196,6 +204,35 @@ class SubmitResult:
             )
         error.details = {"batch_id": self.batch_id, "status": self.status}
         return error
+
+    def _first_refusal(self) -> tuple[str, str] | None:
+        """(code, `CLIENT FORM PERIOD: why`) of the first refused item, if any."""
+        for row in self.items:
+            if row.get("state") == "failed" and row.get("error_code"):
+                what = " ".join(str(row.get(k) or "") for k in ("client_inn", "form", "period"))
+                return str(row["error_code"]), f"{what}: {row.get('error') or row['error_code']}"
+        return None
+
+    def _refused(self, batch: str, then: str | None) -> SochiError:
+        """Every report refused: by the operator's terms before signing (a power of attorney),
+        or by the operator when sent; the first one's code and reason say which."""
+        from sochi_cli import errors
+
+        first = self._first_refusal()
+        refused = self.counts.get("failed", 0)
+        if first and first[0].startswith("poa_"):
+            hint = (
+                "nothing was signed or sent; record the client's new power of attorney "
+                "(`sochi clients renew CLIENT …`) and rerun" + (f", or {then}" if then else "")
+            )
+        else:
+            hint = f"see `sochi batch show {self.batch_id}`"
+        return errors.OperatorRefused(
+            f"{batch} refused: {refused} of {self.total} report(s) refused, nothing filed"
+            + (f" ({first[1]})" if first else ""),
+            hint=hint,
+            code=first[0] if first else "refused",
+        )
 
     def to_json(self) -> dict[str, Any]:
         """Every field; `items` materialised (`head_json` + iterating `items` streams)."""

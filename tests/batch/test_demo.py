@@ -12,7 +12,7 @@ def test_demo_files_six_clients_reports_refusals_verifies_receipts_and_exits_0()
     assert result.code == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["ok"] is True
-    assert data["summary"]["counts"] == {"accepted": 4, "invalid": 2, "rejected": 1}
+    assert data["summary"]["counts"] == {"accepted": 4, "invalid": 1, "failed": 1, "rejected": 1}
     refusals = {r["code"] for r in data["expected_refusals"]}
     assert refusals == {"validation_failed", "poa_expired", "rejected"}
     rejected = [r for r in data["expected_refusals"] if r["code"] == "rejected"]

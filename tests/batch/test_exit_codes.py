@@ -99,6 +99,15 @@ def balance_too_low(op: Operator, tmp: Path, json_mode: bool) -> Result:
     return _cli(["submit", str(tmp)], json_mode)
 
 
+def expired_poa(op: Operator, tmp: Path, json_mode: bool) -> Result:
+    (sample,) = write_reports(tmp, count=1, period="2024-04" if json_mode else "2024-05")
+    naryn = tmp / "naryn.xml"  # Naryn Agro, whose power of attorney expired
+    expired = op.facts["clients"]["expired_poa"][0]
+    naryn.write_text(sample.path.read_text().replace(sample.client_inn, expired))
+    sample.path.unlink()
+    return _cli(["submit", str(naryn)], json_mode)
+
+
 def maintenance(op: Operator, tmp: Path, json_mode: bool) -> Result:
     write_reports(tmp, count=1, period="2025-10")
     op.control("PUT", "clock", {"now": friday_evening(op.now).isoformat(), "frozen": True})
@@ -153,6 +162,14 @@ CASES = [
         "nothing valid", nothing_valid, 4, r"batch \d+ failed: nothing filed", "validation_failed"
     ),
     Case("balance too low", balance_too_low, 6, r"short — top up", "balance_insufficient"),
+    Case(
+        "power of attorney expired",
+        expired_poa,
+        6,
+        r"batch \d+ refused: 1 of 1 report\(s\) refused, nothing filed \(\d+ STI-077 "
+        r"2024-0[45]: the power of attorney .*`sochi clients renew CLIENT …`",
+        "poa_expired",
+    ),
     Case("maintenance, told not to wait", maintenance, 7, r"in maintenance", "maintenance"),
     Case("partial", partial, 8, r"batch \d+ partial: 1 of 3 report", "partial"),
     Case(

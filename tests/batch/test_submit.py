@@ -46,10 +46,47 @@ def test_invalid_report_and_expired_poa_make_a_partial_batch(op: Operator, tmp_p
     (tmp_path / "expired.xml").write_text(text)
     code, data = _json(str(tmp_path), "--wait-timeout", "60")
     assert code == 8, data
-    # broken totals and the expired POA are caught locally, before anything is signed
-    assert data["counts"] == {"accepted": 5, "invalid": 2}
-    codes = {i["error_code"] for i in data["items"] if i["state"] == "invalid"}
-    assert codes == {"validation_failed", "poa_expired"}
+    # broken totals and the expired POA are caught before anything is signed: the first is
+    # invalid, the second refused (the operator's terms: state failed, as if it had refused it)
+    assert data["counts"] == {"accepted": 5, "invalid": 1, "failed": 1}
+    codes = {i["state"]: i["error_code"] for i in data["items"] if i["state"] != "accepted"}
+    assert codes == {"invalid": "validation_failed", "failed": "poa_expired"}
+
+
+def test_an_expired_poa_refuses_the_batch_before_signing_and_a_rerun_after_renewal_files_it(
+    op: Operator, tmp_path: Path
+) -> None:
+    """`sochi submit naryn.xml` said `failed`, exit 4, `validation_failed`; POA is `refused`."""
+    import httpx
+
+    (sample,) = write_reports(tmp_path, count=1, period="2024-03")
+    expired = op.facts["clients"]["expired_poa"][0]
+    naryn = tmp_path / "naryn.xml"
+    naryn.write_text(sample.path.read_text().replace(sample.client_inn, expired))
+    sample.path.unlink()
+    code, data = _json(str(naryn))
+    assert code == 6 and data["status"] == "refused" and data["counts"] == {"failed": 1}
+    assert data["error"]["code"] == "poa_expired" and data["remaining"] == 1
+    assert data["follow_up"] == f"sochi batch resume {data['batch_id']}"
+    shown = run_cli("batch", "show", "last", "--summary").stdout
+    assert "status\trefused\n" in shown
+    assert run_cli("archive", "list").stdout == ""  # nothing was signed
+    dry = run_cli("--json", "submit", str(naryn), "--dry-run")
+    assert dry.code == 6 and json.loads(dry.stdout)["error"]["code"] == "poa_expired"
+    # the client renews its power of attorney at the operator; the same command files it
+    headers = {"Authorization": f"Bearer {access_token()}"}
+    client = httpx.get(f"{op.api}/clients/{expired}", headers=headers, timeout=30).json()
+    renewed = {**client["poa"], "valid_until": "2099-12-31"}
+    put = httpx.put(f"{op.api}/clients/{expired}/poa", json=renewed, headers=headers, timeout=30)
+    put.raise_for_status()
+    try:
+        code, again = _json(str(naryn), "--no-wait")
+    finally:
+        httpx.put(
+            f"{op.api}/clients/{expired}/poa", json=client["poa"], headers=headers, timeout=30
+        ).raise_for_status()
+    assert code == 0 and again["batch_id"] == data["batch_id"] and again["resumed"] is True
+    assert again["counts"] == {"received": 1}
 
 
 def test_dry_run_prices_the_batch_and_sends_nothing(op: Operator, tmp_path: Path) -> None:
