@@ -264,7 +264,12 @@ class _Run:
                 stack.enter_context(journal.writer_lock())
             stack.enter_context(_signals(self.stop))
             client = stack.enter_context(open_client(self.config))
-            status = self._outside_maintenance(client)
+            try:
+                status = self._outside_maintenance(client)
+            except Unavailable as exc:
+                if journal is not None and exc.code == "maintenance":
+                    self._refused_by_maintenance(journal, items, batch_id, exc)
+                raise
             context = BatchContext.fetch(
                 client, self.profile, to_bishkek(status.server_time).date()
             )
@@ -286,6 +291,27 @@ class _Run:
             except BaseException as exc:
                 _record_failure(journal, start.batch.id, exc)
                 raise
+
+    def _refused_by_maintenance(
+        self,
+        journal: Journal,
+        items: Sequence[PlannedItem],
+        batch_id: int | None,
+        exc: Unavailable,
+    ) -> None:
+        """Told not to wait for the window: the batch is journaled as `refused` (nothing
+        signed or sent), so `batch list` tells the truth and a rerun or resume continues it."""
+        if batch_id is not None:
+            batch = journal.resume_batch(batch_id).batch
+        else:
+            batch = journal.start_batch(
+                items, profile=self.profile, api_url=self.api_url, command=self.options.command
+            ).batch
+        _record_failure(journal, batch.id, exc)
+        exc.hint = (
+            f"batch {batch.id} is kept as refused: rerun the same command after the window, "
+            f"or `sochi batch resume {batch.id}` (without --no-wait-maintenance it waits)"
+        )
 
     def _nothing_to_do(
         self,

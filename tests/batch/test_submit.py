@@ -113,13 +113,22 @@ def test_no_wait_maintenance_exits_unavailable_having_sent_nothing(
 
     write_reports(tmp_path, count=3, period="2026-06")
     op.control("PUT", "clock", {"now": friday_evening(op.now).isoformat(), "frozen": True})
-    result = run_cli("submit", str(tmp_path), "--no-wait-maintenance")
+    result = run_cli("--json", "submit", str(tmp_path), "--no-wait-maintenance")
     assert result.code == 7, result.stderr
-    assert "maintenance" in result.stderr
+    error = json.loads(result.stdout)["error"]
+    assert error["code"] == "maintenance" and error["details"]["batch_status"] == "refused"
+    batch = error["details"]["batch_id"]
+    assert f"batch {batch} is kept as refused" in result.stderr
+    # the batch is journaled as refused, so `batch list` tells the truth
+    listed = json.loads(run_cli("--json", "batch", "list").stdout)
+    assert (listed[0]["id"], listed[0]["status"]) == (batch, "refused")
+    assert listed[0]["follow_up"] == f"sochi batch resume {batch}"
     op.control("PUT", "clock", {"now": op.now.isoformat(), "frozen": False})
     assert op.submissions(access_token(), "2026-06") == []
     rerun = run_cli("--json", "submit", str(tmp_path), "--no-wait")
     assert rerun.code == 0, rerun.stderr
+    resumed = json.loads(rerun.stdout)
+    assert (resumed["batch_id"], resumed["resumed"]) == (batch, True)
     assert len(op.submissions(access_token(), "2026-06")) == 3
 
 
