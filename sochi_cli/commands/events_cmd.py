@@ -87,7 +87,6 @@ def events(
     progress: ProgressOpt = ProgressMode.AUTO,
 ) -> None:
     """Submission state changes and new inbox items, in order, as they come."""
-    from sochi_cli.api.errors import InvalidCursor
     from sochi_cli.commands._operator import connect
     from sochi_cli.services import events as feed
 
@@ -116,7 +115,7 @@ def events(
                     _follow(app, client, start, seconds, api_url, report, seen_by_a_person)
                 return
             read = feed.read_events(client, start, seconds)
-        except InvalidCursor:
+        except feed.CursorNotIssued:
             raise feed.rejected_cursor(start or "", saved=after is None, api_url=api_url) from None
     data = {
         "events": [_event_json(e) for e in read.events],

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -56,6 +57,27 @@ def forget_cursor(profile: str) -> None:
     cursor_path(profile).unlink(missing_ok=True)
 
 
+class CursorNotIssued(UsageError):
+    """The operator refused a cursor: it never issued it to this account (a typo, or a feed
+    that was reset since). `cursor` is the one refused."""
+
+    code = "invalid_cursor"
+
+    def __init__(self, cursor: str) -> None:
+        super().__init__(f"the operator never issued the events cursor {cursor}")
+        self.cursor = cursor
+
+
+@contextmanager
+def _refused_cursor(cursor: str | None) -> Iterator[None]:
+    from sochi_cli.api.errors import InvalidCursor
+
+    try:
+        yield
+    except InvalidCursor:
+        raise CursorNotIssued(cursor or "") from None
+
+
 def confirm_cursor(client: OperatorClient, cursor: str) -> str:
     """`cursor` once the operator confirms it issued it to this account; UsageError if not.
 
@@ -63,14 +85,14 @@ def confirm_cursor(client: OperatorClient, cursor: str) -> str:
     is refused with `invalid_cursor` when it never handed that cursor out.
     """
     from sochi_cli.api import resources
-    from sochi_cli.api.errors import InvalidCursor
 
     cursor = cursor.strip()
     if not cursor:
         raise UsageError("--ack needs the cursor of the last event processed")
     try:
-        client.call(resources.events.poll(after=cursor, wait=0, limit=1))
-    except InvalidCursor:
+        with _refused_cursor(cursor):
+            client.call(resources.events.poll(after=cursor, wait=0, limit=1))
+    except CursorNotIssued:
         raise UsageError(
             f"--ack {cursor}: the operator never issued this cursor; nothing acknowledged",
             code="invalid_cursor",
@@ -113,7 +135,8 @@ def read_events(client: OperatorClient, after: str | None, wait: int = 0) -> Eve
     """Every event after `after` (waiting up to `wait` s for the first), all pages drained."""
     from sochi_cli.api import resources
 
-    batch = client.call(resources.events.poll(after=after, wait=check_wait(wait), limit=PAGE))
+    with _refused_cursor(after):
+        batch = client.call(resources.events.poll(after=after, wait=check_wait(wait), limit=PAGE))
     events = list(batch.events)
     cursor = batch.next_cursor or after
     while len(batch.events) == PAGE:
@@ -129,7 +152,9 @@ async def read_events_async(
     """`read_events` for an event loop (the TUI's live feed): cancellable while it waits."""
     from sochi_cli.api import resources
 
-    batch = await client.call(resources.events.poll(after=after, wait=check_wait(wait), limit=PAGE))
+    with _refused_cursor(after):
+        poll = resources.events.poll(after=after, wait=check_wait(wait), limit=PAGE)
+        batch = await client.call(poll)
     events = list(batch.events)
     cursor = batch.next_cursor or after
     while len(batch.events) == PAGE:
@@ -164,7 +189,8 @@ def follow_events(
     done = 0
     while rounds is None or done < rounds:
         try:
-            batch = client.call(resources.events.poll(after=cursor, wait=wait, limit=PAGE))
+            with _refused_cursor(cursor):
+                batch = client.call(resources.events.poll(after=cursor, wait=wait, limit=PAGE))
         except Maintenance as exc:
             left = exc.retry_after if exc.retry_after is not None else MAINTENANCE_RECHECK
             if on_pause is not None:
@@ -184,6 +210,7 @@ def event_subject(event: Event) -> str:
 
 __all__ = [
     "CURSOR_FILE",
+    "CursorNotIssued",
     "EventsRead",
     "check_wait",
     "confirm_cursor",

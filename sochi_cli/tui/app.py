@@ -323,8 +323,7 @@ class SochiApp(App[int]):
         """Long-poll the operator's feed; publish what arrives; stop quietly on a fault."""
         import asyncio
 
-        from sochi_cli.api.errors import InvalidCursor
-        from sochi_cli.services.events import read_events_async
+        from sochi_cli.services.events import CursorNotIssued, read_events_async
         from sochi_cli.services.session import open_async_client
 
         key = self.ctx.api_url
@@ -337,7 +336,7 @@ class SochiApp(App[int]):
                     read = await read_events_async(
                         client, cursor, 0 if catching_up else EVENTS_WAIT
                     )
-                except InvalidCursor:  # the operator's feed was reset: catch up from its start
+                except CursorNotIssued:  # the operator's feed was reset: catch up from its start
                     cursor, catching_up = None, True
                     continue
                 except Exception as exc:
