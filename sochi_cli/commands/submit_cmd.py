@@ -23,10 +23,11 @@ if TYPE_CHECKING:
 
 EXIT_CODES = (
     "Exit codes: 0 all accepted (filed with --no-wait), or nothing to do; 2 an input missing "
-    "or unreadable, nothing done; 4 validation failed, nothing sent; 5 key/PIN/session "
-    "problem; 6 refused (balance, POA), nothing sent; 7 operator unavailable or maintenance "
-    "(rerun resumes); 8 partial: some refused/rejected/invalid; 12 verdicts still pending "
-    "after --wait-timeout (`sochi batch resume ID`); 130 interrupted (rerun resumes)."
+    "or unreadable (a path, or a file a manifest row names), nothing done; 4 validation "
+    "failed, nothing sent; 5 key/PIN/session problem; 6 refused (balance, POA), nothing "
+    "sent; 7 operator unavailable or maintenance (rerun resumes); 8 partial: some "
+    "refused/rejected/invalid; 12 verdicts still pending after --wait-timeout "
+    "(`sochi batch resume ID`); 130 interrupted (rerun resumes)."
 )
 
 TTY_ROWS = 30  # on a terminal, longer outcomes list only the items that need attention
@@ -116,9 +117,9 @@ class listed_problems:
         return None
 
     def __exit__(self, kind: object, err: BaseException | None, tb: object) -> None:
-        from sochi_cli.errors import ValidationFailed
+        from sochi_cli.errors import UsageError, ValidationFailed
 
-        if not isinstance(err, ValidationFailed) or self.app.out.json_mode:
+        if not isinstance(err, ValidationFailed | UsageError) or self.app.out.json_mode:
             return
         problems = err.details.get("problems") or []
         if len(problems) > 1:

@@ -165,6 +165,7 @@ class _Collector:
     def __init__(self, strict: bool) -> None:
         self.strict = strict
         self.problems: list[PlanProblem] = []
+        self.unreadable: list[PlanProblem] = []  # files named but missing or unreadable
         self.rows = 0  # data rows seen in a manifest, good or bad
 
     def note(self, where: str, message: str, field_name: str | None = None) -> None:
@@ -180,6 +181,33 @@ class _Collector:
                 str(problem), hint="fix the input and rerun; nothing was sent", code="plan_invalid"
             )
         self.problems.append(problem)
+
+    def add_unreadable(self, where: str, message: str, field_name: str | None = None) -> None:
+        """A file a manifest row names is missing or cannot be read: like a path given on
+        the command line, the whole plan is refused (exit 2) once every row has been read,
+        so one run names every such row (and every other problem) at once."""
+        problem = PlanProblem(printable(where), printable(message), field_name)
+        if self.strict:
+            raise UsageError(str(problem), hint=_UNREADABLE_HINT)
+        self.problems.append(problem)
+        self.unreadable.append(problem)
+
+    def refuse_unreadable(self) -> None:
+        if not self.unreadable:
+            return
+        errors = [p for p in self.problems if p.severity != "note"]
+        more = len(errors) - 1
+        raise UsageError(
+            str(self.unreadable[0]) + (f" (and {more} more)" if more > 0 else ""),
+            hint=_UNREADABLE_HINT,
+            details={"problems": [p.to_json() for p in self.problems]},
+        )
+
+
+_UNREADABLE_HINT = (
+    "every file a manifest names must exist and be readable, as a path given directly; "
+    "nothing was done"
+)
 
 
 def make_plan(
@@ -236,6 +264,7 @@ def make_plan(
         by_key[item.idempotency_key] = row.where
         by_target[target] = row.where
         plan.items.append(item)
+    collector.refuse_unreadable()
     plan.problems = collector.problems
     return plan
 
@@ -522,13 +551,13 @@ def _row_from_values(
     )
     file_path = _resolve(base, file_text)
     if problem := _file_problem(file_path):
-        collector.add(where, f"{file_text!r}: {problem}", "file")
+        collector.add_unreadable(where, f"{file_text!r}: {problem}", "file")
         ok = False
     attachments: list[Path] = []
     for name in names:
         attachment = _resolve(base, name)
         if problem := _file_problem(attachment):
-            collector.add(where, f"{name!r}: {problem}", "attachments")
+            collector.add_unreadable(where, f"{name!r}: {problem}", "attachments")
             ok = False
         attachments.append(attachment)
     if not ok:
@@ -567,9 +596,11 @@ def _plan_row(row: _Row, collector: _Collector, *, profile: str, api_url: str) -
         return None
     except OSError as exc:
         if row.where == str(row.file):
-            collector.add(row.where, f"cannot read: {os_reason(exc)}")
+            collector.add_unreadable(row.where, f"cannot read: {os_reason(exc)}")
         else:
-            collector.add(row.where, f"{row.file}: cannot read: {os_reason(exc)}", "file")
+            collector.add_unreadable(
+                row.where, f"{row.file}: cannot read: {os_reason(exc)}", "file"
+            )
         return None
     values = _merge(row, header, collector)
     if values is None:
@@ -580,7 +611,9 @@ def _plan_row(row: _Row, collector: _Collector, *, profile: str, api_url: str) -
         try:
             sha, size = file_sha256(path)
         except OSError as exc:
-            collector.add(row.where, f"{path}: cannot read: {os_reason(exc)}", "attachments")
+            collector.add_unreadable(
+                row.where, f"{path}: cannot read: {os_reason(exc)}", "attachments"
+            )
             return None
         attachments.append(FileRef(path, sha, size))
     key = idempotency_key(

@@ -65,6 +65,22 @@ def unreadable_folder(op: Operator, tmp: Path, json_mode: bool) -> Result:
     return unprivileged(*(["--json"] if json_mode else []), "submit", str(tmp / "reports"))
 
 
+def missing_in_manifest(op: Operator, tmp: Path, json_mode: bool) -> Result:
+    (sample,) = write_reports(tmp, count=1, period="2025-01")
+    manifest = tmp / "october.csv"
+    manifest.write_text(f"file\n{sample.path.name}\nmissing.xml\n")
+    return _cli(["submit", "--manifest", str(manifest)], json_mode)
+
+
+def unreadable_in_manifest(op: Operator, tmp: Path, json_mode: bool) -> Result:
+    (sample,) = write_reports(tmp, count=1, period="2025-01")
+    sample.path.rename(tmp / "locked.xml")
+    (tmp / "locked.xml").chmod(0)
+    manifest = tmp / "lock.csv"
+    manifest.write_text("file\nlocked.xml\n")
+    return unprivileged(*(["--json"] if json_mode else []), "submit", "--manifest", str(manifest))
+
+
 def unknown_form(op: Operator, tmp: Path, json_mode: bool) -> Result:
     (report,) = [s.path for s in write_reports(tmp, count=1, period="2025-01")]
     return _cli(["validate", "--form", "NOPE-1", str(report)], json_mode)
@@ -143,6 +159,20 @@ CASES = [
     Case("missing input", missing_input, 2, r"missing\.xml: no such file or folder", "usage"),
     Case("unreadable file", unreadable_file, 2, r"cannot read the file", "usage"),
     Case("unreadable folder", unreadable_folder, 2, r"locked: cannot read the folder", "usage"),
+    Case(
+        "missing file named in a manifest",
+        missing_in_manifest,
+        2,
+        r"october\.csv:3: file: 'missing\.xml': no such file — every file a manifest names",
+        "usage",
+    ),
+    Case(
+        "unreadable file named in a manifest",
+        unreadable_in_manifest,
+        2,
+        r"lock\.csv:2: file: \S*locked\.xml: cannot read: permission denied",
+        "usage",
+    ),
     Case("unknown form", unknown_form, 9, r"unknown form 'NOPE-1'", "form_not_found"),
     Case(
         "dry run of a manifest with a duplicate row",

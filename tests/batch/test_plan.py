@@ -146,7 +146,6 @@ def test_csv_row_problems_carry_row_numbers(reports: Path) -> None:
         f"{INNS[0]},STI-077,2026-10,0,r0.xml\n"
         "123,STI-077,2026-10,0,r1.xml\n"
         f"{INNS[2]},STI-077,2026-13,x,r2.xml\n"
-        f"{INNS[2]},STI-077,2026-10,0,missing.xml\n"
         f"{INNS[3]},STI-077,2026-10,0,r2.xml\n"
         f"{INNS[0]},STI-077,2026-10,0,r0.xml\n"
         f"{INNS[0]},STI-077,2026-10\n",
@@ -157,16 +156,39 @@ def test_csv_row_problems_carry_row_numbers(reports: Path) -> None:
         "manifest.csv:3: client: '123' is not a valid INN: an INN is 14 digits",
         "manifest.csv:4: period: '2026-13' is not a period (YYYY-MM, YYYY-Qn or YYYY)",
         "manifest.csv:4: correction: 'x' is not a whole number ≥ 0",
-        "manifest.csv:5: file: 'missing.xml': no such file",
-        f"manifest.csv:6: client: '{INNS[3]}' does not match the report's header/inn "
+        f"manifest.csv:5: client: '{INNS[3]}' does not match the report's header/inn "
         f"'{INNS[2]}' ({reports / 'r2.xml'}:4)",
-        "manifest.csv:7: file: duplicate of manifest.csv:2 (same client, form, period, "
+        "manifest.csv:6: file: duplicate of manifest.csv:2 (same client, form, period, "
         "correction and file); filed once",
-        "manifest.csv:8: row: expected 5 fields, found 3",
+        "manifest.csv:7: row: expected 5 fields, found 3",
     ]
     error = result.error()
-    assert error.message.startswith("manifest.csv:3: client:") and "(and 5 more)" in error.message
-    assert len(error.details["problems"]) == 7
+    assert error.message.startswith("manifest.csv:3: client:") and "(and 4 more)" in error.message
+    assert len(error.details["problems"]) == 6
+
+
+def test_a_missing_file_in_a_manifest_refuses_the_plan_as_a_missing_path_does(
+    reports: Path,
+) -> None:
+    """Exit 2 like `sochi submit missing.xml`, after every row was read: all rows named."""
+    manifest = write_manifest(
+        reports / "manifest.csv",
+        "client,form,period,correction,file,attachments\n"
+        f"{INNS[0]},STI-077,2026-10,0,r0.xml,\n"
+        f"{INNS[2]},STI-077,2026-10,0,missing.xml,\n"
+        f"{INNS[1]},STI-077,2026-13,0,r1.xml,\n"
+        f"{INNS[2]},STI-077,2026-10,0,r2.xml,gone.pdf\n",
+    )
+    with pytest.raises(UsageError) as refused:
+        plan(manifest=manifest)
+    error = refused.value
+    assert error.exit_code == 2
+    assert error.message == "manifest.csv:3: file: 'missing.xml': no such file (and 2 more)"
+    assert [(p["where"], p["field"]) for p in error.details["problems"]] == [
+        ("manifest.csv:3", "file"),
+        ("manifest.csv:4", "period"),
+        ("manifest.csv:5", "attachments"),
+    ]
 
 
 def test_broken_report_in_a_manifest_names_row_then_file_and_line(reports: Path) -> None:

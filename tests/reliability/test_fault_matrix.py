@@ -311,7 +311,7 @@ def test_7_a_manifest_whose_rows_are_all_bad_reports_every_row_with_its_field(
         "02010201910123,STI-077,2026-10,x,c.xml\n"
     )
     plain = run_sochi("submit", "--manifest", str(manifest), "--dry-run")
-    assert plain.code == 4
+    assert plain.code == 2  # the rows name missing files: refused as missing paths are
     errors = [line for line in plain.stderr.splitlines() if line.startswith("error: ")]
     assert errors[:6] == [
         "error: october.csv:2: client: '123' is not a valid INN: an INN is 14 digits",
