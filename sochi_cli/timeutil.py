@@ -71,6 +71,30 @@ def normalize_instants(value: Any) -> Any:
     return value
 
 
+def stored_instant(value: Any) -> datetime | None:
+    """`value` as an aware instant when it is one, or a string that is a whole ISO-8601
+    instant with a time zone (`…Z`, `…+00:00`, any fraction); None for anything else."""
+    if isinstance(value, datetime):
+        return as_utc(value)
+    if not isinstance(value, str) or len(value) < 20 or value[4:5] != "-":
+        return None
+    if not _INSTANT.fullmatch(value):
+        return None
+    try:
+        return as_utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
+    except ValueError:
+        return None
+
+
+def format_stored(value: Any) -> str:
+    """An instant (or stored instant text) as people see it, `2026-11-27 17:30 (Bishkek)`;
+    anything else as text (`-` for None) — for messages that name a moment."""
+    moment = stored_instant(value)
+    if moment is not None:
+        return format_local(moment)
+    return "-" if value is None else str(value)
+
+
 def parse_instant(text: str) -> datetime:
     """ISO-8601 date or date-time; without an offset it means Bishkek local time."""
     value = text.strip()
@@ -86,10 +110,12 @@ __all__ = [
     "BISHKEK",
     "as_utc",
     "format_local",
+    "format_stored",
     "iso_z",
     "local_minute",
     "normalize_instants",
     "parse_instant",
+    "stored_instant",
     "to_bishkek",
     "utcnow",
 ]

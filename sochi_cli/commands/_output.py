@@ -435,12 +435,15 @@ _FOLD_AT_LEAST = 12  # the folded column of `table_with_notes` keeps this much h
 
 
 def _plain(value: Any) -> str:
+    """A value as people read it: instants (also stored as text) in Bishkek time labelled."""
     if value is None:
         return "-"
-    if isinstance(value, datetime):
-        from sochi_cli.timeutil import format_local
+    if isinstance(value, datetime | str):
+        from sochi_cli.timeutil import format_local, stored_instant
 
-        return format_local(value)
+        moment = stored_instant(value)
+        if moment is not None:
+            return format_local(moment)
     if isinstance(value, date | Enum | Path):
         return str(json_default(value))
     if isinstance(value, bool):
@@ -454,10 +457,12 @@ def _field(value: Any) -> str:
     """A value as one tab-separated field for scripts: instants as `YYYY-MM-DDTHH:MM:SSZ`
     (as gh does off a terminal), tabs, newlines and backslashes escaped as in PostgreSQL's
     text format, so a record never spills onto the next line."""
-    if isinstance(value, datetime):
-        from sochi_cli.timeutil import iso_z
+    if isinstance(value, datetime | str):
+        from sochi_cli.timeutil import iso_z, stored_instant
 
-        return iso_z(value)
+        moment = stored_instant(value)
+        if moment is not None:
+            return iso_z(moment)
     text = _plain(value)
     if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
         text = (

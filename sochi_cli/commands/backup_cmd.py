@@ -76,6 +76,7 @@ def restore(
     from sochi_cli.errors import ExitCode
     from sochi_cli.services.backup import check_backup
     from sochi_cli.services.backup import restore as run
+    from sochi_cli.timeutil import format_stored
 
     app = app_context(ctx)
     if check:
@@ -87,7 +88,8 @@ def restore(
             if verified.ok:
                 app.out.info(
                     f"backup ok: profile {verified.manifest.get('profile')}, "
-                    f"{verified.manifest.get('created_at')}, {verified.objects} object(s)"
+                    f"made {format_stored(verified.manifest.get('created_at'))}, "
+                    f"{verified.objects} object(s)"
                 )
 
         app.out.result(verified.to_json(), render_check)
@@ -108,7 +110,7 @@ def restore(
     def render() -> None:
         app.out.info(
             f"restored profile {app.profile} from {result.check.to_json()['path']} "
-            f"(backup of {result.check.manifest.get('created_at')}): "
+            f"(backup of {format_stored(result.check.manifest.get('created_at'))}): "
             f"{result.check.objects} object(s), {result.added_objects} added to the archive"
         )
         if result.replaced is not None:

@@ -76,6 +76,7 @@ def crl_fetch(ctx: typer.Context) -> None:
     The operator CA's CRL comes first; the Main CA's (and any other CA's) follows, so that
     `sign` and `verify` check every certificate of the chain (clause 8.2.7).
     """
+    from sochi_cli.names import name_text
     from sochi_cli.services import certificates as certs
 
     app = app_context(ctx)
@@ -88,7 +89,7 @@ def crl_fetch(ctx: typer.Context) -> None:
     # the operator CA's CRL stays at the top level (the fields scripts already read)
     summary = dict(summaries[0])
     summary["cached_at"] = str(certs.pki_cache_dir(app.profile))
-    summary["chain"] = [c.subject.rfc4514_string() for c in fetched.chain]
+    summary["chain"] = [name_text(c.subject) for c in fetched.chain]
     summary["crls"] = summaries
     summary["warnings"] = fetched.warnings
     app.out.result(summary, lambda: _render_many(app, summaries, only_summary=True))

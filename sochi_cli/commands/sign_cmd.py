@@ -11,6 +11,7 @@ from sochi_cli.commands._context import app_context
 from sochi_cli.commands._output import ForceOpt
 from sochi_cli.commands._progress import ProgressMode, ProgressOpt, progress_display
 from sochi_cli.commands._signer_opts import SignerChoice, signer_parameters
+from sochi_cli.names import name_text
 
 TrustOpt = Annotated[
     list[Path] | None,
@@ -79,7 +80,7 @@ def sign(
     data = {
         "signer": result.signer_kind,
         "certificate": {
-            "subject": result.certificate.subject.rfc4514_string(),
+            "subject": name_text(result.certificate.subject),
             "serial": format(result.certificate.serial_number, "x"),
         },
         "files": [

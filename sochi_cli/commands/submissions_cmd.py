@@ -128,7 +128,10 @@ def _render(app: AppContext, s: Submission) -> None:
     if s.report is not None:
         pairs += [("report", s.report.filename), ("report sha256", s.report.sha256)]
     if s.signer is not None:
-        pairs += [("signed by", s.signer.name), ("signing time", s.signer.signing_time)]
+        from sochi_cli.names import readable_dn
+
+        signer = readable_dn(s.signer.name) if s.signer.name else None
+        pairs += [("signed by", signer), ("signing time", s.signer.signing_time)]
     pairs.append(("receipts", ", ".join(s.receipt_ids) or None))
     if s.protocol is not None:
         pairs.append(("verdict", s.protocol.verdict))

@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sochi_cli.errors import AuthError, SochiError, UsageError
+from sochi_cli.names import name_text
 from sochi_cli.store import paths
-from sochi_cli.timeutil import as_utc, iso_z, utcnow
+from sochi_cli.timeutil import as_utc, format_local, iso_z, utcnow
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -257,7 +258,7 @@ def fetch_pki(
         link = links.get(ca.subject.rfc4514_string())
         if link is None:
             result.warnings.append(
-                f"the operator publishes no CRL for CA {ca.subject.rfc4514_string()}: "
+                f"the operator publishes no CRL for CA {name_text(ca.subject)}: "
                 "certificates it issued cannot be checked for revocation"
             )
             continue
@@ -268,7 +269,7 @@ def fetch_pki(
                 store_ca_crl(profile, der, source=url) if store else parse_crl(der, source=url)
             )
         except SochiError as exc:
-            result.warnings.append(f"CRL of {ca.subject.rfc4514_string()}: {exc.one_line()}")
+            result.warnings.append(f"CRL of {name_text(ca.subject)}: {exc.one_line()}")
             continue
         have.add(fetched.issuer)
         result.crls.append((fetched, url))
@@ -282,17 +283,6 @@ def self_signed(cert: x509.Certificate) -> bool:
 # -- descriptions ------------------------------------------------------------------------
 
 
-# Attribute names cryptography's RFC 4514 form leaves as dotted OIDs (`2.5.4.5=…`).
-_NAME_ATTRIBUTES = {
-    "2.5.4.4": "SN",  # surname
-    "2.5.4.5": "serialNumber",  # the INN in Kyrgyz certificates
-    "2.5.4.12": "title",
-    "2.5.4.42": "GN",  # given name
-    "2.5.4.43": "initials",
-    "2.5.4.65": "pseudonym",
-    "2.5.4.97": "organizationIdentifier",
-    "1.2.840.113549.1.9.1": "emailAddress",
-}
 KEY_USAGE_WORDS = {
     "digital_signature": "digital signature",
     "non_repudiation": "non-repudiation",
@@ -300,15 +290,6 @@ KEY_USAGE_WORDS = {
     "key_cert_sign": "certificate signing",
     "crl_sign": "CRL signing",
 }
-
-
-def name_text(name: x509.Name) -> str:
-    """A distinguished name as people read it: `CN=…, serialNumber=…, O=…` (RFC 4514 with
-    the attributes a Kyrgyz certificate carries named, not dotted)."""
-    from cryptography.x509 import ObjectIdentifier
-
-    overrides = {ObjectIdentifier(oid): label for oid, label in _NAME_ATTRIBUTES.items()}
-    return name.rfc4514_string(attr_name_overrides=overrides)
 
 
 def certificate_summary(cert: x509.Certificate) -> dict[str, Any]:
@@ -428,7 +409,7 @@ class LevelRevocation:
 
     @property
     def who(self) -> str:
-        return self.certificate.subject.rfc4514_string()
+        return name_text(self.certificate.subject)
 
 
 def chain_revocation(
@@ -546,8 +527,7 @@ def trusted_path(
     path = build_path(cert, roots, intermediates)
     if path is None:
         raise AuthError(
-            "the certificate does not chain to a trusted root "
-            f"(issuer {cert.issuer.rfc4514_string()})",
+            f"the certificate does not chain to a trusted root (issuer {name_text(cert.issuer)})",
             hint="pass --trust main-ca.pem or run `sochi crl fetch`",
             code="certificate_untrusted",
         )
@@ -603,14 +583,14 @@ def check_can_sign(
     if path is None:
         raise _refuse(
             "the certificate does not chain to a trusted root "
-            f"(issuer {certificate.issuer.rfc4514_string()})",
+            f"(issuer {name_text(certificate.issuer)})",
             "certificate_untrusted",
         )
     result.path = path
     for ca in path[1:]:
         if not ca.not_valid_before_utc <= moment <= ca.not_valid_after_utc:
             raise _refuse(
-                f"CA certificate {ca.subject.rfc4514_string()} is outside its validity period",
+                f"CA certificate {name_text(ca.subject)} is outside its validity period",
                 "certificate_untrusted",
             )
     if not crls:
@@ -621,26 +601,26 @@ def check_can_sign(
         who = "the certificate" if cert is certificate else f"CA {level.who}"
         if level.rejected:
             result.warnings.append(
-                f"a CRL naming {level.issuer.subject.rfc4514_string()} does not verify with its "
+                f"a CRL naming {name_text(level.issuer.subject)} does not verify with its "
                 "key: ignored"
             )
         if level.crl is None:
             result.warnings.append(
-                f"no CRL from {cert.issuer.rfc4514_string()}: revocation of {who} not checked"
+                f"no CRL from {name_text(cert.issuer)}: revocation of {who} not checked"
             )
             continue
         revoked = level.revocation
         if revoked is not None and revoked.revoked_at <= moment + timedelta(seconds=1):
             raise _refuse(
-                f"{who} was revoked on {revoked.revoked_at:%Y-%m-%d %H:%M} UTC"
+                f"{who} was revoked on {format_local(revoked.revoked_at)}"
                 + (f" ({revoked.reason})" if revoked.reason else ""),
                 "certificate_revoked",
             )
         next_update = level.crl.next_update_utc
         if level.stale and next_update is not None:
             result.warnings.append(
-                f"the CRL of {cert.issuer.rfc4514_string()} is stale (next update "
-                f"{next_update:%Y-%m-%d %H:%M} UTC): sochi crl fetch"
+                f"the CRL of {name_text(cert.issuer)} is stale (next update "
+                f"{format_local(next_update)}): sochi crl fetch"
             )
     return result
 

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sochi_cli.errors import ExitCode
+from sochi_cli.names import name_text
 from sochi_cli.services.diagnostics import Check, Finding
 from sochi_cli.services.diagnostics_context import DOCTOR_TIMEOUT, DoctorContext, SkipCheck
 
@@ -199,8 +200,8 @@ def _describe(der: bytes, ctx: DoctorContext) -> dict[str, Any]:
     cert = x509.load_der_x509_certificate(der)
     days = (cert.not_valid_after_utc - ctx.options.clock()).days
     return {
-        "subject": cert.subject.rfc4514_string(),
-        "issuer": cert.issuer.rfc4514_string(),
+        "subject": name_text(cert.subject),
+        "issuer": name_text(cert.issuer),
         "not_after": cert.not_valid_after_utc,
         "days_left": days,
     }

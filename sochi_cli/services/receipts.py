@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sochi_cli.errors import SochiError
+from sochi_cli.names import name_text
+from sochi_cli.timeutil import iso_z
 
 if TYPE_CHECKING:
     from sochi_cli.api.models import Receipt
@@ -47,8 +49,8 @@ def check_signature(
     except SochiError as err:
         return SignatureCheck(False, None, None, None, err.message)
     cert = parsed.signer_certificate
-    subject = cert.subject.rfc4514_string() if cert is not None else None
-    when = parsed.signing_time.isoformat().replace("+00:00", "Z") if parsed.signing_time else None
+    subject = name_text(cert.subject) if cert is not None else None
+    when = iso_z(parsed.signing_time) if parsed.signing_time else None
     chained: bool | None = None
     if trust is not None and trust.roots and cert is not None:
         pool = [*parsed.certificates, *trust.intermediates]

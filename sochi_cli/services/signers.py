@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sochi_cli.errors import UsageError
+from sochi_cli.names import name_text
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -150,7 +151,7 @@ def token_certificate(
     if len(found) > 1:
         raise AuthError(
             "several certificates on the token: "
-            + "; ".join(f"{c.subject.rfc4514_string()} ({c.serial_number:x})" for c in found),
+            + "; ".join(f"{name_text(c.subject)} ({c.serial_number:x})" for c in found),
             hint="choose one with --key-id ID|CERT-SERIAL",
             code="key_ambiguous",
         )

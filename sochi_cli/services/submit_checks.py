@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from sochi_cli.errors import NotFound, OperatorRefused
 from sochi_cli.services.submit_model import Cost
 from sochi_cli.store.journal import ItemState
+from sochi_cli.timeutil import format_local
 
 if TYPE_CHECKING:
     from sochi_cli.api.client import OperatorClient
@@ -209,7 +210,9 @@ def filing_problem(
     what = f"{form_code} {period} of {context.name(client_inn)}"
     if correction == 0 and subs:
         original = min(subs, key=lambda s: s.correction)
-        received = f", received {original.received_at:%Y-%m-%d}" if original.received_at else ""
+        received = (
+            f", received {format_local(original.received_at)}" if original.received_at else ""
+        )
         return ItemProblem(
             "original_exists",
             f"an original {what} is already filed: {original.id} ({original.status}{received});"

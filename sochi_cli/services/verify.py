@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sochi_cli.cms.digest import digest_content_multi
 from sochi_cli.cms.parse import ParsedSigner, parse_signature
 from sochi_cli.errors import SignatureError
+from sochi_cli.names import name_text
 from sochi_cli.services.certificates import (
     LevelRevocation,
     build_path,
@@ -26,7 +27,7 @@ from sochi_cli.services.certificates import (
     has_signing_usage,
     unrelated_crls,
 )
-from sochi_cli.timeutil import as_utc, format_local, iso_z, utcnow
+from sochi_cli.timeutil import as_utc, format_local, iso_z, parse_instant, utcnow
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -174,7 +175,7 @@ def _algorithm_text(signer: ParsedSigner, cert: x509.Certificate) -> str:
 def _dates_ok(path: Sequence[x509.Certificate], moment: datetime) -> list[str]:
     problems = []
     for cert in path:
-        name = cert.subject.rfc4514_string()
+        name = name_text(cert.subject)
         if moment < cert.not_valid_before_utc:
             problems.append(f"{name} not valid before {_when(cert.not_valid_before_utc)}")
         elif moment > cert.not_valid_after_utc:
@@ -206,7 +207,7 @@ def check_signer(
     def finish(verdict: str, reason: str) -> SignerReport:
         status = {STANDING: PASSED, NOT_STANDING: FAILED}.get(verdict, INDETERMINATE)
         steps.append(_step("8.4", status, reason, verdict=verdict))
-        who = cert.subject.rfc4514_string() if cert is not None else signer.signer_id
+        who = name_text(cert.subject) if cert is not None else signer.signer_id
         return SignerReport(who, steps, verdict, reason)
 
     # 8.2.1
@@ -219,10 +220,10 @@ def check_signer(
         _step(
             "8.2.1",
             PASSED,
-            f"{cert.subject.rfc4514_string()}, serial {cert.serial_number:x}, "
-            f"issued by {cert.issuer.rfc4514_string()}",
+            f"{name_text(cert.subject)}, serial {cert.serial_number:x}, "
+            f"issued by {name_text(cert.issuer)}",
             certificate=certificate_summary(cert),
-            embedded=[c.subject.rfc4514_string() for c in certificates],
+            embedded=[name_text(c.subject) for c in certificates],
         )
     )
     # 8.2.2
@@ -293,7 +294,7 @@ def check_signer(
                 FAILED,
                 "no chain of verifying certificate signatures leads from the signer's "
                 "certificate to a trusted root (unknown root, missing or forged intermediate)",
-                trusted_roots=[r.subject.rfc4514_string() for r in trust_roots],
+                trusted_roots=[name_text(r.subject) for r in trust_roots],
             )
         )
         return finish(NOT_STANDING, "the certificate does not chain to the Main CA")
@@ -301,7 +302,7 @@ def check_signer(
         _step(
             "8.2.4",
             PASSED,
-            "chain verified: " + " → ".join(c.subject.rfc4514_string() for c in path),
+            "chain verified: " + " → ".join(name_text(c.subject) for c in path),
             path=[certificate_summary(c) for c in path],
         )
     )
@@ -338,7 +339,7 @@ def check_signer(
     # 8.2.7: every link of the path against its issuer's CRL
     levels = chain_revocation(path, crls, moment=moment, now=now)
     facts = [_level_facts(level, moment, now) for level in levels]
-    unrelated = [c.issuer.rfc4514_string() for c in unrelated_crls(path, crls)]
+    unrelated = [name_text(c.issuer) for c in unrelated_crls(path, crls)]
     missing = [f for f, level in zip(facts, levels, strict=True) if level.crl is None]
     expired = [f for f, level in zip(facts, levels, strict=True) if level.expired_before]
     listed = [level for level in levels if level.revocation is not None]
@@ -421,7 +422,7 @@ def check_signer(
 def _level_facts(level: LevelRevocation, moment: datetime, now: datetime) -> dict[str, Any]:
     """One line of 8.2.7 (and its facts): this certificate against its issuer's CRL."""
     crl = level.crl
-    issuer = level.issuer.subject.rfc4514_string()
+    issuer = name_text(level.issuer.subject)
     facts: dict[str, Any] = {
         "certificate": level.who,
         "serial": format(level.certificate.serial_number, "x"),
@@ -554,8 +555,8 @@ def verify_dispute(
             "sha256": hashlib.sha256(signature).hexdigest(),
             "signers": len(parsed.signers),
         },
-        checked_at=now.isoformat(),
-        trust_roots=[r.subject.rfc4514_string() for r in trust_roots],
+        checked_at=iso_z(now),
+        trust_roots=[name_text(r.subject) for r in trust_roots],
         crls=[{k: v for k, v in crl_summary(c, now=now).items() if k != "revoked"} for c in crls],
         signers=reports,
         verdict=verdict,
@@ -578,7 +579,7 @@ def render_text(report: DisputeReport) -> list[str]:
         "Signature verification per clause 8 of the offer agreement",
         f"Document:  {report.document['name'] or '-'}  sha256 {report.document['sha256']}",
         f"Signature: {report.signature['name'] or '-'}  sha256 {report.signature['sha256']}",
-        f"Checked:   {report.checked_at}",
+        f"Checked:   {_when(parse_instant(report.checked_at))}",
     ]
     for index, signer in enumerate(report.signers, 1):
         lines.append("")

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sochi_cli.errors import UsageError
+from sochi_cli.names import name_text
 from sochi_cli.store.files import make_private_dirs, printable
 from sochi_cli.store.journal import Journal
 from sochi_cli.timeutil import iso_z, utcnow
@@ -52,7 +53,7 @@ class Actor:
         return cls(
             inn=inn,
             certificate_serial=format(certificate.serial_number, "x"),
-            subject=certificate.subject.rfc4514_string(),
+            subject=name_text(certificate.subject),
         )
 
     def to_json(self) -> dict[str, Any]:

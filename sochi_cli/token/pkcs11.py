@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 from sochi_cli.errors import AuthError, UsageError
 from sochi_cli.logs import register_secret
+from sochi_cli.names import name_text
 from sochi_cli.token.base import (
     SignatureAlgorithm,
     algorithm_for_certificate,
@@ -244,7 +245,7 @@ class KeyInfo:
 
     @property
     def subject(self) -> str | None:
-        return self.certificate.subject.rfc4514_string() if self.certificate else None
+        return name_text(self.certificate.subject) if self.certificate else None
 
     def describe(self) -> str:
         text = f"id {self.key_id}"

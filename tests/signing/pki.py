@@ -77,11 +77,12 @@ class CA:
         ca: bool = False,
         digital_signature: bool = True,
         non_repudiation: bool = True,
+        subject: x509.Name | None = None,
     ) -> Issued:
         key = key or ec_key()
         builder = (
             x509.CertificateBuilder()
-            .subject_name(name(cn))
+            .subject_name(subject or name(cn))
             .issuer_name(self.cert.subject)
             .public_key(key.public_key())
             .serial_number(x509.random_serial_number())

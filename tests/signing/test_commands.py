@@ -520,9 +520,20 @@ def test_token_import_loads_a_p12_into_softhsm(tmp_path, work, test_pki):
     conf = softhsm.write_config(tmp_path / "import")
     softhsm.init_token(conf, "imported")
     env = {**_subprocess_env(conf), "SOCHI_KEY_PASSPHRASE": "pw"}
-    pki.write_p12(tmp_path / "k.p12", test_pki.rsa, test_pki.chain, b"pw")
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
+    kyrgyz = x509.Name(  # what a Kyrgyz certificate carries: the INN and the position
+        [
+            x509.NameAttribute(NameOID.SERIAL_NUMBER, "00203202010077"),
+            x509.NameAttribute(NameOID.COMMON_NAME, "Aida Beishenova"),
+            x509.NameAttribute(NameOID.TITLE, "Chief accountant"),
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "KG"),
+        ]
+    )
+    issued = test_pki.operator.issue("-", key=test_pki.rsa.key, subject=kyrgyz)
+    pki.write_p12(tmp_path / "k.p12", issued, test_pki.chain, b"pw")
     result = run_sochi(
-        "--json",
         "token",
         "import",
         "--p12",
@@ -536,7 +547,10 @@ def test_token_import_loads_a_p12_into_softhsm(tmp_path, work, test_pki):
         env=env,
     )
     assert result.code == 0, result.stderr
-    assert json.loads(result.stdout)["id"] == "0a0b"
+    said = result.stdout + result.stderr
+    assert "imported key id 0a0b" in said  # names as people read them, no dotted OIDs
+    assert "title=Chief accountant,CN=Aida Beishenova,serialNumber=00203202010077" in said
+    assert "2.5.4." not in said
     result = run_sochi(
         "sign",
         "--signer",
