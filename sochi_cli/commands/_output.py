@@ -417,7 +417,10 @@ class Output:
             self.stderr.write(message + "\n")
 
     def warn(self, message: str) -> None:
-        self.stderr.write(f"warning: {message}\n")
+        """A warning on stderr; `--quiet` keeps results and errors only (the JSON of a
+        command that has `warnings[]` still lists them)."""
+        if not self.quiet:
+            self.stderr.write(f"warning: {message}\n")
 
     def error(self, message: str) -> None:
         self.stderr.write(f"error: {message}\n")

@@ -51,7 +51,7 @@ def sign(
     Refuses a certificate that is expired, not yet valid, revoked, not for signing or not
     chained to a trusted root (clause 1.5). A failure leaves no .p7s behind.
     """
-    from sochi_cli.services.signers import build_signer
+    from sochi_cli.services.signers import KEY_FILE_WARNING, build_signer
     from sochi_cli.services.signing import check_inputs, sign_files, trust_material
 
     app = app_context(ctx)
@@ -65,8 +65,10 @@ def sign(
         fetch_missing=True,
     )
     key_signer = build_signer(options, app.config)
+    said: list[str] = []
     if key_signer.kind == "file":
-        app.out.warn("signing with a key file: development use only, not for real filings")
+        said.append(KEY_FILE_WARNING)
+        app.out.warn(KEY_FILE_WARNING)
     with progress_display(app, progress, command="sign") as report:
         result = sign_files(
             files,
@@ -87,7 +89,7 @@ def sign(
             {"file": str(f.source), "signature": str(f.signature), "bytes": f.bytes}
             for f in result.files
         ],
-        "warnings": result.warnings,
+        "warnings": [*said, *result.warnings],
     }
 
     def render() -> None:

@@ -139,10 +139,7 @@ def make_signer_factory(app: AppContext, chosen: SignerChoice) -> SignerFactory:
     def factory() -> Signer:
         from sochi_cli.services.signers import build_signer
 
-        built = build_signer(chosen.options(app), app.config)
-        if built.kind == "file":
-            app.out.warn("signing with a key file: development use only, not for real filings")
-        return built
+        return build_signer(chosen.options(app), app.config)
 
     return factory
 

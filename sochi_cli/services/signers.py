@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 
 SecretSource = Callable[[], str]
 
+# Said (and put in the JSON `warnings`) whenever a key file signs: it is not a qualified key.
+KEY_FILE_WARNING = "signing with a key file: development use only, not for real filings"
+
 
 @dataclass
 class SignerOptions:
@@ -184,6 +187,7 @@ def remembered_settings(signer: Signer, options: SignerOptions) -> dict[str, str
 
 
 __all__ = [
+    "KEY_FILE_WARNING",
     "SecretSource",
     "SignerOptions",
     "build_signer",

@@ -249,9 +249,7 @@ class _Run:
                     "holds are recorded as filed, `sochi archive reconcile` fetches and "
                     "indexes the rest"
                 )
-                self.warnings.append(warning)
-                if self.warn is not None:
-                    self.warn(warning)
+                self._say(warning)
             finished = self._nothing_to_do(items, problems, batch_id)
             if finished is not None:
                 return finished
@@ -366,13 +364,22 @@ class _Run:
         )
 
     def _warn(self, context: BatchContext) -> None:
-        """Late filings, said before anything is signed (at most 10 lines, then a count)."""
+        """Late filings, said before anything is signed (at most 10 lines, then a count);
+        every one of them goes into the summary's `warnings`."""
+        self.warnings.extend(w for w in context.warnings if w not in self.warnings)
         if self.warn is None:
             return
         for line in context.warnings[:10]:
             self.warn(line)
         if len(context.warnings) > 10:
             self.warn(f"{len(context.warnings) - 10} more report(s) will be filed late")
+
+    def _say(self, warning: str) -> None:
+        """A warning for stderr (unless --quiet) and for the summary's `warnings`."""
+        if warning not in self.warnings:
+            self.warnings.append(warning)
+        if self.warn is not None:
+            self.warn(warning)
 
     def _outside_maintenance(self, client: OperatorClient) -> Status:
         """The operator's status once no maintenance window is active (waiting if allowed)."""
@@ -475,7 +482,7 @@ class _Run:
             problems=problems,
             items=rows,
             already_filed=filed_count,
-            warnings=list(context.warnings),
+            warnings=list(self.warnings),
             seconds=time.monotonic() - self.started,
         )
 
@@ -600,6 +607,10 @@ class _Run:
                     raise UsageError("signing is needed but no signer was given")
                 self._ensure_chain(client)
                 signer = self.signer_factory()
+                if signer.kind == "file":
+                    from sochi_cli.services.signers import KEY_FILE_WARNING
+
+                    self._say(KEY_FILE_WARNING)
                 session.enter_context(signer)
                 actor = self._gate(signer, context)
                 to_sign = (

@@ -113,6 +113,27 @@ def test_off_a_terminal_progress_is_lines_retries_included_and_no_library_logs(
     assert quiet.stderr.count("\n") <= 2  # -q: no progress (an error line at most)
 
 
+def test_quiet_keeps_results_and_errors_and_the_summary_lists_every_warning(
+    op: Operator, tmp_path: Path
+) -> None:
+    """-q printed the late-filing and key-file warnings; --json said `warnings: []`."""
+    _login_with_key_file(op, tmp_path)
+    write_reports(tmp_path / "in", count=2, period="2023-06")  # long past its deadline
+    quiet = run_cli("-q", "--json", "submit", str(tmp_path / "in"), "--no-wait")
+    assert quiet.code == 0 and quiet.stderr == "", quiet.stderr
+    warnings = json.loads(quiet.stdout)["warnings"]
+    assert sum(w.startswith("late: STI-077 2023-06 of ") for w in warnings) == 2
+    assert "signing with a key file: development use only, not for real filings" in warnings
+    (report,) = [s.path for s in write_reports(tmp_path / "one", count=1, period="2023-06")]
+    signed = run_cli("-q", "--json", "sign", str(report))
+    assert signed.code == 0 and signed.stderr == ""
+    assert json.loads(signed.stdout)["warnings"] == [
+        "signing with a key file: development use only, not for real filings"
+    ]
+    loud = run_cli("sign", str(report), "--force", "--progress", "none")
+    assert "warning: signing with a key file" in loud.stderr  # without -q it is said
+
+
 def test_json_progress_is_json_lines_on_stderr(op: Operator, tmp_path: Path) -> None:
     _login_with_key_file(op, tmp_path)
     write_reports(tmp_path / "in", count=2, period="2023-04")
