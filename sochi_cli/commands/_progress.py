@@ -96,8 +96,12 @@ class _Eta:
         if event.phase != self.phase:
             self.phase, self.started, self.done0 = event.phase, now, event.done
             return None
+        return self.left(event, now)
+
+    def left(self, event: ProgressEvent, now: float) -> float | None:
+        """Seconds left at `now` for the phase `event` reports on (None: not known yet)."""
         step = event.done - self.done0
-        if not event.total or step <= 0 or event.done >= event.total:
+        if event.phase != self.phase or not event.total or step <= 0 or event.done >= event.total:
             return None
         return (now - self.started) / step * (event.total - event.done)
 
@@ -136,51 +140,69 @@ class _Paced:
 
 
 class LinesDisplay(_Paced):
-    """A line per new phase, then at most one status line per `every` seconds."""
+    """A line per new phase, then at most one status line per `every` seconds.
 
-    last_line = float("-inf")  # when the last line was written
+    Status lines and retry lines are paced apart: retries (one line per `every`, the rest
+    counted) never hold the status line back, and while calls are being retried a status
+    line (counts, ETA, the retries since the last one) still comes every `every` seconds,
+    even when no item moved — a log shows that the run is alive and where it stands.
+    """
+
+    last_status = float("-inf")  # when the last status (or phase) line was written
     last_text = ""
     last_retry_line = float("-inf")
     held_retries = 0  # retries since the last retry line, told in the next status line
     last_retry = ""
+    current: ProgressEvent | None = None  # the newest progress event
 
     def __call__(self, event: ProgressEvent) -> None:
-        from sochi_cli.services.status import format_duration
-
         with self.lock:
             now = self.clock()
             if event.kind == "retry":
                 if now - self.last_retry_line >= self.every:
-                    self._write(event.message or "retrying", now)
+                    self._write(event.message or "retrying")
                     self.last_retry_line = now
                 else:
                     self.held_retries += 1
                     self.last_retry = event.message or ""
+                self._status(now, retrying=True)
                 return
             if event.kind == "notice":
-                self._write(event.message or "", now)
+                self._write(event.message or "")
                 return
-            eta = self.eta.update(event)
-            text = describe(event)
-            new_phase = self._enter(event)
-            if eta is not None and eta >= 1:
-                text += f", about {format_duration(eta)} left"
-            if new_phase or (now - self.last_line >= self.every and text != self.last_text):
-                if self.held_retries:
-                    text += f"; {self.held_retries} more retries (last: {self.last_retry})"
-                    self.held_retries = 0
-                self._write(text, now)
+            self.current = event
+            self.eta.update(event)
+            self._status(now, new_phase=self._enter(event))
 
-    def _write(self, text: str, now: float) -> None:
+    def _status(self, now: float, *, new_phase: bool = False, retrying: bool = False) -> None:
+        """The status line of the newest progress event, when it starts a phase or is due."""
+        from sochi_cli.services.status import format_duration
+
+        if self.current is None:
+            return
+        text = describe(self.current)
+        eta = self.eta.left(self.current, now)
+        if eta is not None and eta >= 1:
+            text += f", about {format_duration(eta)} left"
+        due = now - self.last_status >= self.every
+        changed = text != self.last_text or self.held_retries > 0 or retrying
+        if not new_phase and not (due and changed):
+            return
+        self.last_text = text
+        if self.held_retries:
+            text += f"; {self.held_retries} more retries (last: {self.last_retry})"
+            self.held_retries = 0
+        self._write(text)
+        self.last_status = now
+
+    def _write(self, text: str) -> None:
         self.stream.write(f"{self.command}: {text}\n")
         self.stream.flush()
-        self.last_line = now
-        self.last_text = text
 
     def close(self) -> None:
         with self.lock:
             if self.held_retries:
-                self._write(f"{self.held_retries} more retries (last: {self.last_retry})", 0)
+                self._write(f"{self.held_retries} more retries (last: {self.last_retry})")
 
 
 class JsonDisplay(_Paced):
@@ -189,29 +211,37 @@ class JsonDisplay(_Paced):
 
     every = JSON_STATUS_EVERY
     last_status = float("-inf")
+    current: ProgressEvent | None = None  # the newest progress event
 
     def __call__(self, event: ProgressEvent) -> None:
         with self.lock:
             now = self.clock()
             if event.kind in ("retry", "notice"):
                 self._write({"event": event.kind, "message": event.message})
+                if event.kind == "retry":
+                    self._status(now)  # retries never hold the status back
                 return
-            eta = self.eta.update(event)
-            new_phase = self._enter(event)
-            if not new_phase and now - self.last_status < self.every:
-                return
-            self.last_status = now
-            record: dict[str, Any] = {
-                "event": "phase" if new_phase else "status",
-                "phase": event.phase,
-                "total": event.total,
-                "done": event.done,
-                "counts": dict(event.counts),
-                "eta_seconds": None if eta is None else round(eta),
-                "seconds_left": None if event.seconds_left is None else round(event.seconds_left),
-                "message": event.message,
-            }
-            self._write(record)
+            self.current = event
+            self.eta.update(event)
+            self._status(now, new_phase=self._enter(event))
+
+    def _status(self, now: float, *, new_phase: bool = False) -> None:
+        event = self.current
+        if event is None or (not new_phase and now - self.last_status < self.every):
+            return
+        self.last_status = now
+        eta = self.eta.left(event, now)
+        record: dict[str, Any] = {
+            "event": "phase" if new_phase else "status",
+            "phase": event.phase,
+            "total": event.total,
+            "done": event.done,
+            "counts": dict(event.counts),
+            "eta_seconds": None if eta is None else round(eta),
+            "seconds_left": None if event.seconds_left is None else round(event.seconds_left),
+            "message": event.message,
+        }
+        self._write(record)
 
     def _write(self, record: dict[str, Any]) -> None:
         from sochi_cli.timeutil import iso_z, utcnow

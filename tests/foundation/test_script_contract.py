@@ -186,11 +186,41 @@ def test_lines_progress_a_line_per_phase_and_a_status_line_at_most_every_10_s() 
     assert lines[0] == "submit: validate 0/300"
     assert lines[1] == "submit: send 0/300 (signed 300)"
     status = [ln for ln in lines if ln.startswith("submit: send") and "about" in ln]
-    # a line at most every 10 s: the retry line at second 5, status lines at 15 and 25
-    assert [ln.split()[2] for ln in status] == ["75/300", "125/300"]
+    # a status line at most every 10 s (at 11 and 21), the retry line of second 5 apart
+    assert [ln.split()[2] for ln in status] == ["55/300", "105/300"]
     assert "submit: operator 503, retrying in 2 s" in lines
     assert "1 more retries (last: operator 503, retrying in 2 s)" in status[0]
     assert lines[-1].startswith("submit: maintenance 150/300: operator in maintenance, resuming")
+
+
+def test_a_status_line_still_comes_every_10_s_while_calls_are_retried() -> None:
+    """Under 30 % 503s the send phase showed 37 s of retry lines and no counts or ETA."""
+    stream, clock = io.StringIO(), Clock()
+    show = LinesDisplay(stream, "submit", clock=clock)
+    show(ProgressEvent("send", 300, 0, {"signed": 300}))
+    for tenth in range(1, 371):  # 37 s: a retry every 0.3 s, an item now and then
+        clock.now = tenth / 10
+        if tenth % 3 == 0:
+            show(ProgressEvent("retry", kind="retry", message="operator 503, retrying in 1 s"))
+        if tenth % 40 == 0:
+            done = tenth // 40
+            show(ProgressEvent("send", 300, done, {"received": done, "signed": 300 - done}))
+    lines = stream.getvalue().splitlines()
+    status = [ln for ln in lines if ln.startswith("submit: send ")]
+    assert len(status) == 4  # the phase line, then one at about 10, 20 and 30 s
+    for line in status[1:]:
+        assert "(received " in line and "left" in line and "more retries (last: " in line
+    retry_lines = [ln for ln in lines if ln.startswith("submit: operator 503")]
+    assert len(retry_lines) == 4  # one every 10 s, the rest counted into the status lines
+    json_stream = io.StringIO()
+    events = JsonDisplay(json_stream, "submit", clock=clock)
+    clock.now = 0
+    events(ProgressEvent("send", 300, 0))
+    for second in range(1, 6):  # nothing moves, calls are retried: a status each second
+        clock.now = second
+        events(ProgressEvent("retry", kind="retry", message="operator 503, retrying in 1 s"))
+    kinds = [json.loads(line)["event"] for line in json_stream.getvalue().splitlines()]
+    assert kinds.count("status") == 5 and kinds.count("retry") == 5
 
 
 def test_json_progress_events_follow_the_documented_schema() -> None:
