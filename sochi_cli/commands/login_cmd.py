@@ -50,7 +50,8 @@ def login(ctx: typer.Context, chosen: SignerChoice = SignerChoice()) -> None:
     options = chosen.options(app)
     signer = build_signer(options, app.config)
     subscriber = session.login(app.config, signer)
-    remembered = _remember(app, remembered_settings(signer, options))
+    in_profile = app.config.data.get("profiles", {}).get(app.profile, {})
+    remembered = _remember(app, remembered_settings(signer, options, in_profile))
     data = {
         "profile": app.profile,
         "api_url": app.config.get("api_url"),
@@ -75,17 +76,18 @@ def login(ctx: typer.Context, chosen: SignerChoice = SignerChoice()) -> None:
 
 
 def _remember(app: AppContext, values: dict[str, str | None]) -> dict[str, str | None]:
-    """Record the signer in the profile; a config that cannot be written only warns."""
+    """Record the signer in the profile, replacing the previous one's settings; a config
+    that cannot be written only warns. Returns what is remembered now."""
     from sochi_cli.errors import SochiError
     from sochi_cli.store.config import set_profile_values
 
     try:
-        set_profile_values(app.config, values)
+        set_profile_values(app.config, values)  # None: a setting of the previous signer, gone
     except (SochiError, OSError) as exc:
         reason = exc.one_line() if isinstance(exc, SochiError) else str(exc)
         app.out.warn(f"the signer was not remembered in the profile: {reason}")
         return {}
-    return values
+    return {k: v for k, v in values.items() if v is not None}
 
 
 def logout(ctx: typer.Context) -> None:

@@ -6,7 +6,7 @@ or one-time code (from a file, the environment or a prompt) only when the key ne
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -161,10 +161,35 @@ def token_certificate(
     return found[0]
 
 
-def remembered_settings(signer: Signer, options: SignerOptions) -> dict[str, str | None]:
+# Profile settings that describe the remembered signer; a login with another key replaces
+# them all, so nothing of the previous signer (a key file after a switch to a token) lingers.
+SIGNER_SETTINGS = (
+    "signer",
+    "key_file",
+    "cert_file",
+    "token_label",
+    "key_id",
+    "pkcs11_lib",
+    "cloud_credential",
+    "inn",
+    "rsa_padding",
+)
+_KEY_IDENTITY = ("signer", "key_file", "cert_file", "token_label", "key_id", "cloud_credential")
+
+
+def remembered_settings(
+    signer: Signer, options: SignerOptions, previous: Mapping[str, Any] | None = None
+) -> dict[str, str | None]:
     """What `sochi login` records in the profile about the signer it used (no secret):
     its kind and what finds the same key again — the key file (absolute path), the token
-    and key it opened, the E-Cloud credential and INN."""
+    and key it opened, the E-Cloud credential and INN.
+
+    Every other signer setting is None (the profile forgets it): the previous signer's
+    key file, token or credential must not outlive a switch. Two are kept: `pkcs11_lib`
+    when a token signer found its library without --pkcs11-lib (the profile's, maybe), and
+    `rsa_padding` when neither --rsa-pss nor --rsa-pkcs1 was given and the key is the same
+    one as before (`previous`: the profile's current settings).
+    """
     values: dict[str, str | None] = {"signer": signer.kind}
     if signer.kind == "file":
         for key, path in (("key_file", options.key_file), ("cert_file", options.cert_file)):
@@ -183,11 +208,20 @@ def remembered_settings(signer: Signer, options: SignerOptions) -> dict[str, str
         values["inn"] = options.user_id
     if options.rsa_pss is not None:
         values["rsa_padding"] = "pss" if options.rsa_pss else "pkcs1v15"
-    return {k: v for k, v in values.items() if v}
+    found = {k: v for k, v in values.items() if v}
+    settings: dict[str, str | None] = {name: found.get(name) for name in SIGNER_SETTINGS}
+    if signer.kind == "pkcs11" and "pkcs11_lib" not in found:
+        del settings["pkcs11_lib"]
+    before = previous or {}
+    same_key = all(str(before.get(k) or "") == str(found.get(k) or "") for k in _KEY_IDENTITY)
+    if "rsa_padding" not in found and same_key:
+        del settings["rsa_padding"]
+    return settings
 
 
 __all__ = [
     "KEY_FILE_WARNING",
+    "SIGNER_SETTINGS",
     "SecretSource",
     "SignerOptions",
     "build_signer",

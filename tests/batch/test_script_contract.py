@@ -58,6 +58,43 @@ def test_login_remembers_the_signer_for_every_signing_command(op: Operator, tmp_
     assert filed.code == 0, filed.stderr
 
 
+def test_login_remembers_a_pkcs11_signer_in_place_of_the_key_file(
+    op: Operator, tmp_path: Path
+) -> None:
+    """A SoftHSM2 token, as a RuToken: `login --signer pkcs11 …` is remembered (and the key
+    file of the login before is forgotten), so `sign` needs only the PIN."""
+    from tests.signing import softhsm
+    from tests.support import run_sochi
+
+    _login_with_key_file(op, tmp_path)
+    conf = softhsm.write_config(tmp_path / "softhsm")
+    softhsm.init_token(conf, "sochi-login")
+    token_env = {"SOFTHSM2_CONF": str(conf)}
+    pin = _secret_file(tmp_path / "pin", softhsm.PIN)
+    imported = run_sochi(
+        "token", "import", "--p12", op.rep["pkcs12"], "--token-label", "sochi-login",
+        "--id", "0c", "--pkcs11-lib", str(softhsm.LIBRARY), "--pin-file", str(pin),
+        env=token_env,
+    )  # fmt: skip
+    assert imported.code == 0, imported.stderr
+    login = run_sochi(
+        "login", "--signer", "pkcs11", "--pkcs11-lib", str(softhsm.LIBRARY),
+        "--token", "sochi-login", "--key-id", "0c", "--pin-file", str(pin),
+        env=token_env,
+    )  # fmt: skip
+    assert login.code == 0, login.stderr
+    assert "signer remembered in profile sandbox: pkcs11 (token_label sochi-login" in login.stderr
+    settings = json.loads(run_cli("--json", "config", "list").stdout)["settings"]
+    in_file = {s["key"]: s["value"] for s in settings if s["source"] == "file"}
+    assert in_file["signer"] == "pkcs11" and in_file["token_label"] == "sochi-login"
+    assert in_file["key_id"] == "0c" and in_file["pkcs11_lib"] == str(softhsm.LIBRARY)
+    assert "key_file" not in in_file  # the key file signer's setting did not outlive it
+    (report,) = [s.path for s in write_reports(tmp_path / "in", count=1, period="2023-01")]
+    signed = run_sochi("--json", "sign", str(report), "--pin-file", str(pin), env=token_env)
+    assert signed.code == 0, signed.stderr
+    assert json.loads(signed.stdout)["signer"] == "pkcs11"
+
+
 def test_cert_commands_speak_human_and_share_one_renewal_decision(
     op: Operator, tmp_path: Path
 ) -> None:

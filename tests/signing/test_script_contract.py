@@ -66,3 +66,27 @@ def test_verify_at_before_signing_exits_5_and_sign_keeps_an_existing_signature(w
     early = run_cli("--json", "verify", str(report), *trust, "--at", "2001-01-01T00:00")
     assert early.code == ExitCode.AUTH
     assert json.loads(early.stdout)["stands"] is False
+
+
+def test_the_remembered_signer_replaces_the_previous_ones_settings(tmp_path):
+    """A switch of key forgets the previous key's settings; the same key keeps its padding."""
+    from types import SimpleNamespace
+
+    from sochi_cli.services.signers import SIGNER_SETTINGS, SignerOptions, remembered_settings
+
+    before = {"signer": "file", "key_file": str(tmp_path / "k.p12"), "rsa_padding": "pss"}
+    token = SimpleNamespace(
+        kind="pkcs11",
+        token_info=SimpleNamespace(label="Rutoken ECP"),
+        key_info=SimpleNamespace(key_id="01"),
+    )
+    switched = remembered_settings(token, SignerOptions(kind="pkcs11"), before)
+    assert switched["signer"] == "pkcs11" and switched["token_label"] == "Rutoken ECP"
+    assert switched["key_file"] is None and switched["rsa_padding"] is None  # forgotten
+    assert "pkcs11_lib" not in switched  # found without --pkcs11-lib: left as it is
+    assert set(switched) <= set(SIGNER_SETTINGS)
+    again = remembered_settings(
+        SimpleNamespace(kind="file"), SignerOptions(key_file=tmp_path / "k.p12"), before
+    )
+    assert again["key_file"] == before["key_file"] and "rsa_padding" not in again  # kept
+    assert again["token_label"] is None and again["inn"] is None
