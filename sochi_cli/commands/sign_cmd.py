@@ -78,6 +78,7 @@ def sign(
             on_warning=app.out.warn,
             overwrite=force,
             progress=report,
+            profile=app.profile,
         )
     data = {
         "signer": result.signer_kind,

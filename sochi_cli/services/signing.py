@@ -146,11 +146,15 @@ def sign_files(
     on_warning: Callable[[str], None] | None = None,
     overwrite: bool = True,
     progress: ProgressCallback | None = None,
+    profile: str | None = None,
 ) -> SignResult:
     """Sign all files (gate first), then write each `.p7s` atomically.
 
     Nothing is written unless every signature was produced: a failure leaves no `.p7s`.
     With `overwrite=False` an existing `.p7s` is refused before the key is touched.
+    With `profile`, its journal is opened (so checked: a damaged one stops the command
+    before the key is touched) and one audit record `document.sign` says what was signed
+    (each document's and signature's SHA-256), by which certificate (clause 6.5).
     """
     from sochi_cli.services.progress import ProgressEvent
     from sochi_cli.store.files import atomic_write_bytes
@@ -167,6 +171,10 @@ def sign_files(
                 hint="pass --force to replace it",
                 code="file_exists",
             )
+    if profile is not None:
+        from sochi_cli.store.journal import Journal
+
+        Journal.for_profile(profile).close()
     emit(ProgressEvent("sign", len(paths), 0))
     signatures, gate = sign_with_gate(
         paths, signer, trust=trust, signing_time=signing_time, on_warning=on_warning
@@ -176,7 +184,35 @@ def sign_files(
         atomic_write_bytes(target, der)
         written.append(SignedFile(source, target, len(der)))
         emit(ProgressEvent("write", len(paths), len(written)))
-    return SignResult(written, signer.kind, gate.certificate, gate.warnings)
+    result = SignResult(written, signer.kind, gate.certificate, gate.warnings)
+    if profile is not None:
+        _audit_signed(profile, result)
+    return result
+
+
+def _audit_signed(profile: str, result: SignResult) -> None:
+    import hashlib
+
+    from sochi_cli.store.archive import file_sha256
+    from sochi_cli.store.audit import Actor, AuditLog
+    from sochi_cli.store.files import printable
+    from sochi_cli.store.journal import Journal
+
+    files = [
+        {
+            "file": printable(str(f.source.resolve())),
+            "sha256": file_sha256(f.source)[0],
+            "signature": printable(str(f.signature.resolve())),
+            "signature_sha256": hashlib.sha256(f.signature.read_bytes()).hexdigest(),
+        }
+        for f in result.files
+    ]
+    with Journal.for_profile(profile) as journal:
+        AuditLog(journal).append(
+            "document.sign",
+            {"signer": result.signer_kind, "count": len(files), "files": files},
+            actor=Actor.from_certificate(result.certificate),
+        )
 
 
 __all__ = [

@@ -62,6 +62,18 @@ def test_verify_at_before_signing_exits_5_and_sign_keeps_an_existing_signature(w
     assert again.code == ExitCode.USAGE and "report.xml.p7s already exists" in again.stderr
     assert (work / "report.xml.p7s").read_bytes() == first  # untouched, nothing signed
     assert run_cli("sign", *key, str(report), "--force").code == 0
+    # every signature made is in the audit log: what, by which certificate (clause 6.5)
+    import hashlib
+
+    audited = json.loads(run_cli("audit", "list", "--action", "document.sign", "--json").stdout)
+    assert len(audited) == 2  # the refused attempt signed nothing and is not there
+    last = audited[-1]
+    assert last["actor"]["certificate_serial"] and "CN=" in last["actor"]["subject"]
+    (entry,) = last["details"]["files"]
+    assert entry["sha256"] == hashlib.sha256(BODY).hexdigest()
+    signature = (work / "report.xml.p7s").read_bytes()
+    assert entry["signature_sha256"] == hashlib.sha256(signature).hexdigest()
+    assert run_cli("audit", "verify").code == 0
     trust = ["--trust", str(work / "root.pem")]
     early = run_cli("--json", "verify", str(report), *trust, "--at", "2001-01-01T00:00")
     assert early.code == ExitCode.AUTH
