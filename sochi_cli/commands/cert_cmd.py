@@ -20,7 +20,8 @@ cert_app = typer.Typer(
     epilog="Examples:\n\n  sochi cert show\n\n  sochi cert chain --cert my.pem\n\n"
     "  sochi cert status --signer pkcs11 --token MyToken --json\n\n  sochi cert list\n\n"
     "  sochi cert revoke 4f1a9c --reason key-compromise --yes\n\n  sochi cert renew\n\n"
-    "Exit codes: 0 ok; 2 bad option or revoke without confirmation; 3 no key configured; "
+    "Exit codes: 0 ok; 2 bad option, revoke without confirmation, or renew before the "
+    "renewal window without --early; 3 no key configured; "
     "5 not logged in, key or PIN refused; 6 refused (not your certificate, already revoked, "
     "requisites changed, balance too low); 7 operator unavailable; 9 no such certificate.",
 )
@@ -176,7 +177,8 @@ def cert_status(
         certificate, kind, account_requisites=facts.account_requisites if facts else None
     )
     actions = list(status.actions)
-    if facts is not None and facts.next_year_paid is False:
+    due = status.decision is None or status.decision.due
+    if facts is not None and facts.next_year_paid is False and due:
         from sochi_cli.services.account import som
 
         actions.append(
@@ -190,6 +192,8 @@ def cert_status(
         "days_left": status.days_left,
         "signer": status.signer_kind,
         "renewal": status.path,
+        "renewal_from": status.decision.opens.isoformat() if status.decision else None,
+        "renewal_due": due,
         "summary": status.summary,
         "actions": actions,
         "requisites_drift": status.requisites_drift,
@@ -227,10 +231,19 @@ def cert_status(
     app.out.result(data, render)
 
 
+def _renewal(c: Any) -> Any:
+    """The renewal decision of an operator-listed certificate (None without an expiry)."""
+    from sochi_cli.services.certificates import renewal_decision
+
+    return renewal_decision(c.key_kind, c.not_after) if c.not_after is not None else None
+
+
 def _certificate_row(c: Any) -> tuple[Any, ...]:
     from sochi_cli.services.certificates import renewal_path
 
-    return (c.serial, c.status, c.key_kind, c.owner_name, c.not_after, renewal_path(c.key_kind))
+    decision = _renewal(c)
+    renewal = decision.text() if decision is not None else renewal_path(c.key_kind)
+    return (c.serial, c.status, c.key_kind, c.owner_name, c.not_after, renewal)
 
 
 @cert_app.command("list")
@@ -248,6 +261,9 @@ def cert_list(ctx: typer.Context) -> None:
         row = c.to_json()
         row.pop("certificate", None)
         row["renewal"] = renewal_path(c.key_kind)  # the same decision as `cert status`
+        decision = _renewal(c)
+        row["renewal_from"] = decision.opens.isoformat() if decision else None
+        row["renewal_due"] = decision.due if decision else None
         data.append(row)
     app.out.result(
         data,
@@ -332,13 +348,23 @@ def cert_renew(
             "--csr", help="PKCS#10 request (DER or PEM) for a token key's new certificate."
         ),
     ] = None,
+    early: Annotated[
+        bool,
+        typer.Option(
+            "--early",
+            help="Renew before the renewal window (30 days before expiry); the fee is debited now.",
+        ),
+    ] = False,
 ) -> None:
     """Ask the operator to renew a certificate (POST /certificates/renewal; the fee is debited).
 
     E-Cloud keys get a new certificate at once; token keys need an office visit unless a
-    CSR made on the token is given. Changed requisites (clause 18.2) are refused.
+    CSR made on the token is given. Changed requisites (clause 18.2) are refused. Before
+    the renewal window (30 days before expiry, as `cert status` and `cert list` say) it
+    refuses without --early: nothing is asked of the operator, nothing debited.
     """
     from sochi_cli.commands._operator import connect
+    from sochi_cli.errors import UsageError
     from sochi_cli.services.account import som
     from sochi_cli.services.account_certificates import (
         default_serial,
@@ -346,20 +372,30 @@ def cert_renew(
         normal_serial,
         renew_certificate,
     )
-    from sochi_cli.services.certificates import renewal_path
+    from sochi_cli.services.certificates import RENEWAL_WINDOW_DAYS, renewal_path
 
     app = app_context(ctx)
     csr_der = _read_csr(csr) if csr is not None else None
     with connect(app) as client:
         chosen = default_serial(client, serial or _session_serial(app))
-        kind = next(
+        listed = next(
             (
-                c.key_kind
+                c
                 for c in list_certificates(client)
                 if normal_serial(c.serial) == normal_serial(chosen)
             ),
             None,
         )
+        kind = listed.key_kind if listed is not None else None
+        decision = _renewal(listed) if listed is not None else None
+        if decision is not None and not decision.due and not early:
+            raise UsageError(
+                f"certificate {chosen}: renewal is not due before {decision.opens} "
+                f"({RENEWAL_WINDOW_DAYS} days before expiry, clause 18); nothing was debited",
+                hint="`sochi cert status` says what to do when; pass --early to renew now "
+                "(the fee is debited)",
+                code="renewal_not_due",
+            )
         renewal = renew_certificate(client, chosen, csr_der)
     path = renewal_path(kind)
     data = {**renewal.to_json(), "path": path}

@@ -10,7 +10,7 @@ import itertools
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -650,6 +650,43 @@ def renewal_path(key_kind: str | None) -> str:
     return "e-cloud-auto" if key_kind == "cloud" else "office-visit"
 
 
+# Clause 18: an E-Cloud renewal is cancelled, and the next year paid, 30 days before expiry;
+# that is when renewing is due for every kind of key. Before it sochi suggests nothing.
+RENEWAL_WINDOW_DAYS = 30
+
+
+@dataclass(frozen=True)
+class RenewalDecision:
+    """When and how a certificate is renewed: the one decision `cert status`, `cert list`
+    and `cert renew` share (renewal suggested and done only inside the window)."""
+
+    path: str  # renewal_path(): "e-cloud-auto" | "office-visit"
+    opens: date  # the first day of the renewal window (Bishkek), 30 days before expiry
+    due: bool  # inside the window, or expired
+
+    def text(self) -> str:
+        return f"{self.path}, due now" if self.due else f"{self.path}, from {self.opens}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "renewal": self.path,
+            "renewal_from": self.opens.isoformat(),
+            "renewal_due": self.due,
+        }
+
+
+def renewal_decision(
+    key_kind: str | None, not_after: datetime, *, at: datetime | None = None
+) -> RenewalDecision:
+    """The renewal path of `key_kind` and whether renewing is due at `at` (default: now)."""
+    from sochi_cli.timeutil import to_bishkek
+
+    opens_at = as_utc(not_after) - timedelta(days=RENEWAL_WINDOW_DAYS)
+    return RenewalDecision(
+        renewal_path(key_kind), to_bishkek(opens_at).date(), as_utc(at or utcnow()) >= opens_at
+    )
+
+
 @dataclass(frozen=True)
 class RenewalStatus:
     days_left: int
@@ -657,8 +694,9 @@ class RenewalStatus:
     signer_kind: str
     path: str  # renewal_path(): "e-cloud-auto" | "office-visit"
     summary: str
-    actions: list[str]
+    actions: list[str]  # only inside the renewal window (and a requisites drift, any time)
     requisites_drift: list[str]
+    decision: RenewalDecision | None = None
 
 
 def requisites_drift(
@@ -703,10 +741,12 @@ def renewal_status(
     at: datetime | None = None,
     account_requisites: dict[str, str | None] | None = None,
 ) -> RenewalStatus:
-    """Days to expiry and the clause-18 renewal path for this kind of key."""
+    """Days to expiry, the clause-18 renewal path for this kind of key, and what to do —
+    renewal actions only inside the renewal window (`renewal_decision`)."""
     moment = as_utc(at or utcnow())
     expires = as_utc(cert.not_valid_after_utc)
     days = (expires - moment).days
+    decision = renewal_decision(signer_kind, expires, at=moment)
     drift = (
         requisites_drift(certificate_requisites(cert), account_requisites)
         if account_requisites
@@ -743,19 +783,27 @@ def renewal_status(
             "request (CSR) at the operator's office (clause 18.2)"
         )
         actions.append("renew with `sochi cert renew --csr FILE` (a CSR made with the key)")
+    if not decision.due:
+        # nothing to renew or pay yet; a requisites drift is worth knowing about any time
+        actions = [a for a in actions if a.startswith("requisites changed")]
+        summary += (
+            f"; nothing to do before {decision.opens} ({RENEWAL_WINDOW_DAYS} days before expiry)"
+        )
     if days < 0:
         summary = f"EXPIRED {-days} days ago. " + summary
-    elif days <= 30:
+    elif decision.due:
         actions.insert(0, f"expires in {days} days: act now")
-    return RenewalStatus(days, expires, signer_kind, path, summary, actions, drift)
+    return RenewalStatus(days, expires, signer_kind, path, summary, actions, drift, decision)
 
 
 __all__ = [
     "KEY_USAGE_WORDS",
     "RENEWAL_REQUISITES",
+    "RENEWAL_WINDOW_DAYS",
     "FetchedPki",
     "GateResult",
     "LevelRevocation",
+    "RenewalDecision",
     "RenewalStatus",
     "Revocation",
     "build_path",
@@ -777,6 +825,7 @@ __all__ = [
     "name_text",
     "parse_certificates",
     "parse_crl",
+    "renewal_decision",
     "renewal_path",
     "renewal_status",
     "requisites_drift",

@@ -106,7 +106,9 @@ def test_cert_commands_speak_human_and_share_one_renewal_decision(
     status = json.loads(run_cli("cert", "status", "--json").stdout)
     listed = json.loads(run_cli("cert", "list", "--json").stdout)
     mine = next(c for c in listed if c["serial"] == status["serial"])
-    renewed = json.loads(run_cli("cert", "renew", "--serial", status["serial"], "--json").stdout)
+    renewed = json.loads(
+        run_cli("cert", "renew", "--serial", status["serial"], "--early", "--json").stdout
+    )
     assert status["renewal"] == mine["renewal"] == renewed["path"] == "office-visit"
     assert renewed["state"] == "office_visit_required"
 

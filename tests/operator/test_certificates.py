@@ -64,18 +64,66 @@ def test_revoke_refuses_a_certificate_of_another_account_and_bad_reasons(
 def test_renew_token_key_needs_an_office_visit_cloud_key_renews(
     logged_in: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    data = as_json(run_cli("cert", "renew", "--json"))
+    data = as_json(run_cli("cert", "renew", "--early", "--json"))
     assert data["serial"] == logged_in.rep["serial"]
     assert data["state"] == "office_visit_required" and data["certificate"] is None
-    plain = ok(run_cli("cert", "renew"))
+    plain = ok(run_cli("cert", "renew", "--early"))
     assert "state\toffice_visit_required" in plain.stdout and "office" in plain.stdout
     monkeypatch.setenv("SOCHI_KEY_FILE", logged_in.self_filer["pkcs12"])
     ok(run_cli("login"))
     cloud = next(c for c in as_json(run_cli("cert", "list", "--json")) if c["key_kind"] == "cloud")
-    renewed = as_json(run_cli("cert", "renew", "--serial", cloud["serial"], "--json"))
+    renewed = as_json(run_cli("cert", "renew", "--serial", cloud["serial"], "--early", "--json"))
     assert renewed["state"] == "issued" and renewed["certificate"]["serial"] != cloud["serial"]
     missing = run_cli("cert", "renew", "--serial", "abcdef0123")
     assert missing.code == ExitCode.NOT_FOUND
+
+
+def test_renewal_is_suggested_and_done_only_inside_its_window(logged_in: Sandbox, tmp_path) -> None:
+    """`cert status` suggested `cert renew --csr` with 334 days left; the three commands
+    now share one decision: renewal is due 30 days before expiry (clause 18), not sooner."""
+    import base64
+    from datetime import timedelta
+
+    from tests.api.conftest import WEDNESDAY_NOON
+
+    status = as_json(run_cli("cert", "status", "--json"))
+    assert status["days_left"] > 30 and status["renewal_due"] is False
+    assert status["actions"] == [] and status["renewal_from"]
+    text = ok(run_cli("cert", "status")).stdout
+    assert "cert renew" not in text and f"nothing to do before {status['renewal_from']}" in text
+    mine = next(
+        c for c in as_json(run_cli("cert", "list", "--json")) if c["serial"] == status["serial"]
+    )
+    assert (mine["renewal_due"], mine["renewal_from"]) == (False, status["renewal_from"])
+    balance = as_json(run_cli("account", "balance", "--json"))["balance"]
+    early = run_cli("--json", "cert", "renew")
+    assert early.code == ExitCode.USAGE
+    assert json.loads(early.stdout)["error"]["code"] == "renewal_not_due"
+    assert f"renewal is not due before {status['renewal_from']}" in early.stderr
+    assert "--early" in early.stderr
+    assert as_json(run_cli("account", "balance", "--json"))["balance"] == balance  # no fee
+    # a certificate ten days from expiry: inside the window, for all three commands
+    issued = logged_in.control(
+        "POST",
+        "certificates",
+        {
+            "inn": logged_in.rep["inn"],
+            "owner_name": "Aida Beishenova",
+            "position": "Chief accountant",
+            "not_after": (WEDNESDAY_NOON + timedelta(days=10)).isoformat(),
+        },
+    )
+    pem = tmp_path / "soon.pem"
+    body = issued["certificate"]
+    pem.write_bytes(body.encode() if "BEGIN" in body else base64.b64decode(body))
+    soon = as_json(run_cli("cert", "status", "--cert", str(pem), "--json"))
+    assert soon["renewal_due"] is True and soon["actions"][0].startswith("expires in ")
+    listed = next(
+        c for c in as_json(run_cli("cert", "list", "--json")) if c["serial"] == issued["serial"]
+    )
+    assert listed["renewal_due"] is True
+    renewed = run_cli("--json", "cert", "renew", "--serial", issued["serial"])
+    assert renewed.code == 0, renewed.stderr
 
 
 def test_status_shows_requisites_drift_and_whether_next_year_is_paid(logged_in: Sandbox) -> None:
@@ -93,7 +141,8 @@ def test_status_shows_requisites_drift_and_whether_next_year_is_paid(logged_in: 
         poor = ok(run_cli("cert", "status")).stdout
         assert "requisites drift\tposition" in poor
         assert "next year paid\tNO (balance 1.00 KGS, fee 1500.00 KGS)" in poor
-        assert "action\ttop up the account" in poor
+        # the top-up is suggested inside the renewal window only (the test below)
+        assert "action\t" not in poor
     finally:
         ok(run_cli("account", "update", "--set", f"head_position={position}"))
         logged_in.control("PUT", "balance", {"inn": logged_in.rep["inn"], "balance": 5_000_000})

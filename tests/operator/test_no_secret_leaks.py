@@ -63,7 +63,7 @@ def test_operator_commands_never_leak_pin_or_tokens(
         ("inbox", "ack", item["id"], "--signer", "pkcs11", "--json"),
         ("cert", "list"),
         ("cert", "status", "--signer", "pkcs11", "--json"),
-        ("cert", "renew", "--json"),
+        ("cert", "renew", "--early", "--json"),
     ]
     for args in commands:
         runs.append(run_sochi(*args, "--verbose", env=env))
