@@ -193,3 +193,19 @@ def test_manifest_rows_are_filed_and_a_mismatching_row_is_reported_by_line(
     assert data["counts"] == {"received": 2}
     assert [p["where"] for p in data["problems"]] == ["batch.csv:4"]
     assert len(op.submissions(access_token(), "2026-09")) == 2
+
+
+def test_verdicts_are_followed_after_the_operators_feed_was_reset(
+    op: Operator, tmp_path: Path
+) -> None:
+    """The events cursor the journal kept is one the operator never issued (its feed was
+    reset): the follow starts over from the feed's start instead of failing."""
+    from sochi_cli.services.submit_send import _CURSOR_KEY
+    from sochi_cli.store.journal import Journal
+
+    with Journal.for_profile("sandbox") as journal:
+        journal.set_value(f"{_CURSOR_KEY}:{op.api}", "99999999")
+    write_reports(tmp_path, count=1, period="2023-09")
+    code, data = _json(str(tmp_path), "--wait-timeout", "60")
+    assert code == 0, data
+    assert data["counts"] == {"accepted": 1}
