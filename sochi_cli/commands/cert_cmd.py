@@ -361,7 +361,7 @@ def cert_renew(
     E-Cloud keys get a new certificate at once; token keys need an office visit unless a
     CSR made on the token is given. Changed requisites (clause 18.2) are refused. Before
     the renewal window (30 days before expiry, as `cert status` and `cert list` say) it
-    refuses without --early: nothing is asked of the operator, nothing debited.
+    refuses without --early: nothing is renewed, nothing debited.
     """
     from sochi_cli.commands._operator import connect
     from sochi_cli.errors import UsageError
