@@ -20,7 +20,9 @@ def _asn1_cert(certificate: x509.Certificate) -> Any:
     from asn1crypto import x509 as asn1_x509
     from cryptography.hazmat.primitives.serialization import Encoding
 
-    return asn1_x509.Certificate.load(certificate.public_bytes(Encoding.DER))
+    from sochi_cli.cms.der import load
+
+    return load(asn1_x509.Certificate, certificate.public_bytes(Encoding.DER))
 
 
 def _time_value(moment: datetime) -> Any:
@@ -65,6 +67,7 @@ def assemble_signed_data(
 ) -> bytes:
     """DER ContentInfo(SignedData) with one SignerInfo and no encapsulated content."""
     from asn1crypto import algos, cms, core
+    from cryptography.hazmat.primitives.serialization import Encoding
 
     if algorithm.key_type == "ec":
         signature = ecdsa_to_der(signature, size=algorithm.ec_size)
@@ -92,10 +95,10 @@ def assemble_signed_data(
     seen: set[bytes] = set()
     certificates = []
     for c in (certificate, *chain):
-        a = _asn1_cert(c)
-        if a.dump() not in seen:
-            seen.add(a.dump())
-            certificates.append(a)
+        der = c.public_bytes(Encoding.DER)
+        if der not in seen:
+            seen.add(der)
+            certificates.append(_asn1_cert(c))
     signed_data = cms.SignedData(
         {
             "version": "v1",

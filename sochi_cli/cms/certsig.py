@@ -89,17 +89,15 @@ def _asn1(obj: Any, kind: str) -> Any:
     return ax.Certificate.load(der) if kind == "cert" else acrl.CertificateList.load(der)
 
 
-def _spki(cert: Any) -> bytes:
-    der: bytes = cert["tbs_certificate"]["subject_public_key_info"].dump()
-    return der
-
-
 def _signed_by(signed: Any, tbs: str, value: str, issuer: x509.Certificate) -> bool:
+    from sochi_cli.cms.der import original
+    from sochi_cli.cms.verify import public_key_info
+
     try:
         return signature_verifies(
             signed[value].native,
-            signed[tbs].dump(),
-            _spki(_asn1(issuer, "cert")),
+            original(signed[tbs]),  # the signed octets as they are, never re-encoded
+            public_key_info(issuer),
             signed["signature_algorithm"],
         )
     except SignatureError:
@@ -146,9 +144,11 @@ def pyhanko_signature_validator() -> Any:
                     signature, signed_data, public_key_info, signature_algorithm, context
                 )
                 return
+            from sochi_cli.cms.der import original
+
             try:
                 ok = signature_verifies(
-                    signature, signed_data, public_key_info.dump(), signature_algorithm
+                    signature, signed_data, original(public_key_info), signature_algorithm
                 )
             except SignatureError as exc:
                 raise AlgorithmNotSupported(exc.one_line()) from None

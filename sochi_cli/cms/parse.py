@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from sochi_cli.cms.der import as_set, original
 from sochi_cli.errors import SignatureError
 from sochi_cli.timeutil import as_utc
 
@@ -73,13 +74,6 @@ def _malformed(reason: str) -> SignatureError:
     )
 
 
-def _der_length(size: int) -> bytes:
-    if size < 0x80:
-        return bytes([size])
-    body = size.to_bytes((size.bit_length() + 7) // 8, "big")
-    return bytes([0x80 | len(body)]) + body
-
-
 def _unarmor(data: bytes) -> bytes:
     if data.lstrip().startswith(b"-----BEGIN"):
         from asn1crypto import pem
@@ -138,9 +132,9 @@ def _parse_signer(info: Any, certs: list[tuple[Any, x509.Certificate]]) -> Parse
     signing_time = message_digest = content_type = ess_hash = ess_alg = None
     signed_attributes = None
     attrs = info["signed_attrs"]
-    raw = attrs.contents  # before touching .native: asn1crypto would re-encode the tree (10x)
-    if raw is not None and len(attrs):
-        signed_attributes = b"\x31" + _der_length(len(raw)) + raw
+    # the octets as read, taken before touching .native: never re-encoded (cms.der)
+    if attrs.contents is not None and len(attrs):
+        signed_attributes = as_set(attrs)
         for attr in attrs:
             kind = attr["type"].native
             values = attr["values"]
@@ -191,7 +185,8 @@ def parse_signature(der: bytes) -> ParsedSignature:
         certs: list[tuple[Any, x509.Certificate]] = []
         for choice in signed["certificates"] or []:
             if choice.name == "certificate":
-                certs.append((choice.chosen, x509.load_der_x509_certificate(choice.chosen.dump())))
+                cert = x509.load_der_x509_certificate(original(choice.chosen))
+                certs.append((choice.chosen, cert))
         infos = list(signed["signer_infos"])
         if not infos:
             raise _malformed("no signer")

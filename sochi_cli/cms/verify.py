@@ -129,9 +129,10 @@ def public_key_info(certificate: x509.Certificate) -> bytes:
     from asn1crypto import x509 as ax
     from cryptography.hazmat.primitives.serialization import Encoding
 
+    from sochi_cli.cms.der import original
+
     cert = ax.Certificate.load(certificate.public_bytes(Encoding.DER))
-    der: bytes = cert["tbs_certificate"]["subject_public_key_info"].dump()
-    return der
+    return original(cert["tbs_certificate"]["subject_public_key_info"])
 
 
 def check_signature_value(

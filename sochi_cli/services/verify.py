@@ -128,10 +128,11 @@ def _validate_with_pyhanko(
         RevocationCheckingRule,
     )
 
+    from sochi_cli.cms import der
     from sochi_cli.cms.certsig import pyhanko_signature_validator
 
-    def a(c: x509.Certificate) -> Any:
-        return ax.Certificate.load(c.public_bytes(Encoding.DER))
+    def a(c: x509.Certificate) -> Any:  # pyhanko dumps and hashes them: keep them verbatim
+        return der.load(ax.Certificate, c.public_bytes(Encoding.DER))
 
     # every certificate below the anchor needs its issuer's CRL, whether or not it names a
     # distribution point (pyhanko's "hard-fail" checks only the certificates that do)
