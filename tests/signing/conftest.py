@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -109,14 +109,19 @@ class SoftHSM:
     wrongpin_label: str = "sochi-wrongpin"
     ec384_label: str = "sochi-ec384"
     gost_label: str = "sochi-gost"  # a GOST certificate over a stand-in EC key (see test_pkcs11)
+    ec521_label: str = "sochi-ec521"
     ec384: pki.Issued | None = None
-    gost: tuple | None = None  # (GOST root CA, the token's GOST certificate)
+    ec521: pki.Issued | None = None
+    gost_root: gost_pki.GostCA | None = None
+    # GOST kind -> (token label, its certificate); "gost2012_256" is on `gost_label`
+    gost: dict[str, tuple[str, gost_pki.GostIssued]] = field(default_factory=dict)
 
 
 @pytest.fixture(scope="session")
 def softhsm(test_pki: TestPKI, tmp_path_factory: pytest.TempPathFactory):
-    """One SoftHSM2 token directory per session: RSA, EC P-256 and P-384, key-without-cert,
-    a GOST certificate (SoftHSM2 has no GOST keys) and a spare token."""
+    """One SoftHSM2 token directory per session: RSA, EC P-256, P-384 and P-521,
+    key-without-cert, one GOST certificate per GOST kind (SoftHSM2 has no GOST keys) and a
+    spare token."""
     import os
 
     from sochi_cli.token import pkcs11 as p11
@@ -127,8 +132,13 @@ def softhsm(test_pki: TestPKI, tmp_path_factory: pytest.TempPathFactory):
     previous = os.environ.get("SOFTHSM2_CONF")
     os.environ["SOFTHSM2_CONF"] = str(conf)
     hsm = SoftHSM(conf, sh.LIBRARY, sh.PIN)
+    gost_labels = {
+        "gost2001": "sochi-gost2001",
+        "gost2012_256": hsm.gost_label,
+        "gost2012_512": "sochi-gost2012-512",
+    }
     labels = (hsm.rsa_label, hsm.ec_label, hsm.nocert_label, hsm.wrongpin_label)
-    for label in (*labels, hsm.ec384_label, hsm.gost_label):
+    for label in (*labels, hsm.ec384_label, hsm.ec521_label, *gost_labels.values()):
         sh.init_token(conf, label)
     chain = [test_pki.operator.cert, test_pki.root.cert]
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -136,10 +146,14 @@ def softhsm(test_pki: TestPKI, tmp_path_factory: pytest.TempPathFactory):
     hsm.ec384 = test_pki.operator.issue(
         "Test Subscriber P-384", key=ec.generate_private_key(ec.SECP384R1())
     )
+    hsm.ec521 = test_pki.operator.issue(
+        "Test Subscriber P-521", key=ec.generate_private_key(ec.SECP521R1())
+    )
     tokens = [
         (hsm.rsa_label, test_pki.rsa),
         (hsm.ec_label, test_pki.ec),
         (hsm.ec384_label, hsm.ec384),
+        (hsm.ec521_label, hsm.ec521),
     ]
     for label, issued in tokens:
         p11.import_pkcs12(
@@ -169,18 +183,19 @@ def softhsm(test_pki: TestPKI, tmp_path_factory: pytest.TempPathFactory):
     from sochi_cli.cms import gost as bridge
 
     if bridge.available():
-        gost_root = gost_pki.make_root("Main CA GOST (token test)")
-        gost_cert = gost_root.issue("Token GOST subscriber", kind="gost2012_256")
-        hsm.gost = (gost_root, gost_cert)
-        p11.import_pkcs12(
-            library=sh.LIBRARY,
-            token=hsm.gost_label,
-            pin=sh.PIN,
-            private_key=pki.ec_key(),
-            certificate=gost_cert.cert,
-            key_id=b"\x01",
-            label="gost key",
-        )
+        hsm.gost_root = gost_pki.make_root("Main CA GOST (token test)")
+        for kind, label in gost_labels.items():
+            issued = hsm.gost_root.issue(f"Token GOST subscriber {kind}", kind=kind)
+            hsm.gost[kind] = (label, issued)
+            p11.import_pkcs12(
+                library=sh.LIBRARY,
+                token=label,
+                pin=sh.PIN,
+                private_key=pki.ec_key(),
+                certificate=issued.cert,
+                key_id=b"\x01",
+                label="gost key",
+            )
     yield hsm
     if previous is None:
         os.environ.pop("SOFTHSM2_CONF", None)

@@ -142,20 +142,28 @@ def test_rsa_pss_on_the_token(softhsm, test_pki, tmp_path):
     assert openssl_verifies("rsa", tmp_path / "report.p7s", content, test_pki.root_pem)
 
 
-def test_ecdsa_p384_on_the_token(softhsm, test_pki, tmp_path):
+@pytest.mark.parametrize(
+    ("curve", "algorithm", "digest"),
+    [("ec384", "ECDSA-P384-SHA384", "sha384"), ("ec521", "ECDSA-P521-SHA512", "sha512")],
+)
+def test_ecdsa_p384_and_p521_on_the_token(softhsm, test_pki, tmp_path, curve, algorithm, digest):
+    """SoftHSM2 holds P-384 and P-521 keys: CKM_ECDSA on the token, OpenSSL and clause 8 agree."""
     from sochi_cli.cms import parse_signature, sign_detached
+    from sochi_cli.services.verify import STANDING, verify_dispute
     from tests.signing.interop import openssl_verifies
 
     content = tmp_path / "report.xml"
-    content.write_bytes(b"<report>p384</report>")
-    with p11.PKCS11Signer(
-        library=softhsm.library, token=softhsm.ec384_label, pin=softhsm.pin
-    ) as signer:
-        assert signer.algorithm().name == "ECDSA-P384-SHA384"
+    content.write_bytes(b"<report>" + curve.encode() + b"</report>")
+    label = getattr(softhsm, f"{curve}_label")
+    with p11.PKCS11Signer(library=softhsm.library, token=label, pin=softhsm.pin) as signer:
+        assert signer.algorithm().name == algorithm
+        assert signer.certificate == getattr(softhsm, curve).cert
         der = sign_detached(content, signer)
     (tmp_path / "report.p7s").write_bytes(der)
-    assert parse_signature(der).digest_algorithm == "sha384"
+    assert parse_signature(der).digest_algorithm == digest
     assert openssl_verifies("ec", tmp_path / "report.p7s", content, test_pki.root_pem)
+    report = verify_dispute(content, der, trust_roots=[test_pki.root.cert], crls=test_pki.crls)
+    assert report.verdict == STANDING, report.reason
 
 
 def test_pss_is_refused_on_a_token_without_the_mechanism(softhsm, monkeypatch):
@@ -167,58 +175,89 @@ def test_pss_is_refused_on_a_token_without_the_mechanism(softhsm, monkeypatch):
     assert err.value.code == "mechanism_unsupported"
 
 
-def test_gost_certificate_on_softhsm_has_no_mechanism(softhsm, gost):
+@pytest.mark.parametrize("kind", ["gost2001", "gost2012_256", "gost2012_512"])
+def test_gost_certificate_on_softhsm_has_no_mechanism(softhsm, gost, kind):
     """Debian's SoftHSM2 has no GOST mechanisms: a GOST key there is refused before signing."""
+    label, _ = softhsm.gost[kind]
     with pytest.raises(AuthError, match=r"no GOST R 34\.10 signing mechanism") as err:
-        p11.PKCS11Signer(library=softhsm.library, token=softhsm.gost_label, pin=softhsm.pin).open()
+        p11.PKCS11Signer(library=softhsm.library, token=label, pin=softhsm.pin).open()
     assert err.value.code == "mechanism_unsupported"
+
+
+# GOST kind -> (the algorithm row, sign-a-digest mechanism, hash-and-sign mechanism, digest)
+GOST_TOKEN_CASES = {
+    "gost2001": (
+        "GOST-R-34.10-2001-GOSTR3411-94",
+        p11.CKM_GOSTR3410,
+        p11.CKM_GOSTR3410_WITH_GOSTR3411,
+        "gostr3411_94",
+    ),
+    "gost2012_256": (
+        "GOST-R-34.10-2012-256-Streebog256",
+        p11.CKM_GOSTR3410,
+        p11.CKM_GOSTR3410_WITH_GOSTR3411_12_256,
+        "streebog256",
+    ),
+    "gost2012_512": (
+        "GOST-R-34.10-2012-512-Streebog512",
+        p11.CKM_GOSTR3410_512,
+        p11.CKM_GOSTR3410_WITH_GOSTR3411_12_512,
+        "streebog512",
+    ),
+}
 
 
 class RutokenGostKey:
     """Stands in for a RuToken GOST private key at C_Sign, the one thing SoftHSM2 cannot do.
 
-    CKM_GOSTR3410 signs a digest made by the caller; CKM_GOSTR3410_WITH_GOSTR3411_12_256
-    hashes the data itself. Both return `s || r`, as PKCS#11 specifies for GOST.
+    CKM_GOSTR3410 / CKM_GOSTR3410_512 sign a digest made by the caller (32 / 64 bytes); the
+    hash-and-sign mechanisms hash the data themselves with the kind's digest. All return
+    `s || r`, as PKCS#11 specifies for GOST.
     """
 
-    def __init__(self, key):
+    def __init__(self, key, kind):
         self.key = key
+        _, self.raw, self.hashing, self.digest = GOST_TOKEN_CASES[kind]
         self.calls = []
 
     def sign(self, data, mechanism=None, mechanism_param=None):
+        from sochi_cli.cms import gost
+
         self.calls.append(int(mechanism))
-        if int(mechanism) == p11.CKM_GOSTR3410:
-            assert len(data) == 32 and mechanism_param is None
+        assert mechanism_param is None
+        if int(mechanism) == self.raw:
+            assert len(data) == gost.DIGESTS[self.digest][1]
             return self.key.sign_digest(data)
-        assert int(mechanism) == p11.CKM_GOSTR3410_WITH_GOSTR3411_12_256
-        return self.key.sign(data, "streebog256")
+        assert int(mechanism) == self.hashing
+        return self.key.sign(data, self.digest)
 
 
-@pytest.mark.parametrize(
-    "mechanism",
-    [p11.CKM_GOSTR3410, p11.CKM_GOSTR3410_WITH_GOSTR3411_12_256],
-    ids=["digest-here", "digest-on-token"],
-)
+@pytest.mark.parametrize("on_token", [False, True], ids=["digest-here", "digest-on-token"])
+@pytest.mark.parametrize("kind", list(GOST_TOKEN_CASES))
 def test_gost_token_signature_is_what_openssl_accepts(
-    softhsm, gost, monkeypatch, tmp_path, mechanism
+    softhsm, gost, monkeypatch, tmp_path, kind, on_token
 ):
     """The whole PKCS#11 GOST path on a real SoftHSM2 session (token, login, certificate,
-    mechanism choice, CMS) with only C_Sign answered by the gost engine."""
+    mechanism choice, CMS) with only C_Sign answered by the gost engine, for each kind."""
     from sochi_cli.cms import sign_detached_many
     from sochi_cli.services.verify import STANDING, verify_dispute
     from tests.signing import pki
     from tests.signing.interop import openssl_verifies
 
-    root, issued = softhsm.gost
+    name, raw, hashing, digest = GOST_TOKEN_CASES[kind]
+    mechanism = hashing if on_token else raw
+    label, issued = softhsm.gost[kind]
+    root = softhsm.gost_root
     monkeypatch.setattr(p11, "token_mechanisms", lambda token: frozenset({mechanism}))
     contents = [tmp_path / "a.xml", tmp_path / "b.xml"]
     for path in contents:
         path.write_bytes(b"<report>" + path.name.encode() + b"</report>")
-    signer = p11.PKCS11Signer(library=softhsm.library, token=softhsm.gost_label, pin=softhsm.pin)
+    signer = p11.PKCS11Signer(library=softhsm.library, token=label, pin=softhsm.pin)
     with signer:
-        assert signer.algorithm().name == "GOST-R-34.10-2012-256-Streebog256"
-        assert signer.hashes_on_device is (mechanism != p11.CKM_GOSTR3410)
-        fake = RutokenGostKey(issued.key.key)
+        assert signer.certificate == issued.cert
+        assert signer.algorithm().name == name
+        assert signer.hashes_on_device is on_token
+        fake = RutokenGostKey(issued.key.key, kind)
         signer._key = fake
         sigs = sign_detached_many(contents, signer)
     assert fake.calls == [mechanism, mechanism]
@@ -226,9 +265,20 @@ def test_gost_token_signature_is_what_openssl_accepts(
     root_pem.write_bytes(pki.pem(root.cert))
     for path, der in zip(contents, sigs, strict=True):
         path.with_suffix(".p7s").write_bytes(der)
-        assert openssl_verifies("gost2012_256", path.with_suffix(".p7s"), path, root_pem)
+        assert openssl_verifies(kind, path.with_suffix(".p7s"), path, root_pem)
         report = verify_dispute(path, der, trust_roots=[root.cert], crls=[root.crl(revoked=[])])
         assert report.verdict == STANDING, report.reason
+        assert report.signers[0].steps[1].details["digest_algorithm"] == digest
+
+
+def test_gost_token_prefers_the_digest_made_here(softhsm, gost, monkeypatch):
+    """With both mechanisms on offer, the digest is made here and the token signs it."""
+    for kind, (_, raw, hashing, _) in GOST_TOKEN_CASES.items():
+        monkeypatch.setattr(p11, "token_mechanisms", lambda token, m=(raw, hashing): frozenset(m))
+        label, _ = softhsm.gost[kind]
+        with p11.PKCS11Signer(library=softhsm.library, token=label, pin=softhsm.pin) as signer:
+            assert signer.hashes_on_device is False
+            assert int(signer._mechanism) == raw
 
 
 def test_vendor_mechanisms_reach_python_pkcs11():
