@@ -14,7 +14,6 @@ writes into CMS SignerInfos, certificates and CRLs and PKCS#11 tokens return.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -153,7 +152,9 @@ def _libcrypto() -> tuple[Any, str]:
             return ctypes.CDLL(name), name
         except OSError:
             continue
-    name = ctypes.util.find_library("crypto") or "libcrypto"
+    from ctypes.util import find_library  # imported here: it pulls in shutil, subprocess
+
+    name = find_library("crypto") or "libcrypto"
     return ctypes.CDLL(name), name
 
 

@@ -9,7 +9,7 @@ import typer
 
 from sochi_cli.commands._context import AppContext, app_context
 from sochi_cli.commands._signer_opts import SignerChoice, signer_parameters
-from sochi_cli.commands.sign_cmd import TrustOpt
+from sochi_cli.commands._trust_opts import TrustOpt
 
 if TYPE_CHECKING:
     from cryptography import x509

@@ -11,13 +11,8 @@ from sochi_cli.commands._context import app_context
 from sochi_cli.commands._output import ForceOpt
 from sochi_cli.commands._progress import ProgressMode, ProgressOpt, progress_display
 from sochi_cli.commands._signer_opts import SignerChoice, signer_parameters
+from sochi_cli.commands._trust_opts import CrlOpt, TrustOpt
 from sochi_cli.names import name_text
-
-TrustOpt = Annotated[
-    list[Path] | None,
-    typer.Option("--trust", help="Trusted root/intermediate certificates (PEM/DER); repeatable."),
-]
-CrlOpt = Annotated[list[Path] | None, typer.Option("--crl", help="CRL file (DER/PEM); repeatable.")]
 
 
 def register(app: typer.Typer) -> None:

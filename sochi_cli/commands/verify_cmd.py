@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from sochi_cli.commands._context import app_context
-from sochi_cli.commands.sign_cmd import CrlOpt, TrustOpt
+from sochi_cli.commands._trust_opts import CrlOpt, TrustOpt
 
 
 def register(app: typer.Typer) -> None:

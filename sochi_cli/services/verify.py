@@ -6,7 +6,6 @@ rests on. Path validation with CRLs at the signing moment uses pyhanko-certvalid
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -101,6 +100,8 @@ def _when(moment: datetime) -> str:
 
 def _run_sync(coroutine: Any) -> Any:
     """Run a coroutine to completion, also when called from inside a running event loop."""
+    import asyncio  # only the path validation needs it (pyhanko-certvalidator is async)
+
     try:
         asyncio.get_running_loop()
     except RuntimeError:
