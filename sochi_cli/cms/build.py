@@ -25,6 +25,16 @@ def _asn1_cert(certificate: x509.Certificate) -> Any:
     return load(asn1_x509.Certificate, certificate.public_bytes(Encoding.DER))
 
 
+def _asn1_issuer(certificate: x509.Certificate) -> Any:
+    """The issuer Name, dumped as the certificate has it (cms.der: never re-encoded)."""
+    from asn1crypto import x509 as asn1_x509
+
+    from sochi_cli.cms.der import load
+
+    sequence = load(asn1_x509.RDNSequence, certificate.issuer.public_bytes())
+    return asn1_x509.Name(name="", value=sequence)  # Name is a CHOICE of one RDNSequence
+
+
 def _time_value(moment: datetime) -> Any:
     from asn1crypto import cms, tsp  # noqa: F401  (tsp registers signingCertificateV2)
 
@@ -44,7 +54,9 @@ def build_signed_attributes(
     ess_cert_id = {
         "cert_hash": hashlib.sha256(certificate.public_bytes(Encoding.DER)).digest(),
         "issuer_serial": {
-            "issuer": [asn1_x509.GeneralName(name="directory_name", value=cert.issuer)],
+            "issuer": [
+                asn1_x509.GeneralName(name="directory_name", value=_asn1_issuer(certificate))
+            ],
             "serial_number": cert.serial_number,
         },
     }
@@ -81,7 +93,7 @@ def assemble_signed_data(
             "sid": cms.SignerIdentifier(
                 {
                     "issuer_and_serial_number": {
-                        "issuer": cert.issuer,
+                        "issuer": _asn1_issuer(certificate),
                         "serial_number": cert.serial_number,
                     }
                 }
