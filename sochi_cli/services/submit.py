@@ -255,7 +255,14 @@ class _Run:
                 return finished
         with contextlib.ExitStack() as stack:
             journal: Journal | None = None
-            if not self.options.dry_run:
+            reader: Journal | None = None
+            if self.options.dry_run:
+                # read-only, but checked all the same: a damaged journal stops a dry run
+                # exactly as it stops the real one, whose "already filed" it reads too
+                reader = Journal.reader(self.profile)
+                if reader is not None:
+                    stack.enter_context(reader)
+            else:
                 # a damaged journal (or another batch) stops the run before anything is
                 # asked of the operator, signed or sent
                 journal = stack.enter_context(Journal.for_profile(self.profile))
@@ -272,7 +279,7 @@ class _Run:
                 client, self.profile, to_bishkek(status.server_time).date()
             )
             if journal is None:
-                return self._dry_run(client, context, items, problems)
+                return self._dry_run(client, context, items, problems, reader)
             if batch_id is not None:
                 start = journal.resume_batch(batch_id)
             else:
@@ -412,6 +419,7 @@ class _Run:
         context: BatchContext,
         items: Sequence[PlannedItem],
         problems: list[dict[str, Any]],
+        journal: Journal | None,
     ) -> SubmitResult:
         from sochi_cli.services.submit_checks import batch_cost, check_item
 
@@ -432,7 +440,10 @@ class _Run:
                 for s in context.filed(item.client_inn, item.form, item.period)
                 if s.status != "rejected"
             ]
-            already = any(s.idempotency_key == item.idempotency_key for s in filed)
+            known = journal.find_by_key(item.idempotency_key) if journal is not None else None
+            already = any(s.idempotency_key == item.idempotency_key for s in filed) or (
+                known is not None and known.state in FILED_STATES
+            )
             rows.append(
                 {
                     "client_inn": item.client_inn,

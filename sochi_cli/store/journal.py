@@ -391,9 +391,10 @@ def storage_error(
 
 
 def _first_problem(problems: Sequence[str]) -> str:
-    first = " ".join(problems[0].replace("*** in database main ***", "").split())
+    """The first problem and how many more: the one line stays short (the whole list goes
+    to the error's details, `--json`, and to the debug log, `-v`)."""
     more = len(problems) - 1
-    return first + (f"; {more} more problem(s)" if more > 0 else "")
+    return problems[0] + (f" and {more} more" if more > 0 else "")
 
 
 class JournalDamaged(StorageError):
@@ -402,14 +403,20 @@ class JournalDamaged(StorageError):
     code = "journal_damaged"
 
 
-def damaged_error(path: Path, reason: str) -> JournalDamaged:
-    """The one error every command gives for a damaged journal, with the recovery steps."""
+def damaged_error(path: Path, reason: str, problems: Sequence[str] = ()) -> JournalDamaged:
+    """The one error every command gives for a damaged journal, with the recovery steps;
+    every problem the check found is in its details (and in the debug log)."""
+    import logging
+
     shown = printable(path)
+    found = list(problems) or [reason]
+    for problem in found:
+        logging.getLogger(__name__).debug("journal check: %s: %s", shown, problem)
     return JournalDamaged(
         f"the journal at {shown} is damaged ({reason}); nothing was signed or sent",
-        hint=f"move it aside (mv {shown} {shown}.damaged), then run `sochi archive reconcile` "
-        "to rebuild it from the operator and the archive, or `sochi restore BACKUP`",
-        details={"path": shown, "reason": reason},
+        hint=f"move it aside (mv {shown} {shown}.damaged), then rebuild it: "
+        "`sochi archive reconcile` (or `sochi restore BACKUP`)",
+        details={"path": shown, "reason": reason, "problems": found},
     )
 
 
@@ -445,7 +452,12 @@ def _run_check(db: sqlite3.Connection, full: bool) -> list[str]:
     the full `integrity_check`; at most 20 problems are kept."""
     pragma = "integrity_check(20)" if full else "quick_check(20)"
     rows = [str(r[0]) for r in db.execute(f"PRAGMA {pragma}").fetchall()]
-    return [] if rows == ["ok"] else rows
+    if rows == ["ok"]:
+        return []
+    # one row may hold many problems, one a line, under a "*** in database main ***" header
+    lines = [" ".join(line.split()) for row in rows for line in row.splitlines()]
+    found = [line for line in lines if line and not line.startswith("*** in database")]
+    return found or rows
 
 
 def check_integrity(path: Path, *, full: bool = False) -> IntegrityReport:
@@ -637,7 +649,7 @@ class Journal:
     def _check(self) -> None:
         problems = _run_check(self._db, full=False)
         if problems:
-            raise damaged_error(self.path, _first_problem(problems))
+            raise damaged_error(self.path, _first_problem(problems), problems)
 
     def _version(self) -> int:
         """The schema version in the file; a newer one than this sochi knows is refused."""

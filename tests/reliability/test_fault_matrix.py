@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import shutil
 import sqlite3
 import stat
@@ -19,13 +20,14 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from sochi_cli.store.journal import journal_path
 from tests.batch.operator import Operator, access_token, write_reports
 from tests.reliability.unprivileged import Nobody, unprivileged_user
-from tests.support import Result, run_sochi
+from tests.support import Result, run_cli, run_sochi
 
 
 @pytest.fixture
@@ -181,26 +183,42 @@ def test_3_a_damaged_journal_stops_every_command_the_same_way_before_signing(
     objects = sorted(archive.rglob("*"))
     reports(tmp_path / "after", 3, "2022-04")
 
+    inbox = json.loads(run_cli("--json", "inbox", "list").stdout)[0]["id"]
+
     lines = set()
     for args in (
         ["submit", str(tmp_path / "after"), "--no-wait"],
-        ["batch", "list"],
-        ["audit", "verify"],
+        ["submit", str(tmp_path / "after"), "--dry-run"],  # its "already filed" reads it too
+        ["inbox", "ack", inbox],
+        ["archive", "reconcile"],
+        ["archive", "export", "--out", str(tmp_path / "e.zip")],
+        ["backup", str(tmp_path / "b.zip")],
+        # and every command of READS (test 9) that reads the journal
+        ["account", "balance"],
         ["archive", "list"],
         ["archive", "verify"],
-        ["archive", "reconcile"],
-        ["backup", str(tmp_path / "b.zip")],
+        ["audit", "head"],
+        ["audit", "list"],
+        ["audit", "verify"],
+        ["batch", "list"],
+        ["batch", "report", "last"],
+        ["batch", "show", "last"],
+        ["due"],
+        ["submissions", "download", filed(op, "2022-03")[0]["id"], "--out", str(tmp_path)],
     ):
-        result = run_sochi(*args)
+        result = run_cli(*args)
         assert result.code == 10, (args, result.stderr)
         lines.add(result.stderr.splitlines()[-1])
     (line,) = lines  # the same words from every command
-    assert line.startswith(f"error: the journal at {path} is damaged (")
-    assert "nothing was signed or sent" in line and "sochi archive reconcile" in line
+    assert line.startswith(f"error: the journal at {path} is damaged (Page ")
+    assert re.search(r"\(Page \d+: .+ and \d+ more\); nothing was signed or sent — ", line)
+    assert "sochi archive reconcile" in line and len(line) < 230 + 3 * len(str(path))
     assert filed(op, "2022-04") == []  # nothing sent
     assert sorted(archive.rglob("*")) == objects  # nothing signed or archived
-    as_json = json.loads(run_sochi("--json", "batch", "list").stdout)
-    assert as_json["error"]["code"] == "journal_damaged"
+    as_json = json.loads(run_cli("--json", "batch", "list").stdout)["error"]
+    assert as_json["code"] == "journal_damaged" and len(as_json["details"]["problems"]) > 1
+    verbose = run_cli("-v", "batch", "list").stderr
+    assert verbose.count("journal check: ") == len(as_json["details"]["problems"])
 
     # the recovery the message gives: move it aside, rebuild from the operator, go on
     path.rename(f"{path}.damaged")
