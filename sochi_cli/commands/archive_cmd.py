@@ -104,33 +104,25 @@ def archive_export(
     progress: ProgressOpt = ProgressMode.AUTO,
 ) -> None:
     """Copy objects to a directory or zip laid out as CLIENT_INN/PERIOD/FORM/ + manifest.json."""
-    from sochi_cli.errors import NotFound
     from sochi_cli.services.progress import ProgressEvent
-    from sochi_cli.store.archive import Archive
-    from sochi_cli.store.journal import Journal
+    from sochi_cli.services.records import export_archive
 
     app = app_context(ctx)
     if not force:
         refuse_existing(out)
-    journal = Journal.existing(app.profile)
-    if journal is None:
-        raise NotFound("nothing archived yet in this profile")
     with progress_display(app, progress, command="archive export") as report:
-        result = Archive(journal).export(
+        result, warning = export_archive(
+            app.profile,
             out,
             client=_client(app.profile, client),
             period=period,
             form=form,
             on_file=lambda done, total: report(ProgressEvent("export", total, done)),
         )
-    from sochi_cli.store.audit import AuditLog
-
-    AuditLog(journal).append(
-        "archive.export",
-        {"out": str(out), "files": result.files, "client": client, "period": period, "form": form},
-    )
+    if warning:
+        app.out.warn(warning)
     app.out.result(
-        result.to_json(),
+        {**result.to_json(), "warnings": [warning] if warning else []},
         lambda: app.out.info(f"exported {result.files} files ({result.bytes} bytes) to {out}"),
     )
 

@@ -53,6 +53,8 @@ def backup(
             force=force,
             progress=lambda done, total: report(ProgressEvent("backup", total, done)),
         )
+    for warning in result.warnings:
+        app.out.warn(warning)
     app.out.result(
         result.to_json(),
         lambda: app.out.info(

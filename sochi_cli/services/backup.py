@@ -32,6 +32,7 @@ from typing import Any
 
 from sochi_cli import __version__
 from sochi_cli.errors import NotFound, UsageError, ValidationFailed
+from sochi_cli.services.records import record_audit
 from sochi_cli.store.archive import Archive, sync_files
 from sochi_cli.store.audit import AuditLog
 from sochi_cli.store.files import PRIVATE_FILE, make_private_dirs, os_reason, printable
@@ -65,6 +66,7 @@ class BackupResult:
     objects: int
     journal_schema: int
     audit_head: str
+    warnings: tuple[str, ...] = ()  # e.g. not in the audit log: the data directory is read-only
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -74,6 +76,7 @@ class BackupResult:
             "objects": self.objects,
             "journal_schema": self.journal_schema,
             "audit_head": self.audit_head,
+            "warnings": list(self.warnings),
         }
 
 
@@ -130,7 +133,9 @@ def backup(
             hint="pass --force to replace it, or choose another name",
             code="file_exists",
         )
-    journal = Journal.existing(profile)
+    # read-only (a read-only copy of the data directory backs up too): the record of the
+    # backup is appended afterwards, where the journal can be written
+    journal = Journal.reader(profile)
     if journal is None:
         raise NotFound(f"nothing to back up: profile {profile} has no journal yet")
     with journal:
@@ -143,7 +148,8 @@ def backup(
         )
         try:
             snapshot = workdir / JOURNAL_FILE
-            _snapshot(journal.path, snapshot)
+            journal.copy_to(snapshot)
+            schema = journal.schema
             with Journal(snapshot, readonly=True, check=False) as copy:
                 objects = [
                     (str(r["sha256"]), int(r["size"]))
@@ -158,7 +164,7 @@ def backup(
                 "journal": {
                     "sha256": _file_digest(snapshot),
                     "size": snapshot.stat().st_size,
-                    "schema": SCHEMA_VERSION,
+                    "schema": journal.schema,
                 },
                 "objects": len(objects),
                 "audit_head": head.anchor,
@@ -172,41 +178,26 @@ def backup(
             shutil.rmtree(workdir, ignore_errors=True)
             with contextlib.suppress(FileNotFoundError):
                 partial.unlink()
-        digest = _file_digest(destination)
-        result = BackupResult(
-            destination,
-            digest,
-            destination.stat().st_size,
-            len(objects),
-            SCHEMA_VERSION,
-            head.anchor,
-        )
-        AuditLog(journal).append(
-            "backup.create",
-            {
-                "file": str(destination.resolve()),
-                "sha256": digest,
-                "objects": len(objects),
-                "snapshot_audit_head": head.anchor,
-            },
-        )
-    return result
-
-
-def _snapshot(source: Path, target: Path) -> None:
-    """SQLite's online backup: a consistent copy while other processes keep writing."""
-    from urllib.parse import quote
-
-    src = sqlite3.connect(f"file:{quote(os.fsencode(source.resolve()))}?mode=ro", uri=True)
-    dst = sqlite3.connect(target)
-    try:
-        src.execute("PRAGMA busy_timeout = 10000")
-        src.backup(dst)  # all pages in one step, under one read transaction
-        dst.execute("PRAGMA journal_mode = DELETE")  # one self-contained file, no WAL
-    finally:
-        dst.close()
-        src.close()
-    os.chmod(target, PRIVATE_FILE)
+    digest = _file_digest(destination)
+    warning = record_audit(
+        profile,
+        "backup.create",
+        {
+            "file": printable(destination.resolve()),
+            "sha256": digest,
+            "objects": len(objects),
+            "snapshot_audit_head": head.anchor,
+        },
+    )
+    return BackupResult(
+        destination,
+        digest,
+        destination.stat().st_size,
+        len(objects),
+        schema,
+        head.anchor,
+        (warning,) if warning else (),
+    )
 
 
 def _write_zip(

@@ -1,6 +1,7 @@
 """The journal's batches for a browsing front-end: summaries, outcomes, who is submitting now.
 
-Read-only: opening the journal creates nothing when the profile has never filed.
+Read-only: opening the journal creates nothing when the profile has never filed, and a
+read-only copy of the data directory can be browsed.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ class BatchListing:
 def list_batches(profile: str, *, limit: int | None = 200) -> BatchListing:
     from sochi_cli.store.journal import Journal
 
-    journal = Journal.existing(profile)
+    journal = Journal.reader(profile)
     if journal is None:
         return BatchListing([], None)
     with journal:
@@ -35,7 +36,7 @@ def batch_detail(profile: str, batch_id: int) -> tuple[BatchSummary, list[Outcom
     from sochi_cli.errors import NotFound
     from sochi_cli.store.journal import Journal
 
-    journal = Journal.existing(profile)
+    journal = Journal.reader(profile)
     if journal is None:
         raise NotFound("no batches yet in this profile", hint="file reports first")
     with journal:
@@ -47,7 +48,7 @@ def submitting_pid(profile: str) -> int | None:
     """The pid of a process holding the profile's batch lock now (0 when unknown), or None."""
     from sochi_cli.store.journal import Journal
 
-    journal = Journal.existing(profile)
+    journal = Journal.reader(profile)
     if journal is None:
         return None
     with journal:

@@ -473,7 +473,9 @@ def journal_entries(
     only of these `periods` when given."""
     from sochi_cli.store.journal import Journal
 
-    journal = Journal.existing(profile)
+    if periods is not None and not periods:
+        return []
+    journal = Journal.reader(profile)  # read-only: `due` works on a read-only copy too
     if journal is None:
         return []
     sql = (
@@ -485,8 +487,6 @@ def journal_entries(
         sql += " AND client_inn=?"
         params.append(client_inn)
     if periods is not None:
-        if not periods:
-            return []
         sql += f" AND period IN ({','.join('?' * len(periods))})"
         params.extend(periods)
     with journal:

@@ -10,13 +10,13 @@ records) is reported as lost, never as "ok, 0 records".
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sochi_cli.errors import NotFound, SochiError
-from sochi_cli.store.archive import Archive, ArchiveCheck, object_files
+from sochi_cli.store.archive import Archive, ArchiveCheck, ExportResult, object_files
 from sochi_cli.store.audit import GENESIS, AuditLog, AuditVerification, Head, read_head_file
 from sochi_cli.store.audit import head_file as head_file_of
 from sochi_cli.store.files import printable
@@ -183,6 +183,56 @@ def archive_entries(
         return Archive(journal).entries(client=client, period=period, form=form, kind=kind)
 
 
+def record_audit(profile: str, action: str, details: dict[str, Any]) -> str | None:
+    """Append `action` to the audit log of a command that only read the records and wrote
+    its result elsewhere (`archive export`, `backup`); None once recorded, else why it
+    could not be — a read-only copy of the data directory, say. The command's own work is
+    done by then and stands: that is a warning for the user, not a failure."""
+    from sochi_cli.errors import StorageError
+    from sochi_cli.store.journal import JournalDamaged
+
+    try:
+        with Journal.for_profile(profile) as journal:
+            AuditLog(journal).append(action, details)
+    except JournalDamaged:
+        raise
+    except StorageError as exc:
+        return f"not recorded in the audit log: {exc.message}"
+    return None
+
+
+def export_archive(
+    profile: str,
+    destination: Path,
+    *,
+    client: str | None = None,
+    period: str | None = None,
+    form: str | None = None,
+    on_file: Callable[[int, int], None] | None = None,
+) -> tuple[ExportResult, str | None]:
+    """Copy archived objects to DIR or FILE.zip (read-only: works on a read-only copy of the
+    data directory); the export is in the audit log, or the warning says why not."""
+    journal = Journal.reader(profile)
+    if journal is None:
+        raise NotFound("nothing archived yet in this profile")
+    with journal:
+        result = Archive(journal).export(
+            destination, client=client, period=period, form=form, on_file=on_file
+        )
+    warning = record_audit(
+        profile,
+        "archive.export",
+        {
+            "out": printable(destination),
+            "files": result.files,
+            "client": client,
+            "period": period,
+            "form": form,
+        },
+    )
+    return result, warning
+
+
 def read_archived(profile: str, sha256: str) -> bytes:
     """The bytes of one archived object (NotFound/StorageError when it is gone)."""
     journal = Journal.reader(profile)
@@ -198,10 +248,12 @@ __all__ = [
     "archive_root",
     "audit_head",
     "audit_records",
+    "export_archive",
     "journal_integrity",
     "journal_presence",
     "lost_journal",
     "read_archived",
+    "record_audit",
     "verify_archive",
     "verify_audit",
 ]

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from sochi_cli.errors import NotFound, StorageError
-from sochi_cli.store.files import make_private_dirs, printable
+from sochi_cli.store.files import PRIVATE_FILE, make_private_dirs, printable
 from sochi_cli.timeutil import utcnow
 
 JOURNAL_FILE = "journal.sqlite3"
@@ -863,6 +863,19 @@ class Journal:
                 self._rollback()
                 raise
         self.schema = SCHEMA_VERSION
+
+    def copy_to(self, target: Path) -> None:
+        """A consistent copy of the journal as one self-contained file `target` (0600), taken
+        with SQLite's online backup through this connection: all pages in one step under one
+        read transaction, so other processes may keep writing; works opened read-only."""
+        with self._lock:
+            copy = sqlite3.connect(target)
+            try:
+                self._db.backup(copy)
+                copy.execute("PRAGMA journal_mode = DELETE")  # no WAL beside it
+            finally:
+                copy.close()
+        os.chmod(target, PRIVATE_FILE)
 
     def problems(self, *, full: bool = False) -> list[str]:
         """What SQLite's quick (or full) integrity check finds; [] when the file is sound."""

@@ -382,31 +382,169 @@ def test_8_after_a_demo_run_every_file_is_0600_in_0700_folders(tmp_path: Path) -
 
 
 # 9 ----------------------------------------------------------------------------------------
+# Every command, by what it does to the data directory. Those that only read it run on a
+# read-only copy (arguments: {out} a writable folder elsewhere, {inn} a client, {sub} a
+# submission, {inbox} an inbox item, {report} a filed report beside its .p7s, {token} a
+# SoftHSM token); the others say why they need to write. A new command must be put in one.
+READS: dict[str, tuple[str, ...]] = {
+    "account balance": (),
+    "account charges": (),
+    "account show": (),
+    "account tariffs": (),
+    "archive export": ("--out", "{out}/archive.zip"),
+    "archive list": (),
+    "archive verify": (),
+    "audit head": (),
+    "audit list": (),
+    "audit verify": (),
+    "backup": ("{out}/backup.zip",),
+    "batch list": (),
+    "batch report": ("last", "--out", "{out}/outcomes.csv"),
+    "batch show": ("last",),
+    "cert chain": (),
+    "cert list": (),
+    "cert show": (),
+    "cert status": (),
+    "clients list": (),
+    "clients show": ("{inn}",),
+    "config get": ("api_url",),
+    "config list": (),
+    "config path": (),
+    "config profiles": (),
+    "crl fetch": (),  # into the cache directory
+    "crl show": (),
+    "doctor": (),
+    "due": (),
+    "events": (),  # in a pipe: the cursor is left for `events --ack`
+    "forms list": (),
+    "forms show": ("STI-077",),
+    "inbox list": (),
+    "inbox show": ("{inbox}",),
+    "poa list": (),
+    "status": (),
+    "submissions download": ("{sub}", "--out", "{out}/downloads"),
+    "submissions list": (),
+    "submissions receipts": ("{sub}",),
+    "submissions show": ("{sub}",),
+    "submit": ("{reports}", "--dry-run"),
+    "support": (),
+    "token keys": ("--pkcs11-lib", "{library}", "--token", "{token}"),
+    "token list": ("--pkcs11-lib", "{library}"),
+    "validate": ("{reports}",),
+    "verify": ("{report}", "--signature", "{report}.p7s"),
+    "whoami": (),  # the access token is fresh: nothing to save (expired: see test 5)
+}
+WRITES: dict[str, str] = {
+    "access abroad": "files a request with the operator and records it",
+    "account update": "changes the account at the operator and records it",
+    "archive reconcile": "rebuilds the journal and the archive",
+    "batch resume": "signs and sends, journaled",
+    "cert renew": "changes the certificate at the operator, keeps the new one",
+    "cert revoke": "changes the certificate at the operator",
+    "clients add": "changes the clients at the operator, caches the list",
+    "clients attach": "changes the clients at the operator, caches the list",
+    "clients detach": "changes the clients at the operator, caches the list",
+    "clients renew": "changes the clients at the operator, caches the list",
+    "config set": "writes the configuration",
+    "config unset": "writes the configuration",
+    "demo": "runs a sandbox in folders of its own",
+    "inbox ack": "sends a signed receipt and archives it",
+    "inbox reply": "sends a signed reply and archives it",
+    "login": "stores the session",
+    "logout": "deletes the session",
+    "restore": "puts a journal and an archive in place",
+    "sandbox reset": "the sandbox's own data",
+    "sandbox sample-reports": "writes report files",
+    "sandbox seed": "the sandbox's own data",
+    "sandbox serve": "the sandbox's own data",
+    "sign": "writes FILE.p7s beside each file",
+    "submit": "(without --dry-run) files reports, journaled",
+    "token import": "writes to the token",
+    "tui": "interactive; its screens call the services the commands above use",
+}
+
+
+def leaf_commands() -> set[str]:
+    from sochi_cli.cli import root_group
+
+    found: set[str] = set()
+
+    def walk(command: Any, path: list[str]) -> None:
+        subcommands = getattr(command, "commands", None)
+        if isinstance(subcommands, dict) and subcommands:
+            for name, sub in subcommands.items():
+                walk(sub, [*path, name])
+        else:
+            found.add(" ".join(path))
+
+    group = root_group()
+    for name in list(group.commands):
+        walk(group.real(name), [name])
+    return found
+
+
+def test_9_every_command_is_classed_as_reading_or_writing_the_data_directory() -> None:
+    assert set(READS) | set(WRITES) == leaf_commands()
+    assert set(READS) & set(WRITES) == {"submit"}  # the dry run reads, the real run writes
+
+
 def test_9_inspection_works_on_a_read_only_copy_of_the_data_directory(
     op: Operator, tmp_path: Path, nobody: Nobody
 ) -> None:
+    from tests.signing import softhsm
+
     reports(tmp_path, 3, "2022-08")
     assert run_sochi("submit", str(tmp_path), "--no-wait").code == 0
-    copy = nobody.home / "backup-copy"
+    (sub,) = [s["id"] for s in filed(op, "2022-08")][:1]
+    (inbox, *_more) = [i["id"] for i in json.loads(run_cli("--json", "inbox", "list").stdout)]
+    home = nobody.home
+    assert run_cli("submissions", "download", sub, "--out", str(home / "filed")).code == 0
+    (report,) = (home / "filed" / sub).glob("*.xml")
+    reports(home / "reports", 2, "2022-09")
+    conf = softhsm.write_config(home / "softhsm")
+    softhsm.init_token(conf, "sochi-ro")
+    (home / "out").mkdir()
+    copy = home / "backup-copy"
     shutil.copytree(Path(os.environ["SOCHI_DATA_DIR"]), copy)
-    nobody.give(copy)
+    key = home / "representative.p12"
+    shutil.copyfile(op.rep["pkcs12"], key)
+    key.chmod(0o600)
+    nobody.give(home)
     for folder, dirs, files in os.walk(copy, topdown=False):
         for name in files:
             os.chmod(os.path.join(folder, name), 0o400)
         os.chmod(folder, 0o500)
     before = sorted((str(p), p.stat().st_mtime_ns) for p in copy.rglob("*"))
-    env = nobody.env(SOCHI_DATA_DIR=str(copy), SOCHI_API_URL=op.api)
-    for args in (
-        ["batch", "list"],
-        ["batch", "show", "last"],
-        ["batch", "report", "last"],
-        ["audit", "list"],
-        ["audit", "verify"],
-        ["audit", "head"],
-        ["archive", "list"],
-        ["archive", "verify"],
-    ):
-        result = nobody.run(*args, env=env)
-        assert result.code == 0, (args, result.stderr)
-    assert "received" in nobody.run("batch", "show", "last", env=env).stdout
+    env = nobody.env(
+        SOCHI_DATA_DIR=str(copy),
+        SOCHI_API_URL=op.api,
+        SOCHI_KEY_FILE=str(key),
+        SOCHI_KEY_PASSPHRASE=op.facts["passphrase"],
+        SOFTHSM2_CONF=str(conf),
+        SOCHI_PIN=softhsm.PIN,
+    )
+    values = {
+        "out": str(home / "out"),
+        "inn": json.loads(run_cli("--json", "clients", "list").stdout)[0]["inn"],
+        "sub": sub,
+        "inbox": inbox,
+        "reports": str(home / "reports"),
+        "report": str(report),
+        "library": str(softhsm.LIBRARY),
+        "token": "sochi-ro",
+    }
+    commands = [
+        [*name.split(), *(a.format(**values) for a in args)] for name, args in READS.items()
+    ]
+    results = dict(zip(READS, nobody.run_each(commands, env=env), strict=True))
+    doctor = results.pop("doctor")  # it works, and finds what a filing here would meet:
+    data_dir = f"setup.data_dir\tfail\tdata directory {copy}/profiles/sandbox is not writable"
+    assert doctor.code == 10 and data_dir in doctor.stdout, doctor.stdout
+    failed = {name: r.stderr.strip() for name, r in results.items() if r.code != 0}
+    assert failed == {}
+    assert "received" in results["batch show"].stdout
+    recorded = "warning: not recorded in the audit log: cannot write the journal"
+    assert recorded in results["backup"].stderr and recorded in results["archive export"].stderr
+    restored = run_cli("restore", str(home / "out" / "backup.zip"), "--check")
+    assert restored.code == 0, restored.stderr
     assert sorted((str(p), p.stat().st_mtime_ns) for p in copy.rglob("*")) == before

@@ -13,6 +13,7 @@ tests that need it are skipped, saying why.
 from __future__ import annotations
 
 import functools
+import json
 import os
 import pwd
 import shutil
@@ -28,6 +29,22 @@ _PROBE = "import sochi_cli.cli, sqlite3, httpx, cryptography, zipfile"
 
 
 _NO_DAC = "--bounding-set=-dac_override,-dac_read_search"
+
+_EACH = """
+import io, json, sys
+from contextlib import redirect_stderr, redirect_stdout
+from sochi_cli.main import main
+results = []
+for argv in json.loads(sys.argv[1]):
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        try:
+            code = main(argv)
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+    results.append([code, out.getvalue(), err.getvalue()])
+sys.__stdout__.write(json.dumps(results))
+"""
 
 
 def _probe(prefix: list[str]) -> str | None:
@@ -129,6 +146,25 @@ class Nobody:
             proc.stdout.decode("utf-8", "backslashreplace"),
             proc.stderr.decode("utf-8", "backslashreplace"),
         )
+
+    def run_each(
+        self, commands: list[list[str]], env: dict[str, str] | None = None, timeout: float = 300
+    ) -> list[Result]:
+        """`sochi ARGS` for each ARGS, in order, as nobody, all in one process (the CLI run
+        in-process on non-TTY streams, as `tests.support.run_cli` does): one interpreter
+        start for a long list of commands."""
+        proc = subprocess.run(
+            [*_drop(), sys.executable, "-c", _EACH, json.dumps(commands)],
+            cwd=self.home,
+            env=env or self.env(),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise AssertionError(proc.stderr.decode("utf-8", "backslashreplace"))
+        return [Result(*row) for row in json.loads(proc.stdout)]
 
     def cleanup(self) -> None:
         for folder, dirs, _files in os.walk(self.root):
