@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from sochi_cli.store.files import private_file
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS accounts (
@@ -115,8 +117,12 @@ class Database:
         self._closed = False
 
     def _open(self) -> sqlite3.Connection:
+        # it holds client data (names, INNs, reports): 0600, its -wal and -shm too
         conn = sqlite3.connect(
-            str(self.path), check_same_thread=False, isolation_level=None, timeout=30
+            str(private_file(self.path)),
+            check_same_thread=False,
+            isolation_level=None,
+            timeout=30,
         )
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA journal_mode=WAL")

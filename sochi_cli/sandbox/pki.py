@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
-from sochi_cli.store.files import atomic_write_bytes
+from sochi_cli.store.files import atomic_write_bytes, make_private_dirs
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.types import (
@@ -70,7 +70,7 @@ class Pki:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        directory.mkdir(parents=True, exist_ok=True)
+        make_private_dirs(directory)
         self._crl_lock = threading.Lock()
         self._crl: bytes | None = None
         self._root_crl: tuple[datetime, bytes] | None = None

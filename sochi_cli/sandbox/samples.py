@@ -14,7 +14,7 @@ from xml.sax.saxutils import escape
 from sochi_cli.sandbox.catalogue import FORMS_BY_CODE
 from sochi_cli.sandbox.reports import NAMESPACE
 from sochi_cli.sandbox.seed import REPRESENTATIVE_INN, bulk_client_inn, bulk_client_name
-from sochi_cli.store.files import atomic_write_text
+from sochi_cli.store.files import atomic_write_text, make_private_dirs
 
 BROKEN_KINDS = ("totals", "missing_field")
 # agency rejections the client cannot see locally, in the order --rejected cycles through them
@@ -179,7 +179,7 @@ def write_samples(
     today = today or date.today()
     period = period or previous_period(form, today)
     rng = random.Random(seed)
-    out.mkdir(parents=True, exist_ok=True)
+    make_private_dirs(out)  # reports hold client figures: 0700, the files 0600
     broken_at = set(rng.sample(range(clients), min(invalid, clients)))
     samples = []
     broken_count = 0

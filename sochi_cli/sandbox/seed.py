@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from sochi_cli.sandbox.pki import AGENCIES, new_ec_key, new_rsa_key, serial_hex
 from sochi_cli.sandbox.state import month_of
 from sochi_cli.sandbox.util import iso_now, new_id
-from sochi_cli.store.files import atomic_write_bytes, atomic_write_text
+from sochi_cli.store.files import atomic_write_bytes, atomic_write_text, make_private_dirs
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -190,7 +190,7 @@ def _export(
     sandbox: Sandbox, stem: str, key: PrivateKeyTypes, cert: x509.Certificate
 ) -> dict[str, str]:
     demo = sandbox.data_dir / "demo"
-    demo.mkdir(exist_ok=True)
+    make_private_dirs(demo)
     p12 = demo / f"{stem}.p12"
     atomic_write_bytes(p12, pkcs12_bytes(sandbox, key, cert, DEMO_PASSPHRASE), mode=0o600)
     key_pem = key.private_bytes(

@@ -23,6 +23,7 @@ from sochi_cli.sandbox.pki import AGENCIES, OPERATOR_INN, OPERATOR_NAME, Pki, se
 from sochi_cli.sandbox.problems import ApiProblem
 from sochi_cli.sandbox.reports import totals_errors
 from sochi_cli.sandbox.util import canonical_json, iso_now, new_id, parse_iso
+from sochi_cli.store.files import make_private_dirs
 from sochi_cli.timeutil import BISHKEK
 
 ACCESS_TTL = 900
@@ -83,7 +84,7 @@ class Sandbox:
 
     def __init__(self, data_dir: Path, clock: SandboxClock | None = None) -> None:
         self.data_dir = data_dir
-        data_dir.mkdir(parents=True, exist_ok=True)
+        make_private_dirs(data_dir)  # client data, keys: owner-only, like sochi's own
         self.clock = clock or SandboxClock()
         self.db = Database(data_dir / "sandbox.db")
         self.pki = Pki(data_dir / "pki")

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from sochi_cli.errors import SochiError, Unavailable
+from sochi_cli.store.files import atomic_write_text
 
 STARTUP_TIMEOUT = 60.0
 STEP_TIMEOUT = 120.0
@@ -244,7 +245,7 @@ def _write_reports(
     expired_inn = facts["clients"]["expired_poa"][0]
     text = (out / good["file"]).read_text(encoding="utf-8")
     path = out / f"STI-077_{expired_inn}_{period}_0.xml"
-    path.write_text(text.replace(good["client_inn"], expired_inn), encoding="utf-8")
+    atomic_write_text(path, text.replace(good["client_inn"], expired_inn))  # 0600
     rows.append({"file": path.name, "client": expired_inn, "expected": "refused (POA expired)"})
     return rows
 

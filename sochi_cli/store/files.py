@@ -65,6 +65,22 @@ def _tighten_own(path: Path) -> None:
         return
 
 
+def private_file(path: Path) -> Path:
+    """Create `path` empty and owner-only (0600) if missing, for a library that opens it by
+    name (SQLite gives its -wal/-shm files the database's mode); an existing file of ours
+    that an older sochi left readable by others is tightened, its companions too."""
+    path = Path(path)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE))
+    for companion in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        try:
+            info = companion.lstat()
+            if info.st_mode & 0o077 and info.st_uid == os.geteuid():
+                os.chmod(companion, PRIVATE_FILE)
+        except OSError:
+            continue
+    return path
+
+
 def atomic_write_bytes(path: Path, data: bytes, *, mode: int = PRIVATE_FILE) -> None:
     """Write `data` to `path` via a temporary file in the same directory and `os.replace`.
 
@@ -128,4 +144,5 @@ __all__ = [
     "make_private_dirs",
     "os_reason",
     "printable",
+    "private_file",
 ]

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from sochi_cli.errors import NotFound, StorageError
-from sochi_cli.store.files import PRIVATE_FILE, make_private_dirs, printable
+from sochi_cli.store.files import PRIVATE_FILE, make_private_dirs, printable, private_file
 from sochi_cli.timeutil import utcnow
 
 JOURNAL_FILE = "journal.sqlite3"
@@ -562,8 +562,7 @@ class Journal:
         else:
             try:
                 make_private_dirs(self.path.parent)
-                # Created owner-only; SQLite gives the -wal/-shm files the same mode.
-                os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
+                private_file(self.path)  # SQLite gives the -wal/-shm files the same mode
                 self._db = sqlite3.connect(
                     self.path, isolation_level=None, check_same_thread=False, timeout=0
                 )

@@ -355,6 +355,7 @@ def test_7_a_manifest_whose_rows_are_all_bad_reports_every_row_with_its_field(
 
 # 8 ----------------------------------------------------------------------------------------
 def test_8_after_a_demo_run_every_file_is_0600_in_0700_folders(tmp_path: Path) -> None:
+    from sochi_cli.sandbox.db import Database
     from sochi_cli.services.demo import run_demo
 
     workdir = tmp_path / "demo"
@@ -363,22 +364,32 @@ def test_8_after_a_demo_run_every_file_is_0600_in_0700_folders(tmp_path: Path) -
     assert result.ok, result.problems
     seen = {"file": 0, "dir": 0}
     loose = []
-    for tree in ("data", "cache", "config"):
-        for folder, dirs, files in os.walk(workdir / tree):
-            for name in [".", *dirs]:
-                mode = stat.S_IMODE(os.stat(os.path.join(folder, name)).st_mode)
-                seen["dir"] += 1
-                if mode != 0o700:
-                    loose.append((os.path.join(folder, name), oct(mode)))
-            for name in files:
-                mode = stat.S_IMODE(os.lstat(os.path.join(folder, name)).st_mode)
-                seen["file"] += 1
-                if mode & 0o077:
-                    loose.append((os.path.join(folder, name), oct(mode)))
+    # sochi's data, cache and config; the sandbox's data (its database holds the clients,
+    # its folders the CA keys), the sample reports it wrote, the export and its zip
+    trees = ["data", "cache", "config", "sandbox", "reports", "export"]
+    assert sorted(p.name for p in workdir.iterdir()) == sorted([*trees, "sochi-demo-archive.zip"])
+    for folder, dirs, files in os.walk(workdir):
+        for name in dirs if folder == str(workdir) else [".", *dirs]:
+            mode = stat.S_IMODE(os.stat(os.path.join(folder, name)).st_mode)
+            seen["dir"] += 1
+            if mode != 0o700:
+                loose.append((os.path.join(folder, name), oct(mode)))
+        for name in files:
+            mode = stat.S_IMODE(os.lstat(os.path.join(folder, name)).st_mode)
+            seen["file"] += 1
+            if mode & 0o077:
+                loose.append((os.path.join(folder, name), oct(mode)))
     assert loose == []
     names = {p.name for p in (workdir / "cache").rglob("*")}
     assert {"clients.json", "chain.pem"} <= names  # the caches were really there
+    assert (workdir / "sandbox" / "sandbox.db").is_file()
     assert seen["file"] > 20
+
+    # a sandbox database an older sochi left 0644 is tightened when it is opened again
+    old = workdir / "sandbox" / "sandbox.db"
+    os.chmod(old, 0o644)
+    Database(old).close()
+    assert stat.S_IMODE(old.stat().st_mode) == 0o600
 
 
 # 9 ----------------------------------------------------------------------------------------
