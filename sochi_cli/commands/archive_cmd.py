@@ -213,6 +213,7 @@ def archive_reconcile(
             f"{result.complete}; recovered: {len(result.recovered)}; updated: "
             f"{len(result.updated)}"
             + (f" (batch {result.batch_id})" if result.batch_id is not None else "")
+            + (f"; no documents there: {len(result.unavailable)}" if result.unavailable else "")
         )
         if result.set_aside:
             app.out.info(
@@ -227,6 +228,13 @@ def archive_reconcile(
             )
 
     app.out.result(result.to_json(), render)
+    if result.unavailable:  # one line, however many: `--json` lists them
+        first = result.unavailable[0]
+        app.out.warn(
+            f"{len(result.unavailable)} submission(s) at the operator have no documents to "
+            f"download (e.g. {first['submission_id']}: no {', no '.join(first['missing'])}): "
+            "your archive cannot hold a copy of them — `--json` lists them as `unavailable`"
+        )
     for problem in result.problems:
         app.out.error(f"{problem['submission_id']}: {problem['message']}")
     if result.local_only:

@@ -277,6 +277,8 @@ class ReconcileResult:
     local_only: list[dict[str, Any]] = field(default_factory=list)  # filed here, unknown there
     unsent: list[dict[str, Any]] = field(default_factory=list)  # signed here, not there
     problems: list[dict[str, Any]] = field(default_factory=list)
+    # filed there, but the operator has no report or signature to hand back: a note
+    unavailable: list[dict[str, Any]] = field(default_factory=list)
     set_aside: list[str] = field(default_factory=list)  # known neither here nor there
     batch_id: int | None = None
 
@@ -294,6 +296,7 @@ class ReconcileResult:
             "local_only": self.local_only,
             "unsent": self.unsent,
             "problems": self.problems,
+            "unavailable": self.unavailable,
             "set_aside": self.set_aside,
             "batch_id": self.batch_id,
         }
@@ -356,6 +359,7 @@ def reconcile(
                 "updated": len(result.updated),
                 "local_only": len(result.local_only),
                 "problems": len(result.problems),
+                "unavailable": len(result.unavailable),
             },
         )
     return result
@@ -434,12 +438,21 @@ class _Reconciler:
                 message = f"the signature on receipt {bad[0].id} does not verify"
                 self.result.problems.append(_row(submission, message))
                 return None
-            parts = {
-                part: self.api.call(resources.submissions.document(submission.id, part))
-                for part in document_parts(submission, self.archive.has_object)
-            }
+            parts: dict[str, bytes] = {}
+            missing: list[str] = []
+            for part in document_parts(submission, self.archive.has_object):
+                try:
+                    parts[part] = self.api.call(resources.submissions.document(submission.id, part))
+                except NotFound as err:
+                    if err.code != "document_not_found":
+                        raise
+                    missing.append(part)
         except (NotFound, OperatorRefused, ValidationFailed) as err:
             self.result.problems.append(_row(submission, err.one_line()))
+            return None
+        if missing:
+            # nothing here or there can bring them back: listed, not retried as a failure
+            self.result.unavailable.append({**_row(submission), "missing": missing})
             return None
         fetched = assemble(submission, receipts, parts)
         problem = check_fetched(fetched)
