@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import fnmatch
+import functools
 import glob
 import io
 import json
@@ -339,15 +340,34 @@ def _refuse_folder(exc: OSError, folder: Path | str) -> None:
     raise UsageError(f"{where}: cannot read the folder: {exc.strerror or exc}")
 
 
+def _walk(folder: Path) -> Iterator[tuple[str, list[str], list[str]]]:
+    """`os.walk` that stops at a folder it cannot list (naming it) instead of skipping it
+    silently, and follows links to folders — a linked folder's reports are in the tree as
+    much as any — each folder once, so a link back up is no loop."""
+    walked: set[tuple[int, int]] = set()
+    refuse = functools.partial(_refuse_folder, folder=folder)
+    for top, dirs, files in os.walk(folder, onerror=refuse, followlinks=True):
+        try:
+            info = os.stat(top)
+        except OSError as exc:
+            refuse(exc)
+        if (info.st_dev, info.st_ino) in walked:
+            dirs.clear()
+            continue
+        walked.add((info.st_dev, info.st_ino))
+        dirs.sort()
+        yield top, dirs, files
+
+
 def _reports_in(folder: Path) -> list[Path]:
-    """Every *.xml under `folder`; an unreadable folder or file on the way is an error.
+    """Every *.xml under `folder`, linked folders too; an unreadable folder or file on the
+    way is an error.
 
     (`Path.rglob` would skip a folder it cannot list without a word.) A link named *.xml
-    that leads nowhere is an error too; links to folders are not followed.
+    that leads nowhere is an error too.
     """
     found: list[Path] = []
-    for top, dirs, files in os.walk(folder, onerror=lambda exc: _refuse_folder(exc, folder)):
-        dirs.sort()
+    for top, _dirs, files in _walk(folder):
         for name in sorted(files):
             candidate = Path(top) / name
             if candidate.suffix.lower() != ".xml":
@@ -367,7 +387,7 @@ def _folders_a_glob_skips(pattern: str) -> None:
     base = Path(*parts[:fixed]) if fixed else Path(".")
     folder_parts = parts[fixed:-1]
     recursive = "**" in folder_parts
-    for folder, dirs, _names in os.walk(base, onerror=lambda exc: _refuse_folder(exc, base)):
+    for folder, dirs, _names in _walk(base):
         if recursive:
             continue
         depth = len(Path(folder).relative_to(base).parts)

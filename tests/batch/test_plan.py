@@ -46,6 +46,19 @@ def test_directory_is_walked_recursively_for_xml(reports: Path) -> None:
     assert len({i.idempotency_key for i in result.items}) == 4
 
 
+def test_a_linked_folder_is_walked_once_and_a_link_loop_ends(
+    tmp_path: Path, reports: Path
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    write_report(elsewhere, "r4.xml", inn=INNS[4])
+    (reports / "linked").symlink_to(elsewhere)  # its reports are in the tree as much as any
+    (elsewhere / "back").symlink_to(reports)  # and a way back up: no loop
+    (reports / "again").symlink_to(reports / "sub")  # a second way into sub/: once
+    result = plan(str(reports))
+    assert result.ok
+    assert sorted(i.file.path.name for i in result.items) == [f"r{n}.xml" for n in range(5)]
+
+
 def test_files_globs_and_overlaps_are_planned_once(reports: Path) -> None:
     result = plan(str(reports / "r0.xml"), str(reports / "r*.xml"), str(reports / "**" / "*.xml"))
     assert result.ok and len(result.items) == 4
