@@ -557,6 +557,8 @@ class Journal:
         self._depth = 0  # > 0 while this instance's lock holder is inside transaction()
         self._after_commit: dict[str, Callable[[], None]] = {}
         self._copy: Path | None = None  # private temporary copy (read-only, WAL, no -shm)
+        if self.path.exists() and not self.path.is_file():  # a folder, a device…
+            raise damaged_error(self.path, "it is not a file")
         if readonly:
             self._db = self._open_readonly()
         else:

@@ -72,6 +72,15 @@ def test_a_damaged_journal_is_refused_when_opened_for_writing_or_reading(tmp_pat
     assert path.read_bytes() == before  # refusing it changed nothing
 
 
+def test_a_folder_where_the_journal_should_be_is_a_damaged_journal(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite3"
+    path.mkdir()  # not "no journal" (exit 9): it is there, and it is not one
+    for readonly in (False, True):
+        with pytest.raises(JournalDamaged, match=r"is damaged \(it is not a file\)"):
+            Journal(path, readonly=readonly)
+    assert check_integrity(path).state == "damaged"
+
+
 def test_reading_migrates_nothing_and_writes_nothing(tmp_path: Path) -> None:
     path = tmp_path / "journal.sqlite3"
     filled(path)
