@@ -523,10 +523,9 @@ def _json_rows(path: Path, text: str, base: Path, collector: _Collector) -> Iter
                     bad = True
                 else:
                     values[key] = value.strip()
-        if bad:
-            continue
+        # the other fields are checked all the same: every problem of the item, at once
         row = _row_from_values(where, values, base, collector, split_attachments=False)
-        if row is not None:
+        if row is not None and not bad:
             yield row
 
 

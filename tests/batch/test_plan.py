@@ -238,6 +238,7 @@ def test_json_manifest_items(reports: Path) -> None:
                     {"file": "r2.xml", "client": 2010201910123},
                     {"file": "r2.xml", "correction": "1", "colour": "red"},
                     "r3.xml",
+                    {"file": "r2.xml", "period": "2026-13", "colour": "red"},
                 ]
             }
         ),
@@ -250,6 +251,10 @@ def test_json_manifest_items(reports: Path) -> None:
         "m.json: item 4: colour: unknown field (known: client, form, period, correction, file, "
         "attachments)",
         "m.json: item 5: item: expected an object with a 'file' field",
+        # an unknown field does not hide the item's other problems
+        "m.json: item 6: colour: unknown field (known: client, form, period, correction, file, "
+        "attachments)",
+        "m.json: item 6: period: '2026-13' is not a period (YYYY-MM, YYYY-Qn or YYYY)",
     ]
 
 
