@@ -56,13 +56,20 @@ def _tighten_own(path: Path) -> None:
         folder = root.absolute()
         for part in ("", *relative.parts):
             folder = folder / part if part else folder
-            try:
-                info = folder.lstat()
-                if info.st_mode & 0o077 and info.st_uid == os.geteuid():
-                    os.chmod(folder, PRIVATE_DIR)
-            except OSError:
+            if not _tighten(folder, PRIVATE_DIR):
                 return
         return
+
+
+def _tighten(path: Path, mode: int) -> bool:
+    """Give `path` `mode` if it is ours and open to others; False when it cannot be seen."""
+    try:
+        info = path.lstat()
+        if info.st_mode & 0o077 and info.st_uid == os.geteuid():
+            os.chmod(path, mode)
+    except OSError:
+        return False
+    return True
 
 
 def private_file(path: Path) -> Path:
@@ -72,12 +79,7 @@ def private_file(path: Path) -> Path:
     path = Path(path)
     os.close(os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE))
     for companion in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
-        try:
-            info = companion.lstat()
-            if info.st_mode & 0o077 and info.st_uid == os.geteuid():
-                os.chmod(companion, PRIVATE_FILE)
-        except OSError:
-            continue
+        _tighten(companion, PRIVATE_FILE)
     return path
 
 

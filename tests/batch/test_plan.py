@@ -46,9 +46,7 @@ def test_directory_is_walked_recursively_for_xml(reports: Path) -> None:
     assert len({i.idempotency_key for i in result.items}) == 4
 
 
-def test_a_linked_folder_is_walked_once_and_a_link_loop_ends(
-    tmp_path: Path, reports: Path
-) -> None:
+def test_a_linked_folder_is_walked_once_and_a_link_loop_ends(tmp_path: Path, reports: Path) -> None:
     elsewhere = tmp_path / "elsewhere"
     write_report(elsewhere, "r4.xml", inn=INNS[4])
     (reports / "linked").symlink_to(elsewhere)  # its reports are in the tree as much as any

@@ -132,15 +132,7 @@ class Nobody:
         self, *args: str | bytes, env: dict[str, str] | None = None, timeout: float = 120
     ) -> Result:
         """`sochi ARGS` as nobody, in nobody's home, stdin closed."""
-        proc = subprocess.run(
-            [*_drop(), sys.executable, "-m", "sochi_cli", *args],
-            cwd=self.home,
-            env=env or self.env(),
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=timeout,
-            check=False,
-        )
+        proc = self._python(["-m", "sochi_cli", *args], env, timeout)
         return Result(
             proc.returncode,
             proc.stdout.decode("utf-8", "backslashreplace"),
@@ -153,8 +145,16 @@ class Nobody:
         """`sochi ARGS` for each ARGS, in order, as nobody, all in one process (the CLI run
         in-process on non-TTY streams, as `tests.support.run_cli` does): one interpreter
         start for a long list of commands."""
-        proc = subprocess.run(
-            [*_drop(), sys.executable, "-c", _EACH, json.dumps(commands)],
+        proc = self._python(["-c", _EACH, json.dumps(commands)], env, timeout)
+        if proc.returncode != 0:
+            raise AssertionError(proc.stderr.decode("utf-8", "backslashreplace"))
+        return [Result(*row) for row in json.loads(proc.stdout)]
+
+    def _python(
+        self, args: list[str | bytes], env: dict[str, str] | None, timeout: float
+    ) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run(
+            [*_drop(), sys.executable, *args],
             cwd=self.home,
             env=env or self.env(),
             stdin=subprocess.DEVNULL,
@@ -162,9 +162,6 @@ class Nobody:
             timeout=timeout,
             check=False,
         )
-        if proc.returncode != 0:
-            raise AssertionError(proc.stderr.decode("utf-8", "backslashreplace"))
-        return [Result(*row) for row in json.loads(proc.stdout)]
 
     def cleanup(self) -> None:
         for folder, dirs, _files in os.walk(self.root):
