@@ -164,7 +164,7 @@ def backup(
                 "journal": {
                     "sha256": _file_digest(snapshot),
                     "size": snapshot.stat().st_size,
-                    "schema": journal.schema,
+                    "schema": schema,
                 },
                 "objects": len(objects),
                 "audit_head": head.anchor,

@@ -23,7 +23,7 @@ import stat
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from sochi_cli.errors import UsageError, ValidationFailed
 from sochi_cli.forms import inn as inns
@@ -335,7 +335,7 @@ def _missing(path: Path) -> str:
     return "no such file"
 
 
-def _refuse_folder(exc: OSError, folder: Path | str) -> None:
+def _refuse_folder(exc: OSError, folder: Path | str) -> NoReturn:
     where = printable(exc.filename or folder)
     raise UsageError(f"{where}: cannot read the folder: {exc.strerror or exc}")
 
