@@ -342,20 +342,32 @@ def run(argv: list[str]) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("error: interrupted\n")
         return int(ExitCode.INTERRUPTED)
+    except OSError as exc:
+        if exc.filename is None:  # not a file (a socket…): a bug below, reported as one
+            return _internal(exc, json_mode=json_mode, verbose=verbose)
+        from sochi_cli.store.files import os_failure
+
+        log.debug("unmapped file error", exc_info=True)
+        return _report(os_failure(exc), json_mode=json_mode)
     except Exception as exc:
-        from sochi_cli.logs import redact
+        return _internal(exc, json_mode=json_mode, verbose=verbose)
 
-        if verbose:
-            import traceback
 
-            sys.stderr.write(redact(traceback.format_exc()))
-        detail = " ".join(f"{type(exc).__name__}: {exc}".split())
-        internal = SochiError(
-            f"internal error: {redact(detail)}",
-            hint="rerun with --verbose and report it",
-            code="internal",
-        )
-        return _report(internal, json_mode=json_mode)
+def _internal(exc: Exception, *, json_mode: bool, verbose: bool) -> int:
+    """An exception no layer expected: a bug, one line (the traceback with --verbose)."""
+    from sochi_cli.logs import redact
+
+    if verbose:
+        import traceback
+
+        sys.stderr.write(redact(traceback.format_exc()))
+    detail = " ".join(f"{type(exc).__name__}: {exc}".split())
+    internal = SochiError(
+        f"internal error: {redact(detail)}",
+        hint="rerun with --verbose and report it",
+        code="internal",
+    )
+    return _report(internal, json_mode=json_mode)
 
 
 def _usage(err: TyperException, json_mode: bool) -> int:

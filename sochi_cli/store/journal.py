@@ -33,6 +33,7 @@ from typing import Any, Protocol
 
 from sochi_cli.errors import NotFound, StorageError
 from sochi_cli.store.files import PRIVATE_FILE, make_private_dirs, printable, private_file
+from sochi_cli.store.files import storage_error as file_storage_error
 from sochi_cli.timeutil import utcnow
 
 JOURNAL_FILE = "journal.sqlite3"
@@ -362,32 +363,10 @@ def storage_error(
     """A one-line StorageError for an sqlite3 or OS failure on `path` (the journal's damage
     is always `JournalDamaged`, whichever command met it)."""
     name = getattr(exc, "sqlite_errorname", "") or ""
-    errno = getattr(exc, "errno", None)
-    text = str(exc).lower()
-    hint = "nothing was lost"
-    if name.startswith("SQLITE_FULL") or errno == 28 or "disk is full" in text:
-        reason, hint = "disk full", "free space and rerun; nothing was lost"
-    elif errno == 27 or "file too large" in text:
-        reason, hint = "file size limit reached", "raise the limit or free space; nothing was lost"
-    elif name.startswith("SQLITE_READONLY") or errno == 30 or "read-only" in text:
-        reason, hint = "read-only", "make the data directory writable or set SOCHI_DATA_DIR"
-    elif name.startswith("SQLITE_BUSY") or name.startswith("SQLITE_LOCKED"):
-        reason, hint = "locked by another sochi process", "wait for it to finish and rerun"
-    elif name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) and what == "journal":
+    if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) and what == "journal":
         detail = "not a database" if name.startswith("SQLITE_NOTADB") else str(exc)
         return damaged_error(path, f"the file is damaged or not a sochi journal: {detail}")
-    elif name.startswith("SQLITE_IOERR"):
-        reason, hint = "disk I/O error (disk full?)", "free space and rerun; nothing was lost"
-    elif name.startswith("SQLITE_CANTOPEN") or errno in (2, 13, 20, 21):
-        detail = getattr(exc, "strerror", None) or "cannot open"
-        if verb == "write":
-            reason = f"{detail.lower()} (is the data directory writable?)"
-            hint = "set SOCHI_DATA_DIR to a writable directory"
-        else:
-            reason, hint = detail.lower(), "check the file's permissions"
-    else:
-        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-    return StorageError(f"cannot {verb} the {what} at {printable(path)}: {reason}", hint=hint)
+    return file_storage_error(exc, path, what, verb=verb)
 
 
 def _first_problem(problems: Sequence[str]) -> str:
