@@ -93,7 +93,11 @@ def setup_logging(verbose: bool = False, log_file: Path | None = None) -> None:
     redactor = RedactingFilter()
     console = logging.StreamHandler(sys.stderr)
     console.setLevel(logging.DEBUG if verbose else logging.WARNING)
-    console.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    # A person reads `warning: …` as every other warning of sochi says it (the output
+    # layer's words); --verbose shows where a record came from, for a developer.
+    console.setFormatter(
+        logging.Formatter("%(levelname)s %(name)s: %(message)s") if verbose else _PeopleFormat()
+    )
     console.addFilter(redactor)
     if not verbose:
         console.addFilter(_OwnRecords())
@@ -103,12 +107,7 @@ def setup_logging(verbose: bool = False, log_file: Path | None = None) -> None:
         Path(os.environ["SOCHI_LOG_FILE"]) if os.environ.get("SOCHI_LOG_FILE") else None
     )
     if file_name:
-        from sochi_cli.store.files import make_private_dirs
-
-        make_private_dirs(file_name.parent)
-        fd = os.open(file_name, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        os.close(fd)
-        handler = logging.FileHandler(file_name, encoding="utf-8")
+        handler = _log_file(file_name)
         handler.setLevel(logging.DEBUG)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         handler.addFilter(redactor)
@@ -121,6 +120,33 @@ def setup_logging(verbose: bool = False, log_file: Path | None = None) -> None:
         lib.setLevel(logging.DEBUG if detailed else logging.WARNING)
         lib.propagate = True
         lib.handlers = [h for h in lib.handlers if not getattr(h, _OURS, False)]
+
+
+class _PeopleFormat(logging.Formatter):
+    """`warning: message` / `error: message`, as the CLI's own messages read."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"{record.levelname.lower()}: {record.getMessage()}"
+
+
+def _log_file(path: Path) -> logging.FileHandler:
+    """The handler of the debug log at `path` (created 0600, its folders 0700); a path that
+    cannot be a log file is a configuration error naming SOCHI_LOG_FILE (exit 3)."""
+    from sochi_cli.errors import ConfigError
+    from sochi_cli.store.files import make_private_dirs, os_reason, printable
+
+    try:
+        make_private_dirs(path.parent)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.close(fd)
+        return logging.FileHandler(path, encoding="utf-8")
+    except OSError as exc:
+        reason = "it is a folder" if isinstance(exc, IsADirectoryError) else os_reason(exc)
+        raise ConfigError(
+            f"SOCHI_LOG_FILE={printable(path)}: cannot write the debug log there: {reason}",
+            hint="point SOCHI_LOG_FILE at a file in a writable folder, or unset it",
+            code="log_file",
+        ) from None
 
 
 _OURS = "_sochi_handler"

@@ -9,6 +9,7 @@ import typer
 from sochi_cli.commands._context import app_context
 
 if TYPE_CHECKING:
+    from sochi_cli.commands._context import AppContext
     from sochi_cli.store.config import Config
 
 config_app = typer.Typer(
@@ -41,7 +42,7 @@ def config_path(ctx: typer.Context) -> None:
 def config_list(ctx: typer.Context) -> None:
     """Effective settings of the active profile and where each comes from."""
     app = app_context(ctx)
-    config = app.config
+    config = _config_to_show(app)
     values = config.effective()
     data = {
         "profile": config.profile,
@@ -65,7 +66,7 @@ def config_get(
     from sochi_cli.store import config as config_store
 
     app = app_context(ctx)
-    value = config_store.get_value(app.config, key)
+    value = config_store.get_value(_config_to_show(app), key)
     app.out.result(
         {"key": key, "value": value.value, "source": value.source},
         lambda: app.out.line("" if value.value is None else str(value.value)),
@@ -82,14 +83,10 @@ def config_set(
     from sochi_cli.store import config as config_store
 
     app = app_context(ctx)
-    config = _config_for_write(app.profile_override)
+    config = _config_for_write(app)
     config_store.set_value(config, key, value)
     app.out.result(
-        {
-            "key": key,
-            "value": config_store.get_value(_config_for_write(config.profile), key).value,
-            "path": str(config.path),
-        },
+        {"key": key, "value": config_store.get_value(config, key).value, "path": str(config.path)},
         lambda: app.out.info(f"set {key} in {config.path}"),
     )
 
@@ -103,7 +100,7 @@ def config_unset(
     from sochi_cli.store import config as config_store
 
     app = app_context(ctx)
-    config = _config_for_write(app.profile_override)
+    config = _config_for_write(app)
     config_store.set_value(config, key, None)
     app.out.result(
         {"key": key, "path": str(config.path)},
@@ -117,7 +114,7 @@ def config_profiles(ctx: typer.Context) -> None:
     from sochi_cli.store.config import BUILTIN_PROFILES
 
     app = app_context(ctx)
-    config = app.config
+    config = _config_to_show(app)
     rows = [
         {
             "name": name,
@@ -144,8 +141,25 @@ def config_profiles(ctx: typer.Context) -> None:
     )
 
 
-def _config_for_write(profile: str | None) -> Config:
-    """Load for writing: `--profile NEW config set ...` creates the profile NEW."""
+def _config_to_show(app: AppContext) -> Config:
+    """The config for list/get/profiles: a `default_profile` naming no profile is a warning
+    here (these commands are how it gets found and fixed), an error everywhere else."""
     from sochi_cli.store import config as config_store
 
-    return config_store.load(profile, allow_new_profile=True)
+    return _warned(app, config_store.load(app.profile_override, inspect=True))
+
+
+def _config_for_write(app: AppContext) -> Config:
+    """Load for writing: `--profile NEW config set ...` creates the profile NEW, and a bad
+    value or default profile in the file is a warning, so the command that fixes it runs."""
+    from sochi_cli.store import config as config_store
+
+    return _warned(
+        app, config_store.load(app.profile_override, allow_new_profile=True, repair=True)
+    )
+
+
+def _warned(app: AppContext, config: Config) -> Config:
+    for warning in config.warnings:
+        app.out.warn(warning)
+    return config

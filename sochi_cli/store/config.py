@@ -56,13 +56,15 @@ def _one_of(choices: tuple[str, ...]) -> Callable[[str], str]:
 
 
 def _positive(kind: type[int] | type[float]) -> Callable[[Any], Any]:
+    what = "a whole number" if kind is int else "a number"
+
     def check(value: Any) -> Any:
         if isinstance(value, bool):
-            raise ValueError(f"expected a {kind.__name__}")
+            raise ValueError(f"expected {what}")
         try:
             number = kind(value)
         except (TypeError, ValueError):
-            raise ValueError(f"expected a {kind.__name__}") from None
+            raise ValueError(f"expected {what}") from None
         if number <= 0:
             raise ValueError("must be greater than zero")
         return number
@@ -76,11 +78,44 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+def _path(value: Any) -> str:
+    """A file's path: text, not empty, without the NUL byte no file name can hold."""
+    text = _text(value)
+    if not text.strip():
+        raise ValueError("expected a file's path, not an empty string")
+    if "\0" in text:
+        raise ValueError("a path cannot contain a NUL character")
+    return text
+
+
 def _profile_name(value: Any) -> str:
     name = _text(value)
     if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", name):
         raise ValueError("profile names use letters, digits, '.', '_' and '-'")
     return name
+
+
+# What a key's value must be in the TOML file, before its own checks run: the environment
+# and `config set` give text, which each key's parser converts; the file has real types.
+_FILE_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
+    "text": ((str,), "a string"),
+    "path": ((str,), "a file's path (a string)"),
+    "float": ((int, float), "a number"),
+    "int": ((int,), "a whole number"),
+}
+
+
+def _toml_type(value: Any) -> str:
+    """How TOML calls the type of a parsed value, for 'expected a string, not an integer'."""
+    if isinstance(value, bool):
+        return "a boolean"
+    names = {int: "an integer", float: "a float", str: "a string", list: "an array"}
+    for kind, name in names.items():
+        if isinstance(value, kind):
+            return name
+    if isinstance(value, dict):
+        return "a table"
+    return "a date/time"
 
 
 @dataclass(frozen=True)
@@ -91,19 +126,34 @@ class Setting:
     help: str
     parse: Callable[[Any], Any] = _text
     default: Any = None
+    kind: str = "text"  # the value's type in the file: a key of _FILE_TYPES
+
+    def from_file(self, value: Any) -> Any:
+        """The value as read from the TOML file: its type first, then the key's own rules."""
+        types, expected = _FILE_TYPES[self.kind]
+        if isinstance(value, bool) or not isinstance(value, types):
+            raise ValueError(f"expected {expected}, not {_toml_type(value)}")
+        return self.parse(value)
 
 
 PROFILE_SETTINGS: dict[str, Setting] = {
     s.name: s
     for s in (
         Setting("api_url", "operator API base URL", validate_api_url),
-        Setting("ca_bundle", "extra CA bundle (PEM) to trust for the operator's TLS"),
+        Setting(
+            "ca_bundle", "extra CA bundle (PEM) to trust for the operator's TLS", _path, kind="path"
+        ),
         Setting("signer", "default signer: file, pkcs11 or cloud", _one_of(SIGNERS)),
-        Setting("pkcs11_lib", "path of the PKCS#11 library (RuToken driver)"),
+        Setting("pkcs11_lib", "path of the PKCS#11 library (RuToken driver)", _path, kind="path"),
         Setting("token_label", "PKCS#11 token label (or serial) to use"),
         Setting("key_id", "key on the token: CKA_ID hex, label or certificate serial"),
-        Setting("key_file", "PKCS#12/PEM key file for the file signer (development only)"),
-        Setting("cert_file", "certificate of a PEM key_file"),
+        Setting(
+            "key_file",
+            "PKCS#12/PEM key file for the file signer (development only)",
+            _path,
+            kind="path",
+        ),
+        Setting("cert_file", "certificate of a PEM key_file", _path, kind="path"),
         Setting("cloud_credential", "E-Cloud credential id for remote signing"),
         Setting(
             "rsa_padding",
@@ -111,8 +161,8 @@ PROFILE_SETTINGS: dict[str, Setting] = {
             _one_of(("pkcs1v15", "pss")),
         ),
         Setting("inn", "your INN, which E-Cloud signing needs (SOCHI_INN)"),
-        Setting("timeout", "HTTP timeout, seconds", _positive(float), 30.0),
-        Setting("concurrency", "parallel submissions in a batch", _positive(int), 8),
+        Setting("timeout", "HTTP timeout, seconds", _positive(float), 30.0, kind="float"),
+        Setting("concurrency", "parallel submissions in a batch", _positive(int), 8, kind="int"),
     )
 }
 GLOBAL_SETTINGS: dict[str, Setting] = {
@@ -226,10 +276,24 @@ def _read(path: Path) -> tuple[str, dict[str, Any]]:
         ) from None
 
 
-def _check(path: Path, text: str, data: dict[str, Any]) -> list[str]:
-    """Validate types and values in the file; unknown keys are warnings (forward compatible)."""
+def _check(path: Path, text: str, data: dict[str, Any], *, repair: bool = False) -> list[str]:
+    """Validate types and values in the file; unknown keys are warnings (forward compatible).
+
+    With `repair` (`config set`/`unset`, which rewrite the file) a bad value is a warning
+    and left out, so the command that fixes it can run; everything else refuses the file.
+    """
     warnings: list[str] = []
-    for key, value in data.items():
+
+    def invalid(where: str, name: str, problem: str, table: dict[str, Any], key: str) -> None:
+        if not repair:
+            raise ConfigError(
+                f"{where}: {name}: {problem}",
+                hint=f"fix it with `sochi config set {name} VALUE` or `sochi config unset {name}`",
+            )
+        warnings.append(f"{where}: {name}: {problem} (ignored until fixed)")
+        del table[key]
+
+    for key, value in list(data.items()):
         if key == "profiles":
             if not isinstance(value, dict):
                 raise ConfigError(f"{_where(path, text, None, key)}: 'profiles' must be a table")
@@ -238,9 +302,9 @@ def _check(path: Path, text: str, data: dict[str, Any]) -> list[str]:
             warnings.append(f"{_where(path, text, None, key)}: unknown key '{key}' ignored")
             continue
         try:
-            data[key] = GLOBAL_SETTINGS[key].parse(value)
+            data[key] = GLOBAL_SETTINGS[key].from_file(value)
         except ValueError as exc:
-            raise ConfigError(f"{_where(path, text, None, key)}: {key}: {exc}") from None
+            invalid(_where(path, text, None, key), key, str(exc), data, key)
     for name, section in data.get("profiles", {}).items():
         table = f"profiles.{name}"
         if not isinstance(section, dict):
@@ -249,42 +313,60 @@ def _check(path: Path, text: str, data: dict[str, Any]) -> list[str]:
             _profile_name(name)
         except ValueError as exc:
             raise ConfigError(f"{path}: [{table}]: {exc}") from None
-        for key, value in section.items():
+        for key, value in list(section.items()):
             if key not in PROFILE_SETTINGS:
                 warnings.append(
                     f"{_where(path, text, table, key)}: unknown key '{table}.{key}' ignored"
                 )
                 continue
             try:
-                section[key] = PROFILE_SETTINGS[key].parse(value)
+                section[key] = PROFILE_SETTINGS[key].from_file(value)
             except ValueError as exc:
-                raise ConfigError(
-                    f"{_where(path, text, table, key)}: {table}.{key}: {exc}"
-                ) from None
+                invalid(_where(path, text, table, key), f"{table}.{key}", str(exc), section, key)
     return warnings
 
 
 def load(
-    profile: str | None = None, path: Path | None = None, *, allow_new_profile: bool = False
+    profile: str | None = None,
+    path: Path | None = None,
+    *,
+    allow_new_profile: bool = False,
+    inspect: bool = False,
+    repair: bool = False,
 ) -> Config:
     """Read and validate the config file and pick the active profile.
 
     Profile choice: `profile` argument (from --profile) > SOCHI_PROFILE > file's
-    default_profile > "sandbox".
+    default_profile > "sandbox". For the `config` commands, which must be able to show and
+    fix a broken file: with `inspect` a `default_profile` that names no profile is a warning,
+    not an error; `repair` (`config set`/`unset`) also gets past a bad value (`_check`).
     """
     path = path or paths.config_file()
     text, data = _read(path)
-    warnings = _check(path, text, data)
-    chosen = profile or os.environ.get("SOCHI_PROFILE") or data.get("default_profile")
-    chosen = chosen or DEFAULT_PROFILE
+    warnings = _check(path, text, data, repair=repair)
+    explicit = profile or os.environ.get("SOCHI_PROFILE")
+    chosen = explicit or data.get("default_profile") or DEFAULT_PROFILE
     config = Config(path=path, data=data, profile=chosen, warnings=warnings)
-    if chosen not in config.profiles and not (allow_new_profile and profile):
-        raise ConfigError(
-            f"unknown profile '{chosen}'",
-            hint=f"known profiles: {', '.join(config.profiles)}; "
-            f"create one with `sochi config set --profile {chosen} api_url URL`",
+    if chosen in config.profiles or (allow_new_profile and profile):
+        return config
+    known = ", ".join(config.profiles)
+    if not explicit and "default_profile" in data:
+        where = _where(path, text, None, "default_profile")
+        problem = f"{where}: default_profile '{chosen}' names no profile"
+        fix = (
+            f"known profiles: {known}; choose one with `sochi config set default_profile NAME`, "
+            f"or create it with `sochi config set profiles.{chosen}.api_url URL`"
         )
-    return config
+        if inspect or repair:
+            warnings.append(f"{problem}; other commands refuse to run — {fix}")
+            return config
+        raise ConfigError(problem, hint=fix, code="unknown_profile")
+    raise ConfigError(
+        f"unknown profile '{chosen}'",
+        hint=f"known profiles: {known}; "
+        f"create one with `sochi config set profiles.{chosen}.api_url URL`",
+        code="unknown_profile",
+    )
 
 
 def _split_key(key: str, active: str) -> tuple[str | None, str, Setting]:
@@ -321,6 +403,13 @@ def set_value(config: Config, key: str, raw: str | None) -> Value | None:
             parsed = setting.parse(raw)
         except ValueError as exc:
             raise UsageError(f"{key}: {exc}") from None
+    if name == "default_profile" and parsed is not None and parsed not in config.profiles:
+        raise UsageError(
+            f"default_profile: unknown profile '{parsed}'",
+            hint=f"known profiles: {', '.join(config.profiles)}; create it first with "
+            f"`sochi config set profiles.{parsed}.api_url URL`",
+            code="unknown_profile",
+        )
     _write_keys(config, profile, {name: parsed})
     return None if raw is None else Value(name, parsed, "file")
 
@@ -340,13 +429,16 @@ def set_profile_values(config: Config, values: Mapping[str, Any]) -> None:
 def _write_keys(config: Config, profile: str | None, values: Mapping[str, Any]) -> None:
     import tomlkit
 
-    from sochi_cli.store.files import atomic_write_text
+    from sochi_cli.store.files import atomic_write_text, own_file
 
     # Re-read from disk: the file may have changed since load(); refuse to touch a broken one.
     text, _ = _read(config.path)
     document = tomlkit.parse(text) if text else tomlkit.document()
+    removing = all(value is None for value in values.values())
     if profile is None:
         target: Mapping[str, Any] = document
+    elif removing and profile not in document.get("profiles", {}):
+        return  # removing from a profile the file does not have: nothing to change
     else:
         profiles = document.setdefault("profiles", tomlkit.table(is_super_table=True))
         target = profiles.setdefault(profile, tomlkit.table())
@@ -356,9 +448,14 @@ def _write_keys(config: Config, profile: str | None, values: Mapping[str, Any]) 
                 del target[name]  # type: ignore[attr-defined]
         else:
             target[name] = value  # type: ignore[index]
-    paths.ensure_private_dir(config.path.parent)
-    mode = config.path.stat().st_mode & 0o777 if config.path.exists() else 0o600
-    atomic_write_text(config.path, tomlkit.dumps(document), mode=mode)
+    with own_file(
+        config.path,
+        "config file",
+        hint="the file was not changed; make it writable or set SOCHI_CONFIG to another file",
+    ):
+        paths.ensure_private_dir(config.path.parent)
+        mode = config.path.stat().st_mode & 0o777 if config.path.exists() else 0o600
+        atomic_write_text(config.path, tomlkit.dumps(document), mode=mode)
     section = config.data.setdefault("profiles", {}).setdefault(profile, {}) if profile else None
     for name, value in values.items():
         target_map = section if section is not None else config.data

@@ -167,3 +167,97 @@ def test_config_path_works_even_with_a_broken_file() -> None:
     result = run_cli("config", "path")
     assert result.code == 0
     assert result.stdout.strip() == str(path)
+
+
+# -- every key's type, checked when the file is read (QA R2) --------------------------------
+@pytest.mark.parametrize(
+    ("line", "key", "expected"),
+    [
+        ("api_url = 42", "profiles.sandbox.api_url", "expected a string, not an integer"),
+        ('timeout = "30"', "profiles.sandbox.timeout", "expected a number, not a string"),
+        ("timeout = true", "profiles.sandbox.timeout", "expected a number, not a boolean"),
+        ("concurrency = 1.5", "profiles.sandbox.concurrency", "expected a whole number"),
+        ('key_file = ""', "profiles.sandbox.key_file", "expected a file's path"),
+        ("ca_bundle = [1]", "profiles.sandbox.ca_bundle", "expected a file's path"),
+        ("signer = 3", "profiles.sandbox.signer", "expected a string, not an integer"),
+        ("inn = 2023-01-01", "profiles.sandbox.inn", "expected a string, not a date/time"),
+    ],
+)
+def test_a_value_of_the_wrong_type_stops_every_command_with_its_line(
+    line: str, key: str, expected: str
+) -> None:
+    path = _write(f"[profiles.sandbox]\n{line}\n")
+    for args in (("config", "list"), ("config", "get", "timeout"), ("whoami",)):
+        result = run_cli(*args)
+        assert result.code == ExitCode.CONFIG, (args, result.stderr)
+        assert result.stderr.startswith(f"error: {path}:2: {key}: {expected}"), result.stderr
+        assert result.stderr.count("\n") == 1 and "internal error" not in result.stderr
+        assert f"`sochi config unset {key}`" in result.stderr
+
+
+def test_a_bad_global_value_is_named_too() -> None:
+    path = _write("default_profile = 5\n")
+    result = run_cli("--json", "config", "list")
+    assert result.code == ExitCode.CONFIG
+    error = json.loads(result.stdout)["error"]
+    assert error["message"] == f"{path}:1: default_profile: expected a string, not an integer"
+
+
+def test_config_set_and_unset_repair_a_bad_value_and_keep_the_rest() -> None:
+    path = _write("# mine\n[profiles.sandbox]\napi_url = 42\ntimeout = 5\n")
+    fixed = run_cli("config", "set", "api_url", "http://127.0.0.1:9/api/v1")
+    assert fixed.code == 0, fixed.stderr
+    assert f"warning: {path}:3: profiles.sandbox.api_url: expected a string" in fixed.stderr
+    assert path.read_text() == (
+        '# mine\n[profiles.sandbox]\napi_url = "http://127.0.0.1:9/api/v1"\ntimeout = 5\n'
+    )
+    assert _settings()["api_url"]["value"] == "http://127.0.0.1:9/api/v1"
+    _write("[profiles.sandbox]\nconcurrency = 1.5\n")
+    assert run_cli("config", "unset", "concurrency").code == 0
+    assert _settings()["concurrency"]["source"] == "default"
+
+
+# -- the default profile (QA R3) -------------------------------------------------------------
+def test_config_set_default_profile_refuses_a_profile_that_does_not_exist() -> None:
+    result = run_cli("config", "set", "default_profile", "nope")
+    assert result.code == ExitCode.USAGE
+    assert result.stderr.startswith("error: default_profile: unknown profile 'nope' — ")
+    assert "sochi config set profiles.nope.api_url URL" in result.stderr
+    assert not _config_file().exists()
+    assert run_cli("config", "set", "profiles.firm.api_url", "https://a.example.kg/v1").code == 0
+    assert run_cli("config", "set", "default_profile", "firm").code == 0
+    assert json.loads(run_cli("--json", "config", "list").stdout)["profile"] == "firm"
+
+
+def test_a_default_profile_that_names_no_profile_can_be_repaired_by_config() -> None:
+    path = _write('default_profile = "nope"\n[profiles.sandbox]\ntimeout = 7\n')
+    refused = run_cli("whoami")
+    assert refused.code == ExitCode.CONFIG
+    assert refused.stderr.startswith(f"error: {path}:1: default_profile 'nope' names no profile")
+    warning = f"warning: {path}:1: default_profile 'nope' names no profile; other commands refuse"
+    for args in (("config", "list"), ("config", "get", "default_profile"), ("config", "profiles")):
+        shown = run_cli(*args)
+        assert shown.code == 0, (args, shown.stderr)
+        assert shown.stderr.startswith(warning), (args, shown.stderr)
+    assert run_cli("config", "get", "default_profile").stdout == "nope\n"
+    assert run_cli("config", "set", "default_profile", "sandbox").code == 0
+    assert run_cli("whoami").code == ExitCode.AUTH  # a profile again: not logged in
+    _write('default_profile = "nope"\n')
+    unset = run_cli("config", "unset", "default_profile")
+    assert unset.code == 0 and path.read_text() == ""
+
+
+# -- SOCHI_LOG_FILE (QA R2) ------------------------------------------------------------------
+@pytest.mark.parametrize("where", ["missing", "folder"])
+def test_a_log_file_that_cannot_be_written_is_one_config_line(
+    where: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path if where == "folder" else Path("/proc/nope/sochi.log")
+    reason = "it is a folder" if where == "folder" else "no such file or directory"
+    monkeypatch.setenv("SOCHI_LOG_FILE", str(target))
+    result = run_cli("config", "list")
+    assert result.code == ExitCode.CONFIG
+    assert result.stderr == (
+        f"error: SOCHI_LOG_FILE={target}: cannot write the debug log there: {reason} — "
+        "point SOCHI_LOG_FILE at a file in a writable folder, or unset it\n"
+    )
