@@ -44,17 +44,30 @@ def saved_cursor(profile: str, api_url: str) -> str | None:
 
 
 def save_cursor(profile: str, api_url: str, cursor: str | None) -> None:
-    from sochi_cli.store.files import atomic_write_text
+    """Remember `cursor` as acknowledged; StorageError (exit 10) when it cannot be kept —
+    then nothing is acknowledged and the same events come again (none is lost)."""
+    from sochi_cli.store.files import atomic_write_text, own_file
 
     if not cursor:
         return
     path = cursor_path(profile)
-    paths.ensure_private_dir(path.parent)
-    atomic_write_text(path, json.dumps({"api_url": api_url, "cursor": cursor}), mode=0o600)
+    with own_file(path, "events cursor", hint=_NOT_ACKNOWLEDGED):
+        paths.ensure_private_dir(path.parent)
+        atomic_write_text(path, json.dumps({"api_url": api_url, "cursor": cursor}), mode=0o600)
 
 
 def forget_cursor(profile: str) -> None:
-    cursor_path(profile).unlink(missing_ok=True)
+    from sochi_cli.store.files import own_file
+
+    path = cursor_path(profile)
+    with own_file(path, "events cursor", hint="the acknowledged cursor is kept as it was"):
+        path.unlink(missing_ok=True)
+
+
+_NOT_ACKNOWLEDGED = (
+    "nothing was acknowledged, so the same events come again; make the data directory "
+    "writable or set SOCHI_DATA_DIR"
+)
 
 
 class CursorNotIssued(UsageError):

@@ -259,13 +259,20 @@ def login(config: Config, signer: Signer, *, client: OperatorClient | None = Non
 
 
 def logout(config: Config) -> bool:
-    """End the session at the operator (best effort) and delete the local tokens."""
+    """End the session at the operator (best effort) and delete the local tokens.
+
+    The tokens must be deletable first: a session ended at the operator whose tokens stay
+    here would look alive and fail at its next use. So when they cannot be, nothing is done
+    (StorageError, exit 10) and the session stays open, here and at the operator.
+    """
     from sochi_cli.api import resources
     from sochi_cli.errors import SochiError
 
     path = session_path(config.profile)
     tokens = FileTokens(config.profile, str(config.get("api_url")))
     had_session = path.exists()
+    if had_session:
+        _check_forgettable(path)
     if tokens.access_token():
         from sochi_cli.api.client import OperatorClient
 
@@ -278,8 +285,54 @@ def logout(config: Config) -> bool:
         # Expired or unreachable: the local tokens go anyway.
         with client, contextlib.suppress(SochiError):
             client.call(resources.auth.logout())
-    path.unlink(missing_ok=True)
+    _forget(path)
     return had_session
+
+
+def _check_forgettable(path: Path) -> None:
+    """Whether the session file can be deleted, or at least emptied in place."""
+    from sochi_cli.store.files import os_reason, printable, write_probe
+
+    try:
+        write_probe(path.parent)
+        return
+    except OSError as exc:
+        reason = os_reason(exc)
+    try:
+        os.close(os.open(path, os.O_WRONLY))  # a writable file can be emptied instead
+        return
+    except OSError:
+        pass
+    raise StorageError(
+        f"cannot log out: the session's tokens at {printable(path)} cannot be deleted "
+        f"({reason}); nothing was done, the session is still open",
+        hint="make the data directory writable or set SOCHI_DATA_DIR, then run "
+        "`sochi logout` again",
+        code="session_not_writable",
+    )
+
+
+def _forget(path: Path) -> None:
+    """Delete the session file, or empty it when only the file is writable (an empty
+    session is no session); the error says the tokens no longer work."""
+    from sochi_cli.store.files import os_reason, printable
+
+    try:
+        path.unlink(missing_ok=True)
+        return
+    except OSError as exc:
+        reason = os_reason(exc)
+    try:
+        with open(path, "wb"):
+            return
+    except OSError:
+        pass
+    raise StorageError(
+        f"the session's tokens at {printable(path)} could not be deleted ({reason})",
+        hint="the operator was asked to end the session; delete the file yourself, or run "
+        "`sochi login` to replace it",
+        code="session_not_deleted",
+    )
 
 
 def session_info(config: Config) -> SessionInfo:
