@@ -184,7 +184,7 @@ def batch_report(
         outcomes_csv,
         outcomes_json,
     )
-    from sochi_cli.store.files import atomic_write_text
+    from sochi_cli.store.files import atomic_write_text, own_file
 
     app = app_context(ctx)
     if out is not None and not force:
@@ -198,12 +198,8 @@ def batch_report(
     if out is None:
         app.out.stdout.write(text)
         return
-    try:
+    with own_file(out, "report", hint="choose a writable --out file"):
         atomic_write_text(out, text)
-    except OSError as exc:
-        from sochi_cli.errors import UsageError
-
-        raise UsageError(f"cannot write {out}: {exc.strerror or exc}") from None
     app.out.info(f"wrote {len(rows)} rows to {out}")
 
 

@@ -437,11 +437,9 @@ def _session_serial(app: AppContext) -> str | None:
 
 def _read_csr(path: Path) -> bytes:
     from sochi_cli.errors import UsageError
+    from sochi_cli.store.files import read_input
 
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise UsageError(f"--csr {path}: cannot read: {exc.strerror}") from None
+    data = read_input(path, "CSR file")
     if b"-----BEGIN" in data:
         from cryptography import x509
         from cryptography.hazmat.primitives.serialization import Encoding

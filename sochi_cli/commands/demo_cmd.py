@@ -34,10 +34,13 @@ def demo(
     """
     from sochi_cli.errors import ExitCode
     from sochi_cli.services.demo import run_demo
+    from sochi_cli.store.files import probe_writable
 
     app = app_context(ctx)
     if out is not None and not force:
         refuse_existing(out)
+    if out is not None:  # before a minute of demo, not after it
+        probe_writable(out, "demo archive")
     result = run_demo(say=app.out.info, keep=out)
 
     def render() -> None:

@@ -205,6 +205,7 @@ def sample_reports(
     from sochi_cli.sandbox.catalogue import FORMS_BY_CODE
     from sochi_cli.sandbox.samples import REJECTION_ROUNDS, REJECTIONS, SAMPLES_FILE, write_samples
     from sochi_cli.sandbox.seed import DEFAULT_BULK_CLIENTS, demo_facts
+    from sochi_cli.store.files import own_file
 
     app = app_context(ctx)
     if form.upper() not in FORMS_BY_CODE:
@@ -248,7 +249,7 @@ def sample_reports(
     if not force:  # the arguments first, then what is already there
         refuse_existing(out)
     seeded_on = date.fromisoformat(facts["seeded_on"]) if facts.get("seeded_on") else None
-    try:
+    with own_file(out, "sample reports", hint="choose a writable --out folder"):
         samples = write_samples(
             out,
             clients=clients,
@@ -258,8 +259,6 @@ def sample_reports(
             period=period,
             seeded_on=seeded_on,
         )
-    except OSError as exc:
-        raise UsageError(f"cannot write to {out}: {exc.strerror}") from None
     data = {
         "out": str(out),
         "files": len(samples),

@@ -42,6 +42,7 @@ def verify(
     from sochi_cli.errors import ExitCode, UsageError
     from sochi_cli.services.signing import trust_material
     from sochi_cli.services.verify import render_text, verify_dispute
+    from sochi_cli.store.files import read_input
     from sochi_cli.timeutil import parse_instant
 
     app = app_context(ctx)
@@ -54,10 +55,7 @@ def verify(
         moment = parse_instant(at) if at else None
     except ValueError:
         raise UsageError(f"--at {at!r}: not an ISO date or date-time") from None
-    try:
-        der = sig_path.read_bytes()
-    except OSError as exc:
-        raise UsageError(f"{sig_path}: cannot read: {exc.strerror}") from None
+    der = read_input(sig_path, "signature file")
     material = trust_material(app.profile, trust_files=trust or [], crl_files=crl or [])
     report = verify_dispute(
         file,

@@ -28,10 +28,10 @@ def _form_file(profile: str, code: str) -> Path:
     return forms_cache_dir(profile) / f"{safe}.json"
 
 
-def _write(path: Path, data: Any) -> None:
-    from sochi_cli.store.files import atomic_write_text
+def _write(path: Path, data: Any, what: str) -> None:
+    from sochi_cli.store.files import write_cache
 
-    atomic_write_text(path, json.dumps(data, ensure_ascii=False, indent=1))
+    write_cache(path, json.dumps(data, ensure_ascii=False, indent=1).encode(), what)
 
 
 def _read(path: Path) -> Any:
@@ -43,11 +43,13 @@ def _read(path: Path) -> Any:
 
 def save_catalogue(profile: str, forms: list[Form]) -> None:
     items = [f.to_json() for f in forms]
-    _write(forms_cache_dir(profile) / CATALOGUE, {"fetched_at": _now(), "items": items})
+    data = {"fetched_at": _now(), "items": items}
+    _write(forms_cache_dir(profile) / CATALOGUE, data, "form catalogue")
 
 
 def save_form(profile: str, form: Form) -> None:
-    _write(_form_file(profile, form.code), {"fetched_at": _now(), "form": form.to_json()})
+    data = {"fetched_at": _now(), "form": form.to_json()}
+    _write(_form_file(profile, form.code), data, f"form {form.code}")
 
 
 def _now() -> str:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sochi_cli.errors import AuthError, SochiError, UsageError
 from sochi_cli.names import name_text
 from sochi_cli.store import paths
+from sochi_cli.store.files import own_file, read_input
 from sochi_cli.timeutil import as_utc, format_local, iso_z, utcnow
 
 if TYPE_CHECKING:
@@ -61,10 +62,7 @@ def parse_certificates(data: bytes, *, source: str = "input") -> list[x509.Certi
 def load_certificate_files(files: Iterable[Path]) -> list[x509.Certificate]:
     certs: list[x509.Certificate] = []
     for path in files:
-        try:
-            data = Path(path).read_bytes()
-        except OSError as exc:
-            raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
+        data = read_input(path, "certificate file")
         certs.extend(parse_certificates(data, source=str(path)))
     return certs
 
@@ -83,10 +81,7 @@ def parse_crl(data: bytes, *, source: str = "input") -> x509.CertificateRevocati
 def load_crl_files(files: Iterable[Path]) -> list[x509.CertificateRevocationList]:
     crls = []
     for path in files:
-        try:
-            data = Path(path).read_bytes()
-        except OSError as exc:
-            raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
+        data = read_input(path, "CRL file")
         crls.append(parse_crl(data, source=str(path)))
     return crls
 
@@ -107,11 +102,12 @@ def cached_crls(profile: str) -> list[x509.CertificateRevocationList]:
     crls = []
     legacy = pki_cache_dir(profile) / CRL_FILE
     if legacy.is_file():
-        crls.append(parse_crl(legacy.read_bytes(), source=str(legacy)))
+        crls.append(parse_crl(_read_cache(legacy, "CRL cache"), source=str(legacy)))
     directory = _crl_cache_dir(profile)
-    if directory.is_dir():
-        for path in sorted(directory.glob("*.crl")):
-            crls.append(parse_crl(path.read_bytes(), source=str(path)))
+    with own_file(directory, "CRL cache", verb="read"):
+        found = sorted(directory.glob("*.crl")) if directory.is_dir() else []
+    for path in found:
+        crls.append(parse_crl(_read_cache(path, "CRL cache"), source=str(path)))
     return crls
 
 
@@ -123,10 +119,8 @@ def cached_crl(profile: str) -> x509.CertificateRevocationList | None:
 
 def store_crl(profile: str, data: bytes) -> x509.CertificateRevocationList:
     """Cache the operator CA's CRL (GET /pki/crl)."""
-    from sochi_cli.store.files import atomic_write_bytes
-
     crl = parse_crl(data, source="downloaded CRL")
-    atomic_write_bytes(pki_cache_dir(profile) / CRL_FILE, data)
+    _write_cache(pki_cache_dir(profile) / CRL_FILE, data, "CRL cache")
     return crl
 
 
@@ -134,11 +128,9 @@ def store_ca_crl(profile: str, data: bytes, *, source: str) -> x509.CertificateR
     """Cache the CRL of another CA of the chain, one file per issuer name."""
     import hashlib
 
-    from sochi_cli.store.files import atomic_write_bytes
-
     crl = parse_crl(data, source=source)
     name = hashlib.sha256(crl.issuer.public_bytes()).hexdigest()[:16]
-    atomic_write_bytes(_crl_cache_dir(profile) / f"{name}.crl", data)
+    _write_cache(_crl_cache_dir(profile) / f"{name}.crl", data, "CRL cache")
     return crl
 
 
@@ -146,18 +138,32 @@ def cached_chain(profile: str) -> list[x509.Certificate]:
     path = pki_cache_dir(profile) / CHAIN_FILE
     if not path.is_file():
         return []
-    return parse_certificates(path.read_bytes(), source=str(path))
+    return parse_certificates(_read_cache(path, "CA chain cache"), source=str(path))
 
 
 def store_chain(profile: str, data: bytes) -> list[x509.Certificate]:
     from cryptography.hazmat.primitives.serialization import Encoding
 
-    from sochi_cli.store.files import atomic_write_bytes
-
     certs = parse_certificates(data, source="downloaded chain")
     pem = b"".join(c.public_bytes(Encoding.PEM) for c in certs)
-    atomic_write_bytes(pki_cache_dir(profile) / CHAIN_FILE, pem)
+    _write_cache(pki_cache_dir(profile) / CHAIN_FILE, pem, "CA chain cache")
     return certs
+
+
+def _read_cache(path: Path, what: str) -> bytes:
+    """A cached CRL or chain: unreadable is an error (exit 10), never taken as absent — a
+    CRL skipped without a word would let a revoked certificate sign."""
+    with own_file(
+        path, what, verb="read", hint="check the cache's permissions or set SOCHI_CACHE_DIR"
+    ):
+        return path.read_bytes()
+
+
+def _write_cache(path: Path, data: bytes, what: str) -> None:
+    from sochi_cli.store.files import atomic_write_bytes
+
+    with own_file(path, what, hint="make the cache directory writable or set SOCHI_CACHE_DIR"):
+        atomic_write_bytes(path, data)
 
 
 def _get(url: str, timeout: float) -> bytes:

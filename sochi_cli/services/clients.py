@@ -41,11 +41,12 @@ def cached_client_inns(profile: str) -> list[tuple[str, str]]:
 
 
 def _remember(profile: str, clients: list[Client]) -> None:
-    from sochi_cli.store.files import atomic_write_text
+    from sochi_cli.store.files import write_cache
 
-    path = clients_cache_path(profile)
     rows = [{"inn": c.inn, "name": c.name} for c in clients]
-    atomic_write_text(path, json.dumps(rows, ensure_ascii=False))
+    write_cache(
+        clients_cache_path(profile), json.dumps(rows, ensure_ascii=False).encode(), "client list"
+    )
 
 
 def match_client(text: str, known: list[tuple[str, str]]) -> str:
@@ -149,15 +150,12 @@ class NewPoa:
 
 
 def sha256_file(path: Path) -> str:
+    from sochi_cli.store.files import input_file
+
     digest = hashlib.sha256()
-    try:
-        with path.open("rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(chunk)
-    except OSError as exc:
-        raise UsageError(
-            f"{path}: cannot read the power of attorney scan: {exc.strerror}"
-        ) from None
+    with input_file(path, "power of attorney scan"), path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
     return digest.hexdigest()
 
 

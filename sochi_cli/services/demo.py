@@ -327,8 +327,11 @@ def run_demo(*, say: Say, keep: Path | None = None, workdir: Path | None = None)
                 )
             result.archive, result.verified_receipts = _export_and_verify(workdir, env, say)
             if keep is not None:
-                keep.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(result.archive["zip"], keep)
+                from sochi_cli.store.files import make_private_dirs, own_file
+
+                with own_file(keep, "demo archive"):
+                    make_private_dirs(keep.parent)
+                    shutil.copyfile(result.archive["zip"], keep)
                 result.archive["kept"] = str(keep)
             say("stopping the sandbox")
         result.ok = not result.problems and len(result.verified_receipts) == 2

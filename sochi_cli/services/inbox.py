@@ -190,12 +190,10 @@ def reply(
             f"{item.id} is a notice, not a request: there is nothing to answer",
             hint=f"acknowledge it with `sochi inbox ack {item.id}`",
         )
-    contents: list[tuple[Path, bytes]] = []
-    for path in (document, *attachments):
-        try:
-            contents.append((path, path.read_bytes()))
-        except OSError as exc:
-            raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    from sochi_cli.store.files import read_input
+
+    contents = [(document, read_input(document, "answer"))]
+    contents += [(path, read_input(path, "attachment")) for path in attachments]
     if not contents[0][1]:
         raise UsageError(f"{document}: the answer is empty")
     _journal_sound(keep_in)

@@ -157,7 +157,7 @@ def sign_files(
     (each document's and signature's SHA-256), by which certificate (clause 6.5).
     """
     from sochi_cli.services.progress import ProgressEvent
-    from sochi_cli.store.files import atomic_write_bytes
+    from sochi_cli.store.files import atomic_write_bytes, own_file, probe_writable
 
     emit = progress or (lambda _event: None)
     paths = [Path(f) for f in files]
@@ -175,13 +175,17 @@ def sign_files(
         from sochi_cli.store.journal import Journal
 
         Journal.for_profile(profile).close()
+    # every folder can take its .p7s: checked before a PIN, a token try or an SMS is spent
+    for target in {t.parent: t for t in reversed(targets)}.values():
+        probe_writable(target, "signature")
     emit(ProgressEvent("sign", len(paths), 0))
     signatures, gate = sign_with_gate(
         paths, signer, trust=trust, signing_time=signing_time, on_warning=on_warning
     )
     written = []
     for source, target, der in zip(paths, targets, signatures, strict=True):
-        atomic_write_bytes(target, der)
+        with own_file(target, "signature"):
+            atomic_write_bytes(target, der)
         written.append(SignedFile(source, target, len(der)))
         emit(ProgressEvent("write", len(paths), len(written)))
     result = SignResult(written, signer.kind, gate.certificate, gate.warnings)

@@ -265,12 +265,13 @@ def _write_folder(folder: Path, contents: dict[str, bytes]) -> None:
     import os
 
     from sochi_cli.errors import StorageError
-    from sochi_cli.store.files import PRIVATE_FILE, make_private_dirs
+    from sochi_cli.store.files import PRIVATE_FILE, make_private_dirs, own_file
 
-    make_private_dirs(folder.parent)
-    staging = Path(
-        tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".partial", dir=folder.parent)
-    )
+    with own_file(folder, "download", hint="choose a writable --out directory"):
+        make_private_dirs(folder.parent)
+        staging = Path(
+            tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".partial", dir=folder.parent)
+        )
     old: Path | None = None
     try:
         for name, data in contents.items():
