@@ -10,10 +10,12 @@ import getpass
 import os
 import stat
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from sochi_cli.errors import UsageError
 from sochi_cli.logs import register_secret
+from sochi_cli.store.files import input_error
 
 
 def stdin_is_tty() -> bool:
@@ -23,28 +25,79 @@ def stdin_is_tty() -> bool:
         return False
 
 
-def read_secret_file(path: Path, *, what: str) -> str:
-    """First line of `path`. Refuses a file others can read, as ssh does with keys."""
+# An E-Cloud one-time code is valid 300 s (docs/api.md, CSC `sendOTP`): a FIFO that stays
+# silent longer than that would hand over a dead code, so sochi stops waiting.
+FIFO_WAIT = 300.0
+
+
+def read_secret_file(path: Path, *, what: str, waiting: Callable[[str], None] | None = None) -> str:
+    """First line of `path`. Refuses a file others can read, as ssh does with keys.
+
+    A FIFO is read when a writer puts the secret in: `waiting` is told so first, and after
+    `FIFO_WAIT` seconds without a line the secret is missing (AuthError, exit 5).
+    """
+    kind = f"{what} file"
     try:
         mode = path.stat().st_mode
-        if mode & (stat.S_IRGRP | stat.S_IROTH | stat.S_IWGRP | stat.S_IWOTH):
-            fifo = stat.S_ISFIFO(mode)
-            raise UsageError(
-                f"{path}: {what} {'FIFO' if fifo else 'file'} is readable by other users",
-                hint=f"mkfifo -m 600 {path}" if fifo else f"chmod 600 {path}",
-            )
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except UsageError:
-        raise
-    except UnicodeDecodeError:
-        raise UsageError(f"{path}: {what} file is not UTF-8 text") from None
     except OSError as exc:
-        raise UsageError(f"{path}: cannot read {what} file: {exc.strerror}") from None
+        raise input_error(exc, path, kind) from None
+    if stat.S_ISDIR(mode):
+        raise UsageError(f"{path}: is a folder, not a {kind}", code="not_a_file")
+    fifo = stat.S_ISFIFO(mode)
+    if mode & (stat.S_IRGRP | stat.S_IROTH | stat.S_IWGRP | stat.S_IWOTH):
+        raise UsageError(
+            f"{path}: {what} {'FIFO' if fifo else 'file'} is readable by other users",
+            hint=f"mkfifo -m 600 {path}" if fifo else f"chmod 600 {path}",
+        )
+    try:
+        raw = _read_fifo(path, what, waiting) if fifo else path.read_bytes()
+        lines = raw.decode("utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: {kind} is not UTF-8 text") from None
+    except OSError as exc:
+        raise input_error(exc, path, kind) from None
     value = lines[0].strip() if lines else ""
     if not value:
-        raise UsageError(f"{path}: {what} file is empty")
+        raise UsageError(f"{path}: {kind} is empty")
     register_secret(value)
     return value
+
+
+def _read_fifo(path: Path, what: str, waiting: Callable[[str], None] | None) -> bytes:
+    """The FIFO's first line (or all a writer wrote before closing), waiting at most
+    FIFO_WAIT seconds. Opened non-blocking: a plain open would hang until a writer came."""
+    import select
+    import time
+
+    from sochi_cli.errors import AuthError
+
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        if waiting is not None:
+            waiting(f"waiting for the {what} in {path} (up to {FIFO_WAIT:g} s)…")
+        deadline = time.monotonic() + FIFO_WAIT
+        data = b""
+        while b"\n" not in data:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AuthError(
+                    f"{path}: no {what} came through the FIFO within {FIFO_WAIT:g} s",
+                    hint=f"write it while sochi waits: echo CODE > {path}",
+                    code="secret_timeout",
+                )
+            ready, _, _ = select.select([fd], [], [], left)
+            if not ready:
+                continue
+            try:
+                chunk = os.read(fd, 4096)
+            except BlockingIOError:
+                continue
+            if not chunk:
+                break  # the writer closed it
+            data += chunk
+        return data
+    finally:
+        os.close(fd)
 
 
 def read_secret(
@@ -54,6 +107,7 @@ def read_secret(
     file_flag: str,
     path: Path | None = None,
     alternatives: str | None = None,
+    waiting: Callable[[str], None] | None = None,
 ) -> str:
     """Get a secret from a file, the environment (`env`, if any) or a hidden prompt.
 
@@ -61,7 +115,7 @@ def read_secret(
     or `alternatives` when given.
     """
     if path is not None:
-        return read_secret_file(path, what=what)
+        return read_secret_file(path, what=what, waiting=waiting)
     value = os.environ.get(env) if env else None
     if value:
         register_secret(value)

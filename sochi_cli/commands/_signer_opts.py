@@ -156,7 +156,11 @@ class SignerChoice:
 
         def pin() -> str:
             return read_secret(
-                what="PIN", env="SOCHI_PIN", file_flag="--pin-file", path=self.pin_file
+                what="PIN",
+                env="SOCHI_PIN",
+                file_flag="--pin-file",
+                path=self.pin_file,
+                waiting=app.out.info,
             )
 
         def passphrase() -> str:
@@ -165,10 +169,11 @@ class SignerChoice:
                 env="SOCHI_KEY_PASSPHRASE",
                 file_flag="--passphrase-file",
                 path=self.passphrase_file,
+                waiting=app.out.info,
             )
 
         def otp() -> str:
-            return one_time_code(self.otp_file, self.otp_command)
+            return one_time_code(self.otp_file, self.otp_command, waiting=app.out.info)
 
         resolved = kind or self.kind(app)
         key_file = self.key_file or _path(app.config.get("key_file"))
@@ -188,12 +193,25 @@ class SignerChoice:
             user_id=self.inn or app.config.get("inn"),
             rsa_pss=self.rsa_pss,
             passphrase=passphrase if needs_passphrase else None,
+            passphrase_source=passphrase_source(self.passphrase_file),
             pin=pin,
             otp=otp,
+            warn=app.out.warn,
         )
 
 
-def one_time_code(path: Path | None, command: str | None) -> str:
+def passphrase_source(path: Path | None) -> str:
+    """Where the key passphrase comes from, as a wrong-passphrase error names it."""
+    if path is not None:
+        return f"the passphrase in {path} (--passphrase-file)"
+    if os.environ.get("SOCHI_KEY_PASSPHRASE"):
+        return "SOCHI_KEY_PASSPHRASE"
+    return "the passphrase you typed"
+
+
+def one_time_code(
+    path: Path | None, command: str | None, *, waiting: Callable[[str], None] | None = None
+) -> str:
     """The E-Cloud one-time code: from `--otp-command`, `--otp-file`, or a prompt.
 
     Read only when the code is needed, after the operator has sent it: the command or a
@@ -218,6 +236,7 @@ def one_time_code(path: Path | None, command: str | None) -> str:
         file_flag="--otp-file",
         path=path,
         alternatives="pass --otp-file FILE (a FIFO works) or --otp-command CMD",
+        waiting=waiting,
     )
 
 

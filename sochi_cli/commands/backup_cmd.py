@@ -83,6 +83,7 @@ def restore(
     app = app_context(ctx)
     if check:
         verified = check_backup(file)
+        failure = verified.failure()
 
         def render_check() -> None:
             for problem in verified.problems:
@@ -94,9 +95,14 @@ def restore(
                     f"{verified.objects} object(s)"
                 )
 
-        app.out.result(verified.to_json(), render_check)
-        if not verified.ok:
-            app.out.error(f"{verified.to_json()['path']} fails verification")
+        # like a batch summary: the whole check, and its error object (the check is its
+        # details) when it fails
+        error = None if failure is None else failure.to_json()
+        if error is not None:
+            del error["details"]
+        app.out.result({**verified.to_json(), "error": error}, render_check)
+        if failure is not None:
+            app.out.error(failure.one_line())
             raise typer.Exit(int(ExitCode.VALIDATION))
         return
     from sochi_cli.services.progress import ProgressEvent

@@ -83,6 +83,7 @@ def token_keys(
         token or app.config.get("token_label"),
         lambda _info: _read_pin(pin_file),
         app.config.get("pkcs11_lib"),
+        on_warning=app.out.warn,
     )
     data = {
         "token": {"label": info.label, "serial": info.serial},

@@ -93,6 +93,20 @@ class BackupCheck:
     def ok(self) -> bool:
         return not self.problems
 
+    def failure(self) -> ValidationFailed | None:
+        """The error of a file that fails verification (exit 4): its first problem, how many
+        more, every one in the details; None when it verifies."""
+        if self.ok:
+            return None
+        more = len(self.problems) - 1
+        return ValidationFailed(
+            f"{printable(self.path)} fails verification: {self.problems[0]}"
+            + (f" (and {more} more)" if more else ""),
+            hint="nothing was changed",
+            code="backup_invalid",
+            details=self.to_json(),
+        )
+
     def to_json(self) -> dict[str, Any]:
         return {
             "path": printable(self.path),
@@ -315,8 +329,10 @@ def _opened(source: Path) -> Iterator[tuple[BackupCheck, zipfile.ZipFile, Path]]
         with zf:
             try:
                 check.manifest = json.loads(zf.read(MANIFEST))
-            except (KeyError, ValueError, *_DAMAGED):
-                check.problems.append(f"{MANIFEST} is missing or unreadable")
+            except KeyError:
+                check.problems.append(f"not a sochi backup: the ZIP file has no {MANIFEST}")
+            except (ValueError, *_DAMAGED):
+                check.problems.append(f"{MANIFEST} is unreadable (the file is damaged)")
             else:
                 if check.manifest.get("format") != FORMAT:
                     check.problems.append(f"unknown backup format {check.manifest.get('format')!r}")
@@ -394,14 +410,9 @@ def restore(
     with _opened(source) as (check, zf, workdir):
         if check.ok:
             _check_contents(check, zf, workdir)
-        if not check.ok:
-            raise ValidationFailed(
-                f"{printable(source)} fails verification: {check.problems[0]}"
-                + (f" (and {len(check.problems) - 1} more)" if len(check.problems) > 1 else ""),
-                hint="nothing was changed",
-                code="backup_invalid",
-                details=check.to_json(),
-            )
+        failure = check.failure()
+        if failure is not None:
+            raise failure
         make_private_dirs(target.parent)
         with writer_lock(target):
             replaced = _existing_journal(target, force)

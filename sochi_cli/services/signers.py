@@ -44,6 +44,9 @@ class SignerOptions:
     pin: SecretSource | None = None
     otp: SecretSource | None = None
     rsa_pss: bool | None = None  # RSA keys: RSASSA-PSS instead of PKCS#1 v1.5
+    # where the passphrase comes from, named by a wrong-passphrase error ("check …")
+    passphrase_source: str = "SOCHI_KEY_PASSPHRASE"  # noqa: S105 - a variable's name
+    warn: Callable[[str], None] | None = None  # the front-end's `warning:` (PIN tries left)
 
 
 def rsa_pss_chosen(options: SignerOptions, config: Config) -> bool:
@@ -78,6 +81,7 @@ def build_signer(options: SignerOptions, config: Config) -> Signer:
             configured_library=config.get("pkcs11_lib"),
             token=options.token or config.get("token_label"),
             key=options.key_id or config.get("key_id"),
+            on_warning=options.warn,
         )
     from sochi_cli.token.cloud import CloudSigner
 
@@ -103,6 +107,7 @@ def build_signer(options: SignerOptions, config: Config) -> Signer:
 
 
 def _file_signer(options: SignerOptions, config: Config) -> Signer:
+    from sochi_cli.store.files import read_input
     from sochi_cli.token.file import KeySigner
 
     raw = options.key_file or config.get("key_file")
@@ -112,19 +117,72 @@ def _file_signer(options: SignerOptions, config: Config) -> Signer:
             hint="pass --key-file FILE (`sochi login --key-file FILE` remembers it)",
         )
     path = Path(raw).expanduser()
-    if not path.is_file():
-        raise UsageError(f"{path}: key file not found")
 
     def passphrase() -> bytes | None:
         return options.passphrase().encode() if options.passphrase else None
 
     pss = rsa_pss_chosen(options, config)
-    if path.suffix.lower() in (".p12", ".pfx"):
-        return KeySigner.from_pkcs12(path, passphrase(), rsa_pss=pss)
+    source = options.passphrase_source
     cert = options.cert_file or (Path(config.get("cert_file")) if config.get("cert_file") else None)
+    # with a certificate the file is meant as its key (from_pem says what is wrong with it);
+    # alone it is a PKCS#12 file, or a key that needs the certificate
+    alone = cert is None or path.suffix.lower() in (".p12", ".pfx")
+    if alone and key_file_kind(path, read_input(path, "key file")) == "pkcs12":
+        return KeySigner.from_pkcs12(path, passphrase(), rsa_pss=pss, passphrase_source=source)
     if cert is None:
         raise UsageError(f"{path}: a PEM key needs its certificate", hint="pass --cert-file")
-    return KeySigner.from_pem(path, cert, passphrase(), rsa_pss=pss)
+    return KeySigner.from_pem(path, cert, passphrase(), rsa_pss=pss, passphrase_source=source)
+
+
+def key_file_kind(path: Path, data: bytes) -> str:
+    """`pkcs12` or `key` (a PEM or DER private key) by what the file holds, so that a report
+    or a certificate given as the key is refused as what it is, not as a key without its
+    certificate. A `.p12`/`.pfx` name is taken at its word."""
+    if path.suffix.lower() in (".p12", ".pfx"):
+        return "pkcs12"
+    if b"-----BEGIN" in data:
+        if b"PRIVATE KEY-----" in data:
+            return "key"
+    elif data[:1] == b"\x30":  # DER
+        kind = _der_kind(data)
+        if kind is not None:
+            return kind
+    raise UsageError(
+        f"{path}: not a key file",
+        hint="expected a PKCS#12 file (.p12/.pfx) or a PEM private key with --cert-file",
+        code="not_a_key",
+    )
+
+
+def _der_kind(data: bytes) -> str | None:
+    """A DER PKCS#12 (PFX), a DER private key in any of its forms (PKCS#8, encrypted PKCS#8,
+    PKCS#1/SEC1, a GOST PKCS#8 `cryptography` cannot load), or None."""
+    from asn1crypto import keys, pkcs12
+    from cryptography.hazmat.primitives.serialization import load_der_private_key
+
+    try:
+        pfx = pkcs12.Pfx.load(data)
+        if pfx["version"].native == "v3" and pfx["auth_safe"]["content_type"].native:
+            return "pkcs12"
+    except (ValueError, TypeError, KeyError):
+        pass
+    try:
+        load_der_private_key(data, None)
+        return "key"
+    except TypeError:  # encrypted: a key all the same
+        return "key"
+    except Exception:  # noqa: S110 - not a key cryptography reads; asn1crypto has a look
+        pass
+    for spec, field in (
+        (keys.PrivateKeyInfo, "private_key_algorithm"),
+        (keys.EncryptedPrivateKeyInfo, "encryption_algorithm"),
+    ):
+        try:
+            if spec.load(data)[field]["algorithm"].dotted:
+                return "key"
+        except (ValueError, TypeError, KeyError):
+            continue
+    return None
 
 
 def token_certificate(

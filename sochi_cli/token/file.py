@@ -11,7 +11,10 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
 from sochi_cli.errors import AuthError, UsageError
+from sochi_cli.store.files import read_input
 from sochi_cli.token.base import SignatureAlgorithm, algorithm_for_certificate
+
+PASSPHRASE_ENV = "SOCHI_KEY_PASSPHRASE"  # noqa: S105 - a variable's name, not a secret
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -53,22 +56,26 @@ class KeySigner:
 
     @classmethod
     def from_pkcs12(
-        cls, path: Path, passphrase: bytes | None, *, rsa_pss: bool = False
+        cls,
+        path: Path,
+        passphrase: bytes | None,
+        *,
+        rsa_pss: bool = False,
+        passphrase_source: str = PASSPHRASE_ENV,
     ) -> KeySigner:
-        """Load a `.p12`/`.pfx`; a wrong passphrase is an AuthError, garbage a UsageError."""
+        """Load a `.p12`/`.pfx`; a wrong passphrase is an AuthError naming where it came
+        from (`passphrase_source`), garbage a UsageError."""
         from cryptography.hazmat.primitives.serialization import pkcs12
 
-        data = _read(path, "PKCS#12 file")
+        data = read_input(path, "PKCS#12 file")
         try:
             key, cert, extra = pkcs12.load_key_and_certificates(data, passphrase)
         except ValueError as exc:
             text = str(exc).lower()
             if "password" in text or "mac" in text or "decrypt" in text:
-                raise AuthError(
-                    f"{path}: wrong passphrase for the PKCS#12 file",
-                    hint="check SOCHI_KEY_PASSPHRASE",
-                    code="passphrase_wrong",
-                ) from None
+                if passphrase is None:
+                    raise _passphrase_needed(path) from None
+                raise _passphrase_wrong(path, "PKCS#12 file", passphrase_source) from None
             raise UsageError(f"{path}: not a PKCS#12 file") from None
         if key is None or cert is None:
             raise UsageError(f"{path}: the PKCS#12 file holds no private key and certificate")
@@ -83,6 +90,7 @@ class KeySigner:
         chain_path: Path | None = None,
         *,
         rsa_pss: bool = False,
+        passphrase_source: str = PASSPHRASE_ENV,
     ) -> KeySigner:
         """PEM (or DER) private key + certificate (+ optional chain bundle).
 
@@ -92,28 +100,22 @@ class KeySigner:
 
         from sochi_cli.cms import gost
 
-        key_data = _read(key_path, "key file")
+        key_data = read_input(key_path, "key file")
         certs = load_certificates(cert_path)
         chain = load_certificates(chain_path) if chain_path else certs[1:]
         if certs[0].public_key_algorithm_oid.dotted_string in gost.KEYS:
-            return cls(_gost_key(key_path, key_data, passphrase), certs[0], chain)
+            gost_key = _gost_key(key_path, key_data, passphrase, passphrase_source)
+            return cls(gost_key, certs[0], chain)
         try:
             if b"-----BEGIN" in key_data:
                 key = serialization.load_pem_private_key(key_data, passphrase)
             else:
                 key = serialization.load_der_private_key(key_data, passphrase)
         except TypeError:
-            raise AuthError(
-                f"{key_path}: the key is encrypted and needs a passphrase",
-                hint="set SOCHI_KEY_PASSPHRASE",
-                code="passphrase_needed",
-            ) from None
+            raise _passphrase_needed(key_path) from None
         except ValueError as exc:
             if "password" in str(exc).lower() or "decrypt" in str(exc).lower():
-                raise AuthError(
-                    f"{key_path}: wrong passphrase for the key",
-                    code="passphrase_wrong",
-                ) from None
+                raise _passphrase_wrong(key_path, "key", passphrase_source) from None
             raise UsageError(f"{key_path}: not a private key (PEM or DER)") from None
         return cls(key, certs[0], chain, rsa_pss=rsa_pss)
 
@@ -162,22 +164,34 @@ class KeySigner:
         return None
 
 
-def _gost_key(path: Path, data: bytes, passphrase: bytes | None) -> gost.PrivateKey:
+def _passphrase_needed(path: Path) -> AuthError:
+    return AuthError(
+        f"{path}: the key is encrypted and needs a passphrase",
+        hint="pass --passphrase-file FILE or set SOCHI_KEY_PASSPHRASE",
+        code="passphrase_needed",
+    )
+
+
+def _passphrase_wrong(path: Path, what: str, source: str) -> AuthError:
+    return AuthError(
+        f"{path}: wrong passphrase for the {what}",
+        hint=f"check {source}",
+        code="passphrase_wrong",
+    )
+
+
+def _gost_key(path: Path, data: bytes, passphrase: bytes | None, source: str) -> gost.PrivateKey:
     from sochi_cli.cms import gost
     from sochi_cli.errors import SignatureError
 
     encrypted = gost.key_is_encrypted(data)
     if encrypted and passphrase is None:
-        raise AuthError(
-            f"{path}: the key is encrypted and needs a passphrase",
-            hint="set SOCHI_KEY_PASSPHRASE",
-            code="passphrase_needed",
-        )
+        raise _passphrase_needed(path)
     try:
         return gost.load_private_key(data, passphrase if encrypted else None)
     except SignatureError as exc:
         if exc.code == "passphrase_wrong":
-            raise AuthError(f"{path}: wrong passphrase for the key", code=exc.code) from None
+            raise _passphrase_wrong(path, "key", source) from None
         if exc.code == "gost_engine_missing":
             raise
         raise UsageError(f"{path}: not a GOST private key (PKCS#8, PEM or DER)") from None
@@ -196,18 +210,11 @@ def _same_public_key(key: PrivateKeyTypes | gost.PrivateKey, cert: x509.Certific
         return False
 
 
-def _read(path: Path, what: str) -> bytes:
-    try:
-        return Path(path).read_bytes()
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read {what}: {exc.strerror}") from None
-
-
 def load_certificates(path: Path) -> list[x509.Certificate]:
     """All certificates in a PEM bundle or one DER certificate; UsageError if none."""
     from cryptography import x509
 
-    data = _read(path, "certificate file")
+    data = read_input(path, "certificate file")
     try:
         if b"-----BEGIN CERTIFICATE" in data:
             certs = x509.load_pem_x509_certificates(data)

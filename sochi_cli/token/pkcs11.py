@@ -68,8 +68,9 @@ def find_library(explicit: str | Path | None = None, configured: str | None = No
         if value:
             path = Path(value).expanduser()
             if not path.is_file():
+                what = "is a folder, not a library" if path.is_dir() else "does not exist"
                 raise AuthError(
-                    f"PKCS#11 library {path} (from {source}) does not exist",
+                    f"PKCS#11 library {path} (from {source}) {what}",
                     hint="install the RuToken driver or give the right path",
                     code="pkcs11_library_missing",
                 )
@@ -386,13 +387,25 @@ def _build_chain(
 PinProvider = Callable[[TokenInfo], str]
 
 
-def login(token: Any, info: TokenInfo, pin: str | PinProvider) -> Any:
-    """One login attempt: check state, ask for the PIN, map errors; never retried."""
+Warn = Callable[[str], None]
+
+
+def login(
+    token: Any, info: TokenInfo, pin: str | PinProvider, on_warning: Warn | None = None
+) -> Any:
+    """One login attempt: check state, ask for the PIN, map errors; never retried.
+
+    A PIN state worth knowing before typing (few tries left) goes to `on_warning` — the
+    front-end's `warning:` line — or, without one, to the log."""
     from pkcs11 import exceptions as p11err
 
     check_pin_state(info)
     if info.pin_state in ("count_low", "final_try"):
-        log.warning("token %s: %s", info.describe(), PIN_STATE_TEXT[info.pin_state])
+        message = f"token {info.describe()}: {PIN_STATE_TEXT[info.pin_state]}"
+        if on_warning is not None:
+            on_warning(message)
+        else:
+            log.warning("%s", message)
     value = pin(info) if callable(pin) else pin
     register_secret(value)
     try:
@@ -488,8 +501,10 @@ class PKCS11Signer:
         key: str | None = None,
         extra_chain: Sequence[x509.Certificate] = (),
         rsa_pss: bool = False,
+        on_warning: Warn | None = None,
     ) -> None:
         self._pin = pin
+        self._on_warning = on_warning
         self._rsa_pss = rsa_pss
         self._mechanisms: frozenset[int] = frozenset()
         self._mechanism: Any = None  # what sign_digests / sign_data call the token with
@@ -523,7 +538,7 @@ class PKCS11Signer:
         library = find_library(self._library_arg, self._configured_library)
         token, info = select_token(library, self._token_selector)
         self.token_info = info
-        session = login(token, info, self._pin)
+        session = login(token, info, self._pin, self._on_warning)
         try:
             on_token = certificates_on_token(session)
             key_info, key = select_key(keys_in_session(session, on_token), self._key_selector)
@@ -640,11 +655,12 @@ def list_keys(
     token: str | None,
     pin: str | PinProvider,
     configured: str | None = None,
+    on_warning: Warn | None = None,
 ) -> tuple[TokenInfo, list[KeyInfo]]:
     """Key/certificate pairs on a token (private keys are only visible after login)."""
     path = find_library(library, configured)
     tok, info = select_token(path, token)
-    session = login(tok, info, pin)
+    session = login(tok, info, pin, on_warning)
     try:
         return info, [i for i, _ in keys_in_session(session)]
     finally:

@@ -93,6 +93,9 @@ def signer_options(app: Any, ctx: TuiContext, choice: SignerChoice) -> SignerOpt
         credential=choice.credential,
         user_id=choice.inn,
         passphrase=passphrase,
+        passphrase_source="SOCHI_KEY_PASSPHRASE"
+        if os.environ.get("SOCHI_KEY_PASSPHRASE")
+        else "the passphrase you typed",
         pin=pin,
         otp=otp,
     )

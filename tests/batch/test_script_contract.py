@@ -270,6 +270,15 @@ def test_e_cloud_codes_come_from_a_command_or_a_fifo_one_per_batch(
     typist.join(timeout=30)
     assert signed.code == 0, signed.stderr
     assert len(_outbox(op)) == sent_before + 1  # one code for the three signatures
+    assert f"waiting for the one-time code (SMS) in {fifo} (up to 300 s)…\n" in signed.stderr
+    # a FIFO nobody writes to: said while waiting, and not waited on past the code's life
+    monkeypatch.setattr("sochi_cli.commands._prompts.FIFO_WAIT", 0.5)
+    silent = run_cli("sign", str(reports[0]), "--force", "--otp-file", str(fifo))
+    assert silent.code == 5, silent.stderr
+    assert silent.stderr.endswith(
+        f"error: {fifo}: no one-time code (SMS) came through the FIFO within 0.5 s — write it "
+        f"while sochi waits: echo CODE > {fifo}\n"
+    )
     refused = run_cli("sign", str(reports[0]), "--force")
     assert refused.code == 2 and "--otp-file FILE (a FIFO works) or --otp-command" in (
         refused.stderr

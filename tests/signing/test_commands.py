@@ -699,6 +699,30 @@ def test_encrypted_gost_key_takes_the_passphrase_from_environment(work, gost, mo
     assert result.code == 0, result.stderr
 
 
+def test_key_inputs_are_refused_for_what_they_are(work, test_pki):
+    """QA R4: each error names the right culprit — the passphrase file the passphrase came
+    from, a folder given as a file, a report given as the key."""
+    pki.write_p12(work / "enc.p12", test_pki.rsa, test_pki.chain, b"s3cret-pass")
+    wrong = work / "pass.txt"
+    wrong.write_text("not-it\n")
+    wrong.chmod(0o600)
+    sign = ["sign", "--signer", "file", str(work / "report.xml"), *_trust(work)]
+    by_file = run_cli(*sign, "--key-file", str(work / "enc.p12"), "--passphrase-file", str(wrong))
+    assert _one_line_error(by_file) == (
+        f"error: {work}/enc.p12: wrong passphrase for the PKCS#12 file — check the passphrase "
+        f"in {wrong} (--passphrase-file)"
+    )
+    folder = run_cli(*sign, "--key-file", str(work / "enc.p12"), "--passphrase-file", str(work))
+    assert _one_line_error(folder, 2) == f"error: {work}: is a folder, not a key passphrase file"
+    for not_a_key in (work / "report.xml", work / "root.pem"):
+        result = run_cli(*sign, "--key-file", str(not_a_key))
+        assert _one_line_error(result, 2) == (
+            f"error: {not_a_key}: not a key file — expected a PKCS#12 file (.p12/.pfx) or a "
+            "PEM private key with --cert-file"
+        )
+    assert not (work / "report.xml.p7s").exists()
+
+
 def test_the_two_wrong_verdicts_of_issue_14(work, test_pki):
     """`sochi verify … --crl root.crl --crl ca.crl`: a signer whose CA the root's CRL revoked
     20 days before signing does not stand; an `openssl cms` RSASSA-PSS signature stands."""

@@ -67,7 +67,7 @@ def test_key_without_certificate_is_refused(softhsm):
     assert err.value.code == "key_without_certificate"
 
 
-def test_wrong_pin_is_reported_once_and_not_retried(softhsm):
+def test_wrong_pin_is_reported_once_and_not_retried(softhsm, monkeypatch):
     calls = []
 
     def pin(info):
@@ -82,6 +82,17 @@ def test_wrong_pin_is_reported_once_and_not_retried(softhsm):
     # the token now reports the failed attempt and the callback sees it before the next try
     state = {t.label: t.pin_state for t in p11.list_tokens(softhsm.library)}
     assert state[softhsm.wrongpin_label] == "count_low"
+    # …and a person is told before typing the next one, as every warning of sochi reads
+    from tests.support import run_cli
+
+    monkeypatch.setenv("SOCHI_PIN", softhsm.pin)
+    lib, label = str(softhsm.library), softhsm.wrongpin_label
+    listed = run_cli("token", "keys", "--pkcs11-lib", lib, "--token", label)
+    assert listed.code == 0, listed.stderr
+    assert listed.stderr.startswith(
+        f"warning: token '{label}' (serial "
+    ) and listed.stderr.endswith("): a wrong PIN was entered before: few tries left\n")
+    assert "WARNING" not in listed.stderr and "sochi_cli." not in listed.stderr
 
 
 def test_missing_library_is_an_auth_error(tmp_path):

@@ -164,3 +164,24 @@ def test_backup_and_restore_commands(tmp_path: Path) -> None:
     missing = run_cli("restore", str(tmp_path / "nope.zip"), "--check")
     assert missing.code == 9
     assert sys.platform != "win32"
+
+
+def test_restore_check_of_a_foreign_zip_says_why_on_stderr_and_in_json(tmp_path: Path) -> None:
+    foreign = tmp_path / "photos.zip"
+    with zipfile.ZipFile(foreign, "w") as zf:
+        zf.writestr("IMG_0001.jpg", b"not a backup")
+    line = (
+        f"error: {foreign} fails verification: not a sochi backup: the ZIP file has no "
+        "sochi-backup.json — nothing was changed\n"
+    )
+    plain = run_cli("restore", str(foreign), "--check")
+    assert (plain.code, plain.stderr) == (4, line)
+    as_json = run_cli("--json", "restore", str(foreign), "--check")
+    assert as_json.code == 4 and as_json.stderr == line
+    document = json.loads(as_json.stdout)
+    assert document["ok"] is False and document["problems"] == [
+        "not a sochi backup: the ZIP file has no sochi-backup.json"
+    ]
+    assert document["error"]["code"] == "backup_invalid"
+    assert document["error"]["exit_code"] == 4
+    assert document["error"]["message"] == line.removeprefix("error: ").split(" — ")[0]
