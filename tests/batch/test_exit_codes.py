@@ -146,6 +146,19 @@ def not_logged_in(op: Operator, tmp: Path, json_mode: bool) -> Result:
     return _cli(["whoami"], json_mode)
 
 
+def bad_config_value(op: Operator, tmp: Path, json_mode: bool) -> Result:
+    config = Path(os.environ["SOCHI_CONFIG_DIR"]) / "config.toml"  # [profiles.sandbox] last
+    if "timeout = true" not in config.read_text():
+        config.write_text(config.read_text() + "timeout = true\n")
+    return _cli(["config", "list"], json_mode)
+
+
+def read_only_folder(op: Operator, tmp: Path, json_mode: bool) -> Result:
+    (report,) = [s.path for s in write_reports(tmp / "signed", count=1, period="2025-01")]
+    (tmp / "signed").chmod(0o555)
+    return unprivileged(*(["--json"] if json_mode else []), "sign", str(report))
+
+
 @dataclass(frozen=True)
 class Case:
     name: str  # as in docs/cli.md "Exit codes by case"
@@ -211,6 +224,20 @@ CASES = [
         "verdicts_pending",
     ),
     Case("not logged in", not_logged_in, 5, r"not logged in", "unauthorized|not_logged_in"),
+    Case(
+        "a value of the wrong type in the config",
+        bad_config_value,
+        3,
+        r"config\.toml:\d+: profiles\.sandbox\.timeout: expected a number, not a boolean",
+        "config",
+    ),
+    Case(
+        "a folder that cannot be written",
+        read_only_folder,
+        10,
+        r"cannot write the signature at .*\.p7s: permission denied \(is its folder writable\?\)",
+        "storage",
+    ),
 ]
 
 
