@@ -158,6 +158,7 @@ def _der_kind(data: bytes) -> str | None:
     """A DER PKCS#12 (PFX), a DER private key in any of its forms (PKCS#8, encrypted PKCS#8,
     PKCS#1/SEC1, a GOST PKCS#8 `cryptography` cannot load), or None."""
     from asn1crypto import keys, pkcs12
+    from cryptography.exceptions import UnsupportedAlgorithm
     from cryptography.hazmat.primitives.serialization import load_der_private_key
 
     try:
@@ -171,8 +172,8 @@ def _der_kind(data: bytes) -> str | None:
         return "key"
     except TypeError:  # encrypted: a key all the same
         return "key"
-    except Exception:  # noqa: S110 - not a key cryptography reads; asn1crypto has a look
-        pass
+    except (ValueError, UnsupportedAlgorithm):
+        pass  # not a key `cryptography` reads (a GOST one?): asn1crypto has a look
     for spec, field in (
         (keys.PrivateKeyInfo, "private_key_algorithm"),
         (keys.EncryptedPrivateKeyInfo, "encryption_algorithm"),
