@@ -221,7 +221,7 @@ def build_app() -> typer.Typer:
     ) -> None:
         from sochi_cli.logs import setup_logging
 
-        setup_logging(verbose)
+        setup_logging(verbose, quiet=quiet)
         fields = [f for f in (json_fields or "").split(",") if f]
         ctx.obj = AppContext(
             out=Output(

@@ -74,7 +74,9 @@ class _OwnRecords(logging.Filter):
         return record.name.startswith(("sochi_cli", "sochi."))
 
 
-def setup_logging(verbose: bool = False, log_file: Path | None = None) -> None:
+def setup_logging(
+    verbose: bool = False, log_file: Path | None = None, *, quiet: bool = False
+) -> None:
     """stderr: sochi's warnings, or every record (libraries' too) at DEBUG with --verbose;
     an optional file (SOCHI_LOG_FILE) gets everything at DEBUG, created 0600. All redacted.
 
@@ -92,7 +94,8 @@ def setup_logging(verbose: bool = False, log_file: Path | None = None) -> None:
     ours.propagate = True
     redactor = RedactingFilter()
     console = logging.StreamHandler(sys.stderr)
-    console.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    # --quiet keeps results and errors only, warnings that come as log records included
+    console.setLevel(logging.DEBUG if verbose else logging.ERROR if quiet else logging.WARNING)
     # A person reads `warning: …` as every other warning of sochi says it (the output
     # layer's words); --verbose shows where a record came from, for a developer.
     console.setFormatter(

@@ -100,6 +100,8 @@ def test_signatures_reports_config_and_caches_that_cannot_be_written(
     forms = nobody.run("forms", "list", env=env)  # a cache only saves a call: a warning
     assert forms.code == 0, forms.stderr
     assert forms.stderr.startswith("warning: the form catalogue was not cached (permission")
+    quiet = nobody.run("-q", "forms", "list", env=env)  # results and errors only
+    assert (quiet.code, quiet.stderr) == (0, "")
     logged = nobody.run("config", "list", env={**env, "SOCHI_LOG_FILE": "ro/debug.log"})
     assert logged.code == 3
     assert logged.stderr.startswith("error: SOCHI_LOG_FILE=ro/debug.log: cannot write the ")
