@@ -23,45 +23,63 @@ _NEXT_AFTER_STATE: dict[str, Stage | None] = {
     ItemState.FAILED: None,
 }
 
+# Never filed: invalid locally, or refused by the operator (a refusal stores nothing there,
+# docs/api.md). A rerun checks them again and files them once the cause is gone.
+NEVER_FILED = frozenset({ItemState.INVALID, ItemState.FAILED})
 
-def next_stage(item: Item, *, wait: bool = True) -> Stage | None:
+
+def next_stage(item: Item, *, wait: bool = True, recheck: bool = False) -> Stage | None:
     """The stage to run next for `item`, or None when there is nothing left to do.
 
     An item left in flight repeats the stage it was in: a send is repeated with the same
     idempotency key and the archived signature (the operator answers with the original
     submission if the first one arrived); a sign without a recorded signature signs again
-    (nothing was sent). An item the operator refused when it was sent (`failed`) stays
-    final: rerunning does not retry it unless the engine is asked to (`retry_failed`), since
-    the cause usually needs a fix. One refused before signing by the operator's terms (an
-    expired power of attorney) is checked again: the fix (`sochi clients renew`) is made at
-    the operator, the report stays the same.
+    (nothing was sent). With `recheck` (what a rerun or resume does), an item never filed —
+    `invalid`, or `failed` (refused by the operator) — is validated again: its cause may be
+    gone (a renewed power of attorney, a top-up, a new certificate). Exactly once still holds:
+    nothing is filed under its idempotency key, and a resend carries the same key.
     """
-    if item.state == ItemState.FAILED and item.signature_sha256 is None:
-        return Stage.VALIDATE  # refused before signing (a POA): checked again, it may be fixed
     if item.in_flight:
         stage = Stage(item.stage)
         if stage is Stage.SEND and item.signature_sha256 is None:
             return Stage.SIGN  # cannot happen through the engine; be safe, never send unsigned
         return stage
+    if recheck and item.state in NEVER_FILED:
+        return Stage.VALIDATE
     following = _NEXT_AFTER_STATE.get(item.state)
     if following is Stage.FOLLOW and not wait:
         return None
     return following
 
 
-def retry_failed(item: Item) -> Stage | None:
-    """For a refused item the user chose to retry (e.g. after a top-up): send it again."""
-    if item.state != ItemState.FAILED:
-        return next_stage(item)
-    return Stage.SEND if item.signature_sha256 else Stage.VALIDATE
+def must_sign_again(item: Item) -> bool:
+    """Whether a never-filed item needs a new signature before it is sent again.
+
+    The operator refused its signature (`signature_invalid`: a revoked or expired
+    certificate, a signing time it did not accept), or it has none. Any other refusal
+    (power of attorney, balance, …) leaves the archived signature good to resend.
+    """
+    return item.signature_sha256 is None or item.error_code == "signature_invalid"
 
 
-def batch_verdict(counts: Mapping[str, int], *, wait: bool = True) -> tuple[BatchStatus, ExitCode]:
-    """Status and exit code of a batch that ran to its end, from its counts per item state.
+def refused_when_sent(item: Item) -> bool:
+    """Refused by the operator when it was sent (a signed report), not before signing."""
+    return item.state == ItemState.FAILED and item.stage == Stage.SEND
+
+
+def batch_verdict(
+    counts: Mapping[str, int], *, wait: bool = True, sent_refusals: int = 0
+) -> tuple[BatchStatus, ExitCode]:
+    """Status and exit code of a batch that ran to its end, from its counts per item state
+    (`sent_refusals`: how many of the `failed` ones the operator refused when sent).
 
     - every item accepted → done, 0;
-    - nothing filed → failed, 4 when every item was invalid locally; refused, 6 when the
-      operator refused them (failed, 6 for a mix of both);
+    - nothing filed → `failed`, 4 when every item was invalid locally; `refused`, 6 when
+      every item was refused before signing by the operator's terms (a power of attorney,
+      from its client list) — the state of a run stopped before signing (balance,
+      maintenance not waited for, `_record_failure`); else `failed`, 6: the operator refused
+      signed reports when they were sent (e.g. their signatures), or invalid and refused
+      ones are mixed;
     - something filed and something invalid, refused or rejected → partial, 8;
     - everything filed, some verdicts not in yet → pending verdicts: 0 when the run was not
       asked to wait for them (--no-wait), else 12 (--wait-timeout reached).
@@ -78,7 +96,7 @@ def batch_verdict(counts: Mapping[str, int], *, wait: bool = True) -> tuple[Batc
     if filed == 0:
         if total and invalid == total:
             return BatchStatus.FAILED, ExitCode.VALIDATION
-        if total and refused == total:
+        if total and refused == total and not sent_refusals:
             return BatchStatus.REFUSED, ExitCode.REFUSED
         return BatchStatus.FAILED, ExitCode.REFUSED
     if invalid + refused + rejected:
@@ -88,9 +106,16 @@ def batch_verdict(counts: Mapping[str, int], *, wait: bool = True) -> tuple[Batc
     return BatchStatus.INTERRUPTED, ExitCode.UNAVAILABLE  # items left unsent
 
 
-def work_left(items: Iterable[Item], *, wait: bool = True) -> int:
-    """How many items a rerun would still do something for."""
-    return sum(next_stage(item, wait=wait) is not None for item in items)
+def work_left(items: Iterable[Item], *, wait: bool = True, recheck: bool = False) -> int:
+    """How many items a run would still do something for (`recheck`: a rerun's view)."""
+    return sum(next_stage(item, wait=wait, recheck=recheck) is not None for item in items)
 
 
-__all__ = ["batch_verdict", "next_stage", "retry_failed", "work_left"]
+__all__ = [
+    "NEVER_FILED",
+    "batch_verdict",
+    "must_sign_again",
+    "next_stage",
+    "refused_when_sent",
+    "work_left",
+]

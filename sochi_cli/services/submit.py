@@ -23,7 +23,13 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from sochi_cli.errors import ExitCode, Unavailable, ValidationFailed
-from sochi_cli.services.batch_state import batch_verdict, next_stage, work_left
+from sochi_cli.services.batch_state import (
+    NEVER_FILED,
+    batch_verdict,
+    next_stage,
+    refused_when_sent,
+    work_left,
+)
 from sochi_cli.services.submit_model import (
     Cost,
     JournalRows,
@@ -339,7 +345,7 @@ class _Run:
                 if any(item is None for item in found):
                     return None
                 known = [item for item in found if item is not None]
-            if not known or work_left(known, wait=self.options.wait):
+            if not known or work_left(known, wait=self.options.wait, recheck=True):
                 return None
             batch = journal.batch(batch_id) if batch_id is not None else journal.plan_batch(items)
             counts = dict(Counter(item.state for item in known))
@@ -520,7 +526,7 @@ class _Run:
         validate_count = 0
         for i in journal.iter_batch_items(batch.id):
             states[i.id] = i.state
-            validate_count += next_stage(i, wait=wait) is Stage.VALIDATE
+            validate_count += next_stage(i, wait=wait, recheck=True) is Stage.VALIDATE
             if i.id in start.known_item_ids and i.state in FILED_STATES:
                 already.add(i.id)
         audit.append(
@@ -546,11 +552,11 @@ class _Run:
             )
 
         cost: Cost | None = None
-        # validate (local, clause 6.3 + POA) ------------------------------------------
+        # validate (local, clause 6.3 + POA); items never filed are checked again ------
         to_validate = (
             i
             for i in journal.iter_batch_items(batch.id)
-            if next_stage(i, wait=wait) is Stage.VALIDATE
+            if next_stage(i, wait=wait, recheck=True) is Stage.VALIDATE
         )
         group = max(1, self.options.sign_chunk)  # one commit per group of local outcomes
         done = 0
@@ -560,7 +566,7 @@ class _Run:
                 return finish()
             with journal.transaction():
                 for item in part:
-                    self._validate(journal, context, item, states)
+                    self._validate(journal, archive, context, item, states)
             done += len(part)
             self.emit(ProgressEvent("validate", validate_count, done, _counts(states)))
         del part, to_validate
@@ -677,8 +683,22 @@ class _Run:
         certs.store_chain(self.profile, pem)
 
     def _validate(
-        self, journal: Journal, context: BatchContext, item: Item, states: dict[int, str]
+        self,
+        journal: Journal,
+        archive: Archive,
+        context: BatchContext,
+        item: Item,
+        states: dict[int, str],
     ) -> None:
+        """Check one item; an item never filed (invalid, or refused) is checked again here.
+
+        A refused item that passes goes back to `signed` when its archived signature is good
+        to resend (same key, same bytes), or to `validated` when the operator refused the
+        signature itself: the refused signature is kept in the archive as superseded and the
+        item is signed anew. Either way nothing is filed under its key yet (a refusal stores
+        nothing at the operator), so exactly once holds.
+        """
+        from sochi_cli.services.batch_state import must_sign_again
         from sochi_cli.services.submit_checks import check_item
 
         problem = check_item(
@@ -690,10 +710,22 @@ class _Run:
             correction=item.correction,
             key=item.idempotency_key,
         )
-        if problem is None:
-            outcome = Outcome(ItemState.VALIDATED)
+        signed = item.signature_sha256 is not None
+        drop = signed and item.state in NEVER_FILED and must_sign_again(item)
+        if drop:
+            archive.supersede_signatures(item.id, filed=set())
+        if problem is not None:
+            # `invalid` (the report), or `failed` (refused by the operator's terms: a POA)
+            outcome = Outcome(
+                problem.state,
+                error_code=problem.code,
+                error_message=problem.message,
+                clear_signatures=drop,
+            )
+        elif signed and not drop:
+            outcome = Outcome(ItemState.SIGNED)  # resent with the same key and bytes
         else:
-            outcome = Outcome(problem.state, error_code=problem.code, error_message=problem.message)
+            outcome = Outcome(ItemState.VALIDATED, clear_signatures=drop)
         journal.record_after(item.id, Stage.VALIDATE, outcome)
         states[item.id] = outcome.state
 
@@ -963,12 +995,14 @@ class _Run:
     ) -> SubmitResult:
         # one pass over the journal, a chunk at a time: counts, what is left, the rows
         tally: Counter[str] = Counter()
-        remaining = 0
+        remaining = recheck = sent_refusals = 0
         for item in journal.iter_batch_items(batch_id):
             tally[item.state] += 1
             remaining += next_stage(item, wait=self.options.wait) is not None
+            recheck += item.state in NEVER_FILED and not item.in_flight
+            sent_refusals += refused_when_sent(item)
         counts = dict(tally)
-        status, code = batch_verdict(counts, wait=self.options.wait)
+        status, code = batch_verdict(counts, wait=self.options.wait, sent_refusals=sent_refusals)
         if stopped_by == "signal":
             status, code = BatchStatus.INTERRUPTED, ExitCode.INTERRUPTED
         elif stopped_by in ("maintenance", "unavailable"):
@@ -994,6 +1028,7 @@ class _Run:
             already_filed=len(already),
             sent=sent,
             remaining=remaining,
+            recheck=recheck,
             pending=_pending(counts),
             wait_timeout=self.options.wait_timeout if stopped_by == "wait_timeout" else None,
             cost=cost,

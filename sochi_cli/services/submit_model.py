@@ -103,7 +103,10 @@ class SubmitResult:
     counts: dict[str, int] = field(default_factory=dict)
     already_filed: int = 0
     sent: int = 0
-    remaining: int = 0  # items a rerun would still do something for
+    remaining: int = 0  # items left in the pipeline (unsent, or a verdict to follow)
+    # items never filed (invalid, or refused by the operator) that a rerun checks again and
+    # files once their cause is gone (docs/batch.md "Items never filed")
+    recheck: int = 0
     pending: int = 0  # filed items whose agency verdict is not in yet
     wait_timeout: float | None = None  # the --wait-timeout that ran out
     cost: Cost | None = None
@@ -163,6 +166,7 @@ class SubmitResult:
         batch = f"batch {self.batch_id}" if self.batch_id is not None else "the batch"
         then = f"`{self.follow_up}`" if self.follow_up else None
         bad = sum(self.counts.get(s, 0) for s in ("invalid", "failed", "rejected"))
+        rerun = self._rerun_hint()
         error: SochiError
         if self.status == "interrupted":
             why = {
@@ -187,7 +191,7 @@ class SubmitResult:
                 f"{batch} partial: {bad} of {self.total} report(s) invalid, refused or rejected"
                 + (f", {self.pending} verdict(s) pending" if self.pending else "")
                 + (f", {len(self.problems)} input problem(s)" if self.problems else ""),
-                hint=f"see {then}" if then else None,
+                hint="; ".join(h for h in (f"see {then}" if then else None, rerun) if h) or None,
             )
         elif self.status == "refused":
             error = self._refused(batch, then)
@@ -197,10 +201,17 @@ class SubmitResult:
                 if self.exit_code == ExitCode.VALIDATION
                 else (errors.OperatorRefused)
             )
+            invalid, refused = self.counts.get("invalid", 0), self.counts.get("failed", 0)
+            if refused == 0:
+                what = "invalid"
+            elif invalid == 0:
+                what = "refused by the operator"
+            else:
+                what = f"invalid or refused by the operator ({invalid} invalid, {refused} refused)"
             error = failed(
-                f"{batch} failed: nothing filed ({bad} of {self.total} report(s) invalid "
-                "or refused)",
-                hint=f"see {then}" if then else "fix the reports and rerun",
+                f"{batch} failed: nothing filed ({bad} of {self.total} report(s) {what})",
+                hint="; ".join(h for h in (f"see {then}" if then else None, rerun) if h)
+                or "fix the reports and rerun",
             )
         error.details = {"batch_id": self.batch_id, "status": self.status}
         return error
@@ -214,8 +225,9 @@ class SubmitResult:
         return None
 
     def _refused(self, batch: str, then: str | None) -> SochiError:
-        """Every report refused: by the operator's terms before signing (a power of attorney),
-        or by the operator when sent; the first one's code and reason say which."""
+        """Every report refused before signing by the operator's terms (a power of attorney, a
+        detached client, from its client list); the first one's code and reason say which.
+        Reports the operator refused when they were sent make the batch `failed` instead."""
         from sochi_cli import errors
 
         first = self._first_refusal()
@@ -232,6 +244,15 @@ class SubmitResult:
             + (f" ({first[1]})" if first else ""),
             hint=hint,
             code=first[0] if first else "refused",
+        )
+
+    def _rerun_hint(self) -> str | None:
+        """What a rerun does with the items never filed (said with a failed/partial batch)."""
+        if not self.recheck or self.batch_id is None:
+            return None
+        return (
+            f"fix the cause, then rerun the same command or `sochi batch resume {self.batch_id}`:"
+            f" the {self.recheck} report(s) never filed are checked again and filed once"
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -255,6 +276,7 @@ class SubmitResult:
             "already_filed": self.already_filed,
             "sent": self.sent,
             "remaining": self.remaining,
+            "recheck": self.recheck,
             "pending": self.pending,
             "follow_up": self.follow_up,
             "cost": self.cost.to_json() if self.cost else None,

@@ -214,6 +214,8 @@ class Outcome:
     signature_sha256: str | None = None
     attachment_signatures: Sequence[str] | None = None
     fee: int | None = None
+    # forget the recorded signatures (the operator refused them: the item is signed again)
+    clear_signatures: bool = False
 
 
 @dataclass(frozen=True)
@@ -1148,7 +1150,9 @@ class Journal:
                 params.append(value)
         if state not in (ItemState.INVALID, ItemState.FAILED) and outcome.error_code is None:
             sets.append("error_code = NULL, error_message = NULL")
-        if outcome.attachment_signatures is not None:
+        if outcome.clear_signatures:
+            sets.append("signature_sha256 = NULL, attachment_signatures = '[]'")
+        elif outcome.attachment_signatures is not None:
             sets.append("attachment_signatures = ?")
             params.append(json.dumps(list(outcome.attachment_signatures)))
         sets.append("stage_times = json_set(stage_times, ?, ?)")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from sochi_cli.errors import ExitCode
-from sochi_cli.services.batch_state import batch_verdict, next_stage, retry_failed
+from sochi_cli.services.batch_state import batch_verdict, must_sign_again, next_stage
 from sochi_cli.store.journal import BatchStatus, Journal, Outcome, Stage
 from tests.batch.factory import plan_item
 
@@ -58,14 +58,37 @@ def test_no_wait_stops_after_the_receipt(journal: Journal) -> None:
     assert next_stage(journal.item(item.id), wait=False) is None
 
 
-def test_refused_items_stay_refused_unless_retried(journal: Journal) -> None:
+def test_items_never_filed_are_final_for_this_run_and_checked_again_by_a_rerun(
+    journal: Journal,
+) -> None:
     item = fresh(journal)
+    journal.record_after(
+        item.id, Stage.VALIDATE, Outcome(state="invalid", error_code="poa_expired")
+    )
+    invalid = journal.item(item.id)
+    assert next_stage(invalid) is None and next_stage(invalid, recheck=True) is Stage.VALIDATE
     journal.record_after(item.id, Stage.SIGN, Outcome(state="signed", signature_sha256="ab" * 32))
     journal.record_after(
         item.id, Stage.SEND, Outcome(state="failed", error_code="balance_exhausted")
     )
     refused = journal.item(item.id)
-    assert next_stage(refused) is None and retry_failed(refused) is Stage.SEND
+    assert next_stage(refused) is None and next_stage(refused, recheck=True) is Stage.VALIDATE
+    assert not must_sign_again(refused)  # the archived signature is resent with the same key
+    journal.record_after(
+        item.id, Stage.SEND, Outcome(state="failed", error_code="signature_invalid")
+    )
+    assert must_sign_again(journal.item(item.id))  # the operator refused the signature itself
+    journal.record_after(item.id, Stage.VALIDATE, Outcome(state="validated", clear_signatures=True))
+    again = journal.item(item.id)
+    assert again.signature_sha256 is None and next_stage(again) is Stage.SIGN
+
+
+def test_filed_items_are_never_checked_again(journal: Journal) -> None:
+    item = fresh(journal)
+    for state in ("received", "accepted", "rejected"):
+        journal.record_after(item.id, Stage.FOLLOW, Outcome(state=state))
+        assert next_stage(journal.item(item.id), recheck=True) in (Stage.FOLLOW, None)
+    assert next_stage(journal.item(item.id), recheck=True) is None
 
 
 @pytest.mark.parametrize(
@@ -79,9 +102,16 @@ def test_refused_items_stay_refused_unless_retried(journal: Journal) -> None:
         ({"accepted": 2, "rejected": 1}, True, (BatchStatus.PARTIAL, ExitCode.PARTIAL)),
         ({"accepted": 2, "failed": 1}, True, (BatchStatus.PARTIAL, ExitCode.PARTIAL)),
         ({"invalid": 2}, True, (BatchStatus.FAILED, ExitCode.VALIDATION)),
+        # every report refused before signing by the operator's terms (a POA): refused, 6
         ({"failed": 2}, True, (BatchStatus.REFUSED, ExitCode.REFUSED)),
         ({"invalid": 1, "failed": 1}, True, (BatchStatus.FAILED, ExitCode.REFUSED)),
     ],
 )
 def test_batch_verdict(counts: dict[str, int], wait: bool, expected: tuple) -> None:
     assert batch_verdict(counts, wait=wait) == expected
+
+
+def test_the_operator_refusing_signed_reports_fails_the_batch_not_refuses_it() -> None:
+    # `refused` says the run stopped before signing; these were signed and sent (exit 6)
+    verdict = batch_verdict({"failed": 2}, sent_refusals=1)
+    assert verdict == (BatchStatus.FAILED, ExitCode.REFUSED)
