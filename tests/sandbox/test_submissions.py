@@ -183,6 +183,47 @@ def test_signature_made_before_revocation_stands_after_it_fails(api: Api) -> Non
     )
 
 
+def test_a_refusal_is_not_replayed_and_a_filed_key_is_replayed_before_any_check(
+    api: Api,
+) -> None:
+    """What re-signing a refused report relies on (docs/api.md): a refusal saves no result
+    under the key, so the same key with a new signature files once; and a key that holds a
+    submission is answered from it before any other check, so a refusal proves nothing is
+    filed under the key."""
+    headers = api.login()
+    signer = api.new_signer()
+    report = api.report(CLIENT)
+    serial = format(signer.certificate.serial_number, "x")
+    api.http.post(
+        f"/certificates/{serial}/revoke", json={"reason": "key_compromise"}, headers=headers
+    )
+    api.advance(60)
+    refused = api.sign(report, signer)
+    for _ in range(2):  # refused again, not a replay of the first refusal
+        body = problem(
+            api.submit(headers, CLIENT, key="k", report=report, signature=refused),
+            422,
+            "signature_invalid",
+        )
+        assert body["reason"] == "revoked"
+    good = api.sign(report)
+    first = api.submit(headers, CLIENT, key="k", report=report, signature=good)
+    assert first.status_code == 201, first.text
+    # filed: the refused signature under the same key is now a conflict naming the filing
+    conflict = problem(
+        api.submit(headers, CLIENT, key="k", report=report, signature=refused),
+        409,
+        "idempotency_conflict",
+    )
+    assert conflict["submission_id"] == first.json()["submission"]["id"]
+    # the POA lapses after filing: the same request is still answered with the filing
+    poa = {"number": "9", "issued_on": "2020-01-01", "valid_until": "2020-12-31"}
+    assert api.http.put(f"/clients/{CLIENT}/poa", json=poa, headers=headers).status_code == 200
+    again = api.submit(headers, CLIENT, key="k", report=report, signature=good)
+    assert again.status_code == 200 and again.json() == first.json()
+    assert len(api.http.get("/submissions", headers=headers).json()["items"]) == 1
+
+
 def test_attachments_need_their_own_signatures(api: Api) -> None:
     headers = api.login()
     pdf = b"%PDF-1.4 scan"
