@@ -9,6 +9,7 @@ policy (stamina, jittered backoff, `Retry-After`), the refresh decision — and 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import ssl
 import time
@@ -48,6 +49,10 @@ class TokenStore(Protocol):
     `check_writable` runs before a refresh is asked for: refresh tokens are single use, so
     a refresh whose result cannot be saved would end the session. It raises (a
     StorageError) when the new tokens could not be stored.
+
+    `serialized()` is held around read → refresh → store: a store shared by several
+    processes (the profile's session.json) takes a lock there and reads its tokens again,
+    so the process that waited uses the tokens another one just got.
     """
 
     def access_token(self) -> str | None: ...
@@ -57,6 +62,8 @@ class TokenStore(Protocol):
     def store(self, grant: TokenGrant) -> None: ...
 
     def check_writable(self) -> None: ...
+
+    def serialized(self) -> contextlib.AbstractContextManager[None]: ...
 
 
 class MemoryTokens:
@@ -82,6 +89,9 @@ class MemoryTokens:
 
     def check_writable(self) -> None:
         return None
+
+    def serialized(self) -> contextlib.AbstractContextManager[None]:
+        return contextlib.nullcontext()
 
 
 @dataclass(frozen=True)
@@ -257,6 +267,16 @@ def _session_expired(exc: ApiProblem) -> SessionExpired:
     return err
 
 
+def _no_refresh_token() -> SessionExpired:
+    err = SessionExpired(
+        "the session has expired and cannot be refreshed",
+        hint="run `sochi login`",
+        code="session_expired",
+    )
+    err.status = 401
+    return err
+
+
 def _tls_reason(exc: BaseException) -> str | None:
     seen: set[int] = set()
     current: BaseException | None = exc
@@ -348,22 +368,25 @@ class OperatorClient:
         except Unauthorized as exc:
             if not self._engine.should_resend(call, exc, used):
                 raise
-            if self._engine.current_token() == used:
-                self._refresh()
+            self._refresh(used)
             return decode_response(call, self._send(call))
 
-    def _refresh(self) -> None:
+    def _refresh(self, expired: str | None) -> None:
         tokens = self._engine.tokens
         assert tokens is not None
-        refresh = tokens.refresh_token()
-        assert refresh is not None
-        tokens.check_writable()  # before the single-use refresh token is spent
-        call = resources.auth.refresh(refresh)
-        try:
-            grant = decode_response(call, self._send(call))
-        except Unauthorized as exc:
-            raise _session_expired(exc) from None
-        self._engine.store_grant(grant)
+        with tokens.serialized():
+            if tokens.access_token() != expired:
+                return  # refreshed meanwhile, by this process or another one (single use)
+            refresh = tokens.refresh_token()
+            if refresh is None:
+                raise _no_refresh_token()
+            tokens.check_writable()  # before the single-use refresh token is spent
+            call = resources.auth.refresh(refresh)
+            try:
+                grant = decode_response(call, self._send(call))
+            except Unauthorized as exc:
+                raise _session_expired(exc) from None
+            self._engine.store_grant(grant)
 
 
 class AsyncOperatorClient:
@@ -436,17 +459,24 @@ class AsyncOperatorClient:
         tokens = self._engine.tokens
         assert tokens is not None
         async with self._refresh_lock:
-            if tokens.access_token() != expired:
-                return  # another task refreshed while we waited (refresh tokens are single use)
-            refresh = tokens.refresh_token()
-            assert refresh is not None
-            tokens.check_writable()  # before the single-use refresh token is spent
-            call = resources.auth.refresh(refresh)
+            # across processes too: the lock is taken in a thread (it may wait), released here
+            held = tokens.serialized()
+            await asyncio.to_thread(held.__enter__)
             try:
-                grant = decode_response(call, await self._send(call))
-            except Unauthorized as exc:
-                raise _session_expired(exc) from None
-            self._engine.store_grant(grant)
+                if tokens.access_token() != expired:
+                    return  # refreshed meanwhile, by another task or process (single use)
+                refresh = tokens.refresh_token()
+                if refresh is None:
+                    raise _no_refresh_token()
+                tokens.check_writable()  # before the single-use refresh token is spent
+                call = resources.auth.refresh(refresh)
+                try:
+                    grant = decode_response(call, await self._send(call))
+                except Unauthorized as exc:
+                    raise _session_expired(exc) from None
+                self._engine.store_grant(grant)
+            finally:
+                held.__exit__(None, None, None)
 
 
 __all__ = [

@@ -17,6 +17,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
 from sochi_cli.errors import AuthError, StorageError
 from sochi_cli.logs import register_secret
 from sochi_cli.store import paths
@@ -31,6 +34,7 @@ if TYPE_CHECKING:
     from sochi_cli.token.base import Signer
 
 SESSION_FILE = "session.json"
+REFRESH_LOCK_SECONDS = 60.0  # how long to wait for another process refreshing the session
 ACCESS_TOKEN_ENV = "SOCHI_ACCESS_TOKEN"  # noqa: S105 - the variable's name, not a token
 
 
@@ -69,11 +73,50 @@ class FileTokens:
         self.profile = profile
         self.api_url = api_url
         self.path = session_path(profile)
+        self._reload()
+
+    def _reload(self) -> None:
         self._data = _read_session(self.path)
-        if self._data and self._data.get("api_url") != api_url:
+        if self._data and self._data.get("api_url") != self.api_url:
             self._data = {}  # a session for another endpoint is not ours
         register_secret(self._data.get("access_token"))
         register_secret(self._data.get("refresh_token"))
+
+    @contextlib.contextmanager
+    def serialized(self) -> Iterator[None]:
+        """One refresh at a time across processes: an `flock` on `session.json.lock`, then
+        `session.json` read again — refresh tokens are single use, so a process that waited
+        here finds the tokens another one just got and uses them instead of refreshing."""
+        import fcntl
+        import time
+
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        try:
+            paths.ensure_private_dir(lock_path.parent)
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            from sochi_cli.store.journal import storage_error
+
+            raise storage_error(exc, lock_path, "session") from None
+        try:
+            deadline = time.monotonic() + REFRESH_LOCK_SECONDS
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise AuthError(
+                            "another sochi process has been refreshing the session for "
+                            f"{REFRESH_LOCK_SECONDS:.0f} s",
+                            hint="wait for it and rerun, or run `sochi login`",
+                            code="session_busy",
+                        ) from None
+                    time.sleep(0.02)
+            self._reload()
+            yield
+        finally:
+            os.close(fd)  # closing releases the flock
 
     @property
     def data(self) -> dict[str, Any]:
@@ -142,6 +185,9 @@ class EnvTokens:
 
     def check_writable(self) -> None:  # pragma: no cover - no refresh token
         return None
+
+    def serialized(self) -> contextlib.AbstractContextManager[None]:  # pragma: no cover
+        return contextlib.nullcontext()
 
 
 def _read_session(path: Path) -> dict[str, Any]:

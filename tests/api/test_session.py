@@ -76,3 +76,37 @@ def test_access_token_from_environment(logged_in: Sandbox, monkeypatch: pytest.M
     session_path("sandbox").unlink()
     monkeypatch.setenv("SOCHI_ACCESS_TOKEN", token)
     assert as_json(run_cli("account", "show", "--json"))["inn"] == logged_in.rep["inn"]
+
+
+def test_parallel_commands_with_an_expired_token_all_refresh_once_and_succeed(
+    logged_in: Sandbox,
+) -> None:
+    """Scripts run sochi in parallel: when the access token has expired, every process needs
+    a refresh, refresh tokens are single use — one process refreshes, the others wait for it
+    and use the tokens it saved (real processes, 6 at a time, 2 rounds)."""
+    import os
+    import subprocess
+    import sys
+
+    commands = [["whoami"], ["account", "balance"], ["clients", "list"]] * 2
+    for _ in range(2):
+        logged_in.control("POST", "clock/advance", {"seconds": 1000})  # access tokens live 900 s
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "sochi_cli", *args],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                env=dict(os.environ),
+            )
+            for args in commands
+        ]
+        try:
+            outcomes = [(p.wait(timeout=60), p.stderr.read().decode()) for p in procs]  # type: ignore[union-attr]
+        finally:
+            for p in procs:
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
+        assert [code for code, _ in outcomes] == [0] * len(commands), outcomes
+    assert as_json(run_cli("whoami", "--json"))["inn"] == logged_in.rep["inn"]
