@@ -12,6 +12,8 @@ from sochi_cli.commands._signer_opts import SignerChoice, signer_parameters
 from sochi_cli.commands._trust_opts import TrustOpt
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from cryptography import x509
 
 cert_app = typer.Typer(
@@ -178,7 +180,14 @@ def cert_status(
     )
     actions = list(status.actions)
     due = status.decision is None or status.decision.due
-    if facts is not None and facts.next_year_paid is False and due:
+    state, revoked_at, revoked_why = _certificate_state(app, certificate, facts)
+    if revoked_at is not None:
+        # a revoked certificate is not renewed (the operator refuses): it is replaced
+        actions = [
+            "it cannot sign any more: get a new certificate at the operator's office, then "
+            "`sochi login` with the new key"
+        ]
+    elif facts is not None and facts.next_year_paid is False and due:
         from sochi_cli.services.account import som
 
         actions.append(
@@ -188,12 +197,15 @@ def cert_status(
     data = {
         "subject": name_text(certificate.subject),
         "serial": serial,
+        "status": state,
+        "revoked_at": iso_z(revoked_at) if revoked_at else None,
+        "revocation_reason": revoked_why,
         "expires": iso_z(status.expires),
         "days_left": status.days_left,
         "signer": status.signer_kind,
         "renewal": status.path,
         "renewal_from": status.decision.opens.isoformat() if status.decision else None,
-        "renewal_due": due,
+        "renewal_due": due and revoked_at is None,  # a revoked one is replaced, not renewed
         "summary": status.summary,
         "actions": actions,
         "requisites_drift": status.requisites_drift,
@@ -214,6 +226,12 @@ def cert_status(
             [
                 ("certificate", data["subject"]),
                 ("serial", serial),
+                ("status", state),
+                *(
+                    [("revoked", revoked_at), ("revocation reason", _why(revoked_why))]
+                    if revoked_at is not None
+                    else []
+                ),
                 ("expires", status.expires),
                 ("days left", status.days_left),
                 ("renewal", f"{status.path}: {status.summary}"),
@@ -236,6 +254,34 @@ def _renewal(c: Any) -> Any:
     from sochi_cli.services.certificates import renewal_decision
 
     return renewal_decision(c.key_kind, c.not_after) if c.not_after is not None else None
+
+
+def _certificate_state(
+    app: AppContext, certificate: x509.Certificate, facts: Any
+) -> tuple[str, datetime | None, str | None]:
+    """(status, revoked at, reason): the operator's word when it answered, else what this
+    profile knows offline (a revocation it recorded, a cached CRL)."""
+    from sochi_cli.services.certificates import known_revocation
+    from sochi_cli.timeutil import utcnow
+
+    entry = facts.certificate if facts is not None else None
+    if entry is not None:
+        if entry.status == "revoked":
+            return "revoked", entry.revoked_at or utcnow(), entry.revocation_reason
+        return entry.status, None, None
+    known = known_revocation(app.profile, certificate)
+    if known is not None:
+        return "revoked", known.revoked_at, known.reason
+    now = utcnow()
+    if now > certificate.not_valid_after_utc:
+        return "expired", None, None
+    if now < certificate.not_valid_before_utc:
+        return "not_yet_valid", None, None
+    return "valid", None, None
+
+
+def _why(reason: str | None) -> str:
+    return reason.replace("_", " ") if reason else "not stated"
 
 
 def _certificate_row(c: Any) -> tuple[Any, ...]:
@@ -302,6 +348,7 @@ def cert_revoke(
         normal_serial,
         owned_certificate,
         reason_code,
+        remember_revocation,
         revoke_certificate,
     )
 
@@ -317,7 +364,13 @@ def cert_revoke(
         if not confirm(question, assume_yes=yes):
             raise Interrupted("not revoked", code="declined")
         revoked = revoke_certificate(client, owned.serial, reason)
-    app.out.info(f"revoked certificate {revoked.serial}; run `sochi crl fetch` to refresh the CRL")
+    warning = remember_revocation(app.profile, str(app.config.get("api_url")), revoked)
+    if warning is not None:
+        app.out.warn(warning)
+    app.out.info(
+        f"revoked certificate {revoked.serial}; sochi refuses to sign with it from now on"
+        + ("" if warning else " (the CRL was refreshed)")
+    )
     data = revoked.to_json()
     data.pop("certificate", None)
     app.out.result(

@@ -134,7 +134,9 @@ def ack(
 
     app = app_context(ctx)
     options = chosen.options(app)
-    trust = trust_material(app.profile, api_url=app.config.get("api_url"), fetch_missing=True)
+    trust = trust_material(
+        app.profile, api_url=app.config.get("api_url"), fetch_missing=True, refresh=True
+    )
     with connect(app) as client:
         result = acknowledge(
             client,
@@ -182,7 +184,9 @@ def reply(
 
     app = app_context(ctx)
     options = chosen.options(app)
-    trust = trust_material(app.profile, api_url=app.config.get("api_url"), fetch_missing=True)
+    trust = trust_material(
+        app.profile, api_url=app.config.get("api_url"), fetch_missing=True, refresh=True
+    )
     with connect(app) as client:
         result = send_reply(
             client,

@@ -58,6 +58,7 @@ def sign(
         crl_files=crl or [],
         api_url=app.config.get("api_url"),
         fetch_missing=True,
+        refresh=True,  # a certificate revoked since the last `crl fetch` is refused too
     )
     key_signer = build_signer(options, app.config)
     said: list[str] = []

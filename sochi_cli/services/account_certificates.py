@@ -3,6 +3,7 @@ clause-18 facts `cert status` needs from the operator (requisites, balance vs re
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -66,6 +67,36 @@ def revoke_certificate(client: OperatorClient, serial: str, reason: str) -> Cert
     return client.call(resources.certificates.revoke(serial, reason_code(reason)))
 
 
+def remember_revocation(profile: str, api_url: str, revoked: Certificate) -> str | None:
+    """After the operator revoked one of our certificates: record it, so the signing gate
+    refuses it at once, and refresh the cached CRL (`sochi crl fetch`). Returns a warning
+    when the CRL could not be refreshed (the record still stops signing)."""
+    import base64
+
+    from sochi_cli.errors import SochiError
+    from sochi_cli.services import certificates as certs
+    from sochi_cli.timeutil import utcnow
+
+    cert = None
+    if revoked.certificate:
+        with contextlib.suppress(ValueError):
+            from cryptography import x509
+
+            cert = x509.load_der_x509_certificate(base64.b64decode(revoked.certificate))
+    certs.record_revocation(
+        profile,
+        normal_serial(revoked.serial),
+        revoked_at=revoked.revoked_at or utcnow(),
+        reason=revoked.revocation_reason,
+        certificate=cert,
+    )
+    try:
+        certs.fetch_pki(profile, api_url)
+    except SochiError as exc:
+        return f"the CRL could not be refreshed ({exc.one_line()}): run `sochi crl fetch`"
+    return None
+
+
 def default_serial(client: OperatorClient, session_serial: str | None) -> str:
     """The session's certificate, else the account's only valid one."""
     if session_serial:
@@ -108,6 +139,7 @@ class RenewalFacts:
     balance: int
     renewal_fee: int | None
     currency: str = "KGS"
+    certificate: Certificate | None = None  # the operator's entry: status, revocation
 
     @property
     def next_year_paid(self) -> bool | None:
@@ -133,10 +165,15 @@ def renewal_facts(client: OperatorClient, serial: str) -> RenewalFacts:
     tariffs = client.call(resources.account.tariffs())
     fee = next((t.amount for t in tariffs.items if t.code == RENEWAL_TARIFF), None)
     wanted = normal_serial(serial)
-    kind = next(
-        (c.key_kind for c in list_certificates(client) if normal_serial(c.serial) == wanted), None
+    entry = next((c for c in list_certificates(client) if normal_serial(c.serial) == wanted), None)
+    return RenewalFacts(
+        account_requisites(account),
+        entry.key_kind if entry else None,
+        balance.balance,
+        fee,
+        balance.currency,
+        entry,
     )
-    return RenewalFacts(account_requisites(account), kind, balance.balance, fee, balance.currency)
 
 
 def signer_kind_of(key_kind: str | None, fallback: str) -> str:
@@ -153,6 +190,7 @@ __all__ = [
     "normal_serial",
     "owned_certificate",
     "reason_code",
+    "remember_revocation",
     "renew_certificate",
     "renewal_facts",
     "revoke_certificate",

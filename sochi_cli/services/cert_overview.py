@@ -265,12 +265,18 @@ def token_keys(config: Config, token: str | None, pin: str) -> list[TokenKey]:
 
 def revoke(config: Config, serial: str, reason: str) -> str:
     """Revoke one of the account's own certificates (clause 4.3.9); returns its serial."""
-    from sochi_cli.services.account_certificates import owned_certificate, revoke_certificate
+    from sochi_cli.services.account_certificates import (
+        owned_certificate,
+        remember_revocation,
+        revoke_certificate,
+    )
     from sochi_cli.services.session import open_client
 
     with open_client(config) as client:
         owned = owned_certificate(client, serial)
-        return revoke_certificate(client, owned.serial, reason).serial
+        revoked = revoke_certificate(client, owned.serial, reason)
+    remember_revocation(config.profile, str(config.get("api_url")), revoked)
+    return revoked.serial
 
 
 __all__ = [

@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 CRL_FILE = "operator.crl"  # the operator CA's CRL (GET /pki/crl)
 CRL_DIR = "crls"  # the other CAs' CRLs, one file per issuer
 CHAIN_FILE = "chain.pem"
+# revocations the operator confirmed to this profile (`sochi cert revoke`), kept in the data
+# dir so the gate refuses the certificate even before a CRL listing it was fetched
+REVOCATIONS_FILE = "revocations.json"
 
 
 # -- loading -----------------------------------------------------------------------------
@@ -466,6 +469,85 @@ def unrelated_crls(
     return [c for c in crls if c.issuer not in issuers]
 
 
+@dataclass(frozen=True)
+class KnownRevocation:
+    """A revocation the operator confirmed to this profile (its answer to `cert revoke`)."""
+
+    serial: str  # lowercase hex, no leading zeros
+    issuer: str | None  # RFC 4514 name of the issuer, when known
+    revoked_at: datetime
+    reason: str | None
+
+    def matches(self, cert: x509.Certificate) -> bool:
+        return format(cert.serial_number, "x") == self.serial and (
+            self.issuer is None or self.issuer == cert.issuer.rfc4514_string()
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "serial": self.serial,
+            "issuer": self.issuer,
+            "revoked_at": iso_z(self.revoked_at),
+            "reason": self.reason,
+        }
+
+
+def _revocations_path(profile: str) -> Path:
+    return paths.profile_data_dir(profile) / REVOCATIONS_FILE
+
+
+def recorded_revocations(profile: str) -> list[KnownRevocation]:
+    """Revocations recorded by `record_revocation` (an unreadable file records none)."""
+    from sochi_cli.timeutil import parse_instant
+
+    try:
+        items = json.loads(_revocations_path(profile).read_text(encoding="utf-8"))
+        return [
+            KnownRevocation(
+                str(i["serial"]), i.get("issuer"), parse_instant(i["revoked_at"]), i.get("reason")
+            )
+            for i in items
+        ]
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return []
+
+
+def record_revocation(
+    profile: str,
+    serial: str,
+    *,
+    revoked_at: datetime,
+    reason: str | None,
+    certificate: x509.Certificate | None = None,
+) -> KnownRevocation:
+    """Remember that the operator revoked `serial`: the gate refuses it from now on."""
+    from sochi_cli.store.files import atomic_write_text
+
+    known = KnownRevocation(
+        serial.lower().lstrip("0") or "0",
+        certificate.issuer.rfc4514_string() if certificate is not None else None,
+        as_utc(revoked_at),
+        reason,
+    )
+    kept = [r for r in recorded_revocations(profile) if r.serial != known.serial]
+    path = _revocations_path(profile)
+    paths.ensure_private_dir(path.parent)
+    atomic_write_text(path, json.dumps([r.to_json() for r in [*kept, known]], indent=2))
+    return known
+
+
+def known_revocation(profile: str, cert: x509.Certificate) -> KnownRevocation | Revocation | None:
+    """What this profile knows about `cert` being revoked, without the network: a recorded
+    revocation, or an entry on a cached CRL of its issuer (signature checked when the
+    issuer is in the cached chain)."""
+    recorded = next((r for r in recorded_revocations(profile) if r.matches(cert)), None)
+    if recorded is not None:
+        return recorded
+    issuer = next((c for c in cached_chain(profile) if c.subject == cert.issuer), None)
+    crl = crl_for(cert, issuer, cached_crls(profile))
+    return revocation_of(cert, crl) if crl is not None else None
+
+
 # -- the clause 1.5 gate -----------------------------------------------------------------
 
 
@@ -476,6 +558,9 @@ class GateResult:
     certificate: x509.Certificate
     path: list[x509.Certificate] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+
+
+REVOKED_HINT = "a revoked certificate cannot sign: sign with another key (`sochi cert list`)"
 
 
 def _refuse(reason: str, code: str, hint: str | None = None) -> AuthError:
@@ -553,15 +638,30 @@ def check_can_sign(
     trust_roots: Sequence[x509.Certificate],
     crls: Sequence[x509.CertificateRevocationList] = (),
     at: datetime | None = None,
+    revoked: Sequence[KnownRevocation] = (),
 ) -> GateResult:
     """Clause 1.5: refuse (AuthError, with the reason) an unusable signing certificate.
 
-    Refused: expired, not yet valid, revoked on a CRL the caller supplied (fresh or not:
-    a listed revocation stays a revocation), no digitalSignature/nonRepudiation, or no
-    chain to a trusted root. There is no override.
+    Refused: expired, not yet valid, revoked (a revocation the operator confirmed to this
+    profile, `revoked`, or an entry on a CRL the caller supplied — fresh or not: a listed
+    revocation stays a revocation), no digitalSignature/nonRepudiation, or no chain to a
+    trusted root. There is no override.
+
+    Signing now (`at` not given), any listed revocation refuses, whatever its date: the
+    issuer had revoked the certificate when it issued the CRL, and that was before now —
+    a revocation time ahead of this machine's clock says the clock is behind, not that the
+    key may still sign. With `at` (a status at a given time) the revocation time decides.
     """
     moment = as_utc(at or utcnow())
     result = GateResult(certificate)
+    recorded = next((r for r in revoked if r.matches(certificate)), None)
+    if recorded is not None:
+        raise _refuse(
+            f"the certificate was revoked on {format_local(recorded.revoked_at)}"
+            + (f" ({recorded.reason})" if recorded.reason else ""),
+            "certificate_revoked",
+            hint=REVOKED_HINT,
+        )
     if moment < certificate.not_valid_before_utc:
         raise _refuse(
             "the certificate is not valid until "
@@ -615,12 +715,15 @@ def check_can_sign(
                 f"no CRL from {name_text(cert.issuer)}: revocation of {who} not checked"
             )
             continue
-        revoked = level.revocation
-        if revoked is not None and revoked.revoked_at <= moment + timedelta(seconds=1):
+        listed = level.revocation
+        if listed is not None and (
+            at is None or listed.revoked_at <= moment + timedelta(seconds=1)
+        ):
             raise _refuse(
-                f"{who} was revoked on {format_local(revoked.revoked_at)}"
-                + (f" ({revoked.reason})" if revoked.reason else ""),
+                f"{who} was revoked on {format_local(listed.revoked_at)}"
+                + (f" ({listed.reason})" if listed.reason else ""),
                 "certificate_revoked",
+                hint=REVOKED_HINT if cert is certificate else None,
             )
         next_update = level.crl.next_update_utc
         if level.stale and next_update is not None:
@@ -808,6 +911,7 @@ __all__ = [
     "RENEWAL_WINDOW_DAYS",
     "FetchedPki",
     "GateResult",
+    "KnownRevocation",
     "LevelRevocation",
     "RenewalDecision",
     "RenewalStatus",
@@ -826,11 +930,14 @@ __all__ = [
     "fetch_crl",
     "fetch_pki",
     "has_signing_usage",
+    "known_revocation",
     "load_certificate_files",
     "load_crl_files",
     "name_text",
     "parse_certificates",
     "parse_crl",
+    "record_revocation",
+    "recorded_revocations",
     "renewal_decision",
     "renewal_path",
     "renewal_status",

@@ -521,6 +521,7 @@ def check_certificate(ctx: DoctorContext, check: Check) -> Finding:
             trust_roots=material.roots,
             crls=crls,
             at=ctx.options.clock(),
+            revoked=material.revoked,
         )
     except AuthError as err:
         if err.code == "trust_anchor_missing":  # nothing wrong is known of the certificate

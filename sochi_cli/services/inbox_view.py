@@ -45,7 +45,9 @@ def acknowledge_item(
     from sochi_cli.services.session import open_client
     from sochi_cli.services.signing import trust_material
 
-    trust = trust_material(config.profile, api_url=str(config.get("api_url")), fetch_missing=True)
+    trust = trust_material(
+        config.profile, api_url=str(config.get("api_url")), fetch_missing=True, refresh=True
+    )
     with open_client(config) as client:
         return acknowledge(
             client, item_id, signer, trust=trust, on_warning=on_warning, keep_in=config.profile

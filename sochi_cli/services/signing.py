@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from sochi_cli.token.base import Signer
 
 SIGNATURE_SUFFIX = ".p7s"
+REFRESH_TIMEOUT = 10.0  # seconds: a refresh before signing must not hang an offline run
 
 
 @dataclass
@@ -29,6 +30,8 @@ class TrustMaterial:
     intermediates: list[x509.Certificate] = field(default_factory=list)
     crls: list[x509.CertificateRevocationList] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
+    revoked: list[certs.KnownRevocation] = field(default_factory=list)  # `cert revoke` said so
+    warnings: list[str] = field(default_factory=list)  # e.g. the CRL could not be refreshed
 
 
 def trust_material(
@@ -38,18 +41,36 @@ def trust_material(
     crl_files: Sequence[Path] = (),
     api_url: str | None = None,
     fetch_missing: bool = False,
+    refresh: bool = False,
 ) -> TrustMaterial:
     """`--trust`/`--crl` files first, then the profile's cache (`crl fetch`), optionally fetched.
 
     Self-signed certificates are trust anchors; the others serve as intermediates.
+    `refresh` (what signing asks for): unless CRL files are given, the chain and CRLs are
+    fetched again first (as `sochi crl fetch` does), so a certificate revoked since the last
+    fetch is refused; when the operator cannot be reached the cache is used and a warning
+    says so. Revocations the operator confirmed to `sochi cert revoke` come along too.
     """
-    material = TrustMaterial()
+    material = TrustMaterial(revoked=certs.recorded_revocations(profile))
+    asked = bool(refresh and api_url and not crl_files)  # the operator is asked once at most
+    if asked and api_url:
+        try:
+            certs.fetch_pki(profile, api_url, timeout=REFRESH_TIMEOUT)
+            material.sources.append(f"{api_url}/pki/crl")
+        except SochiError as exc:
+            kept = certs.cached_crl(profile)
+            material.warnings.append(
+                f"the CRL could not be refreshed ({exc.one_line()}): revocation is checked "
+                f"against the cached CRL of {kept.last_update_utc:%Y-%m-%d %H:%M} UTC"
+                if kept is not None
+                else f"the CRL could not be fetched ({exc.one_line()})"
+            )
     given = certs.load_certificate_files(trust_files)
     if given:
         material.sources.append("--trust")
     else:
         given = certs.cached_chain(profile)
-        if not given and fetch_missing and api_url:
+        if not given and fetch_missing and api_url and not asked:
             try:
                 given = certs.fetch_chain(profile, api_url)
                 material.sources.append(f"{api_url}/pki/chain")
@@ -62,7 +83,7 @@ def trust_material(
     material.crls = certs.load_crl_files(crl_files)
     if not crl_files:
         cached = certs.cached_crls(profile)
-        if not cached and fetch_missing and api_url:
+        if not cached and fetch_missing and api_url and not asked:
             try:
                 cached = [crl for crl, _ in certs.fetch_pki(profile, api_url).crls]
             except SochiError:
@@ -128,7 +149,9 @@ def sign_with_gate(
             trust_roots=trust.roots,
             crls=trust.crls,
             at=signing_time,
+            revoked=trust.revoked,
         )
+        gate.warnings[:0] = trust.warnings
         for warning in gate.warnings:
             if on_warning:
                 on_warning(warning)

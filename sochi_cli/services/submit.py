@@ -735,13 +735,20 @@ class _Run:
         from sochi_cli.services.signing import trust_material
         from sochi_cli.store.audit import Actor
 
-        trust = trust_material(self.profile, api_url=self.api_url, fetch_missing=True)
-        certs.check_can_sign(
+        # the CRL is fetched again first: a certificate revoked since the last fetch (or
+        # by `sochi cert revoke`, recorded then) is refused before anything is signed
+        trust = trust_material(self.profile, api_url=self.api_url, fetch_missing=True, refresh=True)
+        gate = certs.check_can_sign(
             signer.certificate,
             chain=[*signer.chain, *trust.intermediates],
             trust_roots=trust.roots,
             crls=trust.crls,
+            revoked=trust.revoked,
         )
+        for warning in [*trust.warnings, *gate.warnings]:
+            self.warnings.append(warning)
+            if self.warn is not None:
+                self.warn(warning)
         return Actor.from_certificate(signer.certificate, inn=context.own_inn)
 
     def _sign_chunks(

@@ -94,3 +94,45 @@ def test_reports_whose_signature_the_operator_refused_fail_and_a_rerun_signs_the
             " GROUP BY e.kind"
         )
     assert {r["kind"]: r["n"] for r in kinds} == {"signature": 3, "superseded_signature": 3}
+
+
+def test_submit_with_a_certificate_just_revoked_signs_nothing_and_files_with_the_next_key(
+    op: Operator, tmp_path: Path, monkeypatch
+) -> None:
+    import base64
+    from datetime import UTC, datetime
+
+    now = datetime.now(UTC).replace(microsecond=0)  # the sandbox's clock is ahead of ours
+    issued = op.control(
+        "POST",
+        "certificates",
+        {
+            "inn": op.rep["inn"],
+            "owner_name": "Aida Beishenova",
+            "position": "Chief accountant",
+            "passphrase": "pw2",
+            "not_before": (now - timedelta(days=1)).isoformat(),
+            "not_after": (now + timedelta(days=365)).isoformat(),
+        },
+    )
+    key = tmp_path / "k2.p12"
+    key.write_bytes(base64.b64decode(issued["pkcs12"]))
+    key.chmod(0o600)
+    monkeypatch.setenv("SOCHI_KEY_FILE", str(key))
+    monkeypatch.setenv("SOCHI_KEY_PASSPHRASE", "pw2")
+    assert run_cli("login").code == 0
+    assert run_cli("crl", "fetch").code == 0
+    revoked = run_cli("cert", "revoke", issued["serial"], "--reason", "key-compromise", "--yes")
+    assert revoked.code == 0, revoked.stderr
+    write_reports(tmp_path / "in", count=2, period="2020-06")
+    code, refused, stderr = _submit(str(tmp_path / "in"), "--no-wait")
+    assert code == 5 and refused["error"]["code"] == "certificate_revoked", stderr
+    assert op.submissions(access_token(), "2020-06") == []
+    # with a valid key the rerun continues the same batch: signed and filed once
+    monkeypatch.setenv("SOCHI_KEY_FILE", op.rep["pkcs12"])
+    monkeypatch.setenv("SOCHI_KEY_PASSPHRASE", op.facts["passphrase"])
+    assert run_cli("login").code == 0
+    code, filed, _ = _submit(str(tmp_path / "in"), "--no-wait")
+    assert code == 0, filed
+    assert filed["counts"] == {"received": 2} and filed["resumed"] is True
+    assert len(op.submissions(access_token(), "2020-06")) == 2

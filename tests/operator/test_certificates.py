@@ -153,3 +153,79 @@ def test_status_without_a_session_warns_and_shows_the_local_part(cli_env: Sandbo
     data = json.loads(ok(result).stdout)
     assert data["operator_checked"] is False and data["next_year_paid"] is None
     assert "requisites and renewal payment not checked: not logged in" in result.stderr
+
+
+def _second_key(sb: Sandbox, tmp_path, monkeypatch) -> str:
+    """A new key + certificate of the representative, logged in with, CRL fetched before."""
+    import base64
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime.now(UTC).replace(microsecond=0)  # this machine's clock: the sandbox's is ahead
+    issued = sb.control(
+        "POST",
+        "certificates",
+        {
+            "inn": sb.rep["inn"],
+            "owner_name": "Aida Beishenova",
+            "position": "Chief accountant",
+            "passphrase": "pw2",
+            "not_before": (now - timedelta(days=1)).isoformat(),
+            "not_after": (now + timedelta(days=365)).isoformat(),
+        },
+    )
+    key = tmp_path / "k2.p12"
+    key.write_bytes(base64.b64decode(issued["pkcs12"]))
+    key.chmod(0o600)
+    monkeypatch.setenv("SOCHI_KEY_FILE", str(key))
+    monkeypatch.setenv("SOCHI_KEY_PASSPHRASE", "pw2")
+    ok(run_cli("login"))
+    ok(run_cli("crl", "fetch"))
+    (tmp_path / "d.xml").write_text("<a/>\n")
+    return str(issued["serial"])
+
+
+def test_a_certificate_revoked_by_cert_revoke_cannot_sign_and_cert_status_says_so(
+    cli_env: Sandbox, tmp_path, monkeypatch
+) -> None:
+    serial = _second_key(cli_env, tmp_path, monkeypatch)
+    revoked = run_cli("cert", "revoke", serial, "--reason", "key-compromise", "--yes")
+    assert revoked.code == 0, revoked.stderr
+    assert "crl fetch" not in revoked.stderr  # sochi refreshed the CRL itself
+    signed = run_cli("sign", str(tmp_path / "d.xml"))
+    assert signed.code == ExitCode.AUTH, signed.stderr
+    assert "refusing to sign: the certificate was revoked" in signed.stderr
+    assert not (tmp_path / "d.xml.p7s").exists()
+    status = as_json(run_cli("cert", "status", "--json"))
+    assert status["status"] == "revoked" and status["revocation_reason"] == "key_compromise"
+    assert status["revoked_at"] and status["actions"] == [
+        "it cannot sign any more: get a new certificate at the operator's office, then "
+        "`sochi login` with the new key"
+    ]
+    plain = ok(run_cli("cert", "status")).stdout
+    assert "status\trevoked" in plain and "revocation reason\tkey compromise" in plain
+    # offline (the operator out of reach) the recorded revocation still refuses
+    monkeypatch.setenv("SOCHI_API_URL", "http://127.0.0.1:9/api/v1")
+    offline = run_cli("sign", str(tmp_path / "d.xml"))
+    assert offline.code == ExitCode.AUTH and "revoked" in offline.stderr
+
+
+def test_sign_refreshes_the_crl_and_refuses_a_certificate_revoked_elsewhere(
+    cli_env: Sandbox, tmp_path, monkeypatch
+) -> None:
+    import httpx
+
+    from tests.batch.operator import access_token
+
+    serial = _second_key(cli_env, tmp_path, monkeypatch)
+    # revoked at the operator by someone else (another machine, the office): the CRL
+    # cached by `crl fetch` above does not list it yet
+    httpx.post(
+        f"{cli_env.api}/certificates/{serial}/revoke",
+        json={"reason": "key_compromise"},
+        headers={"Authorization": f"Bearer {access_token()}"},
+    ).raise_for_status()
+    signed = run_cli("sign", str(tmp_path / "d.xml"))
+    assert signed.code == ExitCode.AUTH, signed.stderr
+    assert "refusing to sign: the certificate was revoked" in signed.stderr
+    status = as_json(run_cli("cert", "status", "--json"))
+    assert status["status"] == "revoked"
