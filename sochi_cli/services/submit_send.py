@@ -33,6 +33,10 @@ if TYPE_CHECKING:
 
 MAINTENANCE_POLL_SECONDS = 2.0
 EVENTS_WAIT_SECONDS = 10
+# While following verdicts, the pending submissions are also read directly this often: an
+# event the feed lost (or a feed that was reset) then delays a verdict, never stalls --wait.
+DIRECT_CHECK_SECONDS = 15.0
+DIRECT_CHECK_ONE_BY_ONE = 20  # up to this many pending: GET each; more: list their periods
 _CURSOR_KEY = "events.cursor"
 _FINAL_VERDICTS = {"accepted": ItemState.ACCEPTED, "rejected": ItemState.REJECTED}
 
@@ -419,21 +423,28 @@ class Remote:
 
     # verdicts ------------------------------------------------------------------------
     async def follow(self, items: list[Item], *, check_first: bool) -> None:
-        """Follow `/events` until every item has an agency verdict, a stop, or the timeout."""
+        """Follow `/events` until every item has an agency verdict, a stop, or the timeout.
+
+        The feed is the fast path, not the only one: the pending submissions are read
+        directly first when `check_first` (verdicts that came while nobody was following),
+        whenever the feed says the stored cursor is not one it issued (`invalid_cursor`: the
+        feed was reset; following starts over from its beginning), and every
+        `DIRECT_CHECK_SECONDS` while something is pending.
+        """
         from sochi_cli.api import resources
         from sochi_cli.api.errors import InvalidCursor
 
         pending = {i.submission_id: i for i in items if i.submission_id}
         if not pending:
             return
-        if check_first:  # verdicts that came while nobody was following (resumed batch)
-            for sub_id in list(pending):
-                submission = await self.client.call(resources.submissions.get(sub_id))
-                await self._update(pending, submission)
+        if check_first:
+            await self._check_directly(pending)
         deadline = time.monotonic() + self.options.wait_timeout
+        next_check = time.monotonic() + DIRECT_CHECK_SECONDS
         cursor = await asyncio.to_thread(self.journal.get_value, self._cursor_key())
         while pending and not self.stop.is_set() and time.monotonic() < deadline:
-            wait = int(max(1, min(EVENTS_WAIT_SECONDS, deadline - time.monotonic())))
+            now = time.monotonic()
+            wait = int(max(1, min(EVENTS_WAIT_SECONDS, deadline - now, next_check - now)))
             poll = asyncio.create_task(
                 self.client.call(resources.events.poll(after=cursor, wait=wait, limit=500))
             )
@@ -446,8 +457,13 @@ class Remote:
             stopper.cancel()
             try:
                 batch = poll.result()
-            except InvalidCursor:  # the operator's feed was reset: read it again from the start
-                cursor = None
+            except InvalidCursor:
+                if cursor is None:
+                    raise
+                cursor = None  # the feed does not know it (reset since): from its beginning
+                await asyncio.to_thread(self.journal.delete_value, self._cursor_key())
+                await self._check_directly(pending)
+                next_check = time.monotonic() + DIRECT_CHECK_SECONDS
                 continue
             for event in batch.events:
                 if event.submission_id in pending and event.status:
@@ -459,6 +475,25 @@ class Remote:
             if batch.next_cursor and batch.next_cursor != cursor:
                 cursor = batch.next_cursor
                 await asyncio.to_thread(self.journal.set_value, self._cursor_key(), cursor)
+            if pending and time.monotonic() >= next_check:
+                await self._check_directly(pending)
+                next_check = time.monotonic() + DIRECT_CHECK_SECONDS
+
+    async def _check_directly(self, pending: dict[str, Item]) -> None:
+        """Read the pending submissions from the operator (not the feed) and record what
+        changed: one GET each when they are few, else one listing per period."""
+        from sochi_cli.api import resources
+
+        if len(pending) <= DIRECT_CHECK_ONE_BY_ONE:
+            for sub_id in list(pending):
+                submission = await self.client.call(resources.submissions.get(sub_id))
+                await self._update(pending, submission)
+            return
+        for period in sorted({item.period for item in pending.values()}):
+            listing = resources.submissions.list(period=period, limit=500)
+            async for submission in self.client.iterate(listing):
+                if submission.id in pending:
+                    await self._update(pending, submission)
 
     def _cursor_key(self) -> str:
         return f"{_CURSOR_KEY}:{self.client.base_url}"

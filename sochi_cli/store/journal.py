@@ -1187,6 +1187,10 @@ class Journal:
                 (key, value),
             )
 
+    def delete_value(self, key: str) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM kv WHERE key = ?", (key,))
+
 
 def _plan_digest(items: Sequence[PlannedItem]) -> str:
     """What makes two runs "the same batch": the sorted idempotency keys of its items."""

@@ -31,6 +31,9 @@ def test_events_feed_continues_from_cursor(api: Api) -> None:
     assert more["next_cursor"] == more["events"][-1]["cursor"]
     problem(api.http.get("/events?wait=61", headers=headers), 422, "validation_failed")
     problem(api.http.get("/events?after=x", headers=headers), 400, "invalid_cursor")
+    # a cursor past the feed's last event (the feed was reset since): not issued by it
+    ahead = str(int(more["next_cursor"]) + 1)
+    problem(api.http.get(f"/events?after={ahead}", headers=headers), 400, "invalid_cursor")
 
 
 def test_long_poll_returns_when_an_event_arrives(api: Api) -> None:
