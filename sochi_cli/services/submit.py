@@ -39,7 +39,7 @@ from sochi_cli.services.submit_model import (
     SubmitOptions,
     SubmitResult,
 )
-from sochi_cli.services.submit_send import MAINTENANCE_POLL_SECONDS
+from sochi_cli.services.submit_send import MAINTENANCE_POLL_SECONDS, SendReport
 from sochi_cli.store.files import os_reason, printable
 from sochi_cli.store.journal import (
     FILED_STATES,
@@ -230,6 +230,10 @@ class _Run:
         self.warnings: list[str] = []
         self.abort_signing = False
         self.started = time.monotonic()
+        # what the run did so far, for the summary of a run the operator's outage stopped
+        self.already: set[int] = set()
+        self.cost: Cost | None = None
+        self.send_report: SendReport | None = None
 
     # entry ---------------------------------------------------------------------------
     def run(
@@ -299,6 +303,12 @@ class _Run:
                 items.clear()  # journaled now: from here on items are read back in chunks
             try:
                 return self._journaled(journal, client, context, status, start, problems)
+            except Unavailable as exc:
+                if isinstance(exc, MaintenanceNotWaited):
+                    _record_failure(journal, start.batch.id, exc)
+                    raise  # told not to wait for maintenance: refused before sending
+                # the operator went away mid-run: a summary like any other stop (exit 7)
+                return self._stopped(journal, context, start, problems, exc)
             except BaseException as exc:
                 _record_failure(journal, start.batch.id, exc)
                 raise
@@ -323,6 +333,35 @@ class _Run:
             f"batch {batch.id} is kept as refused: rerun the same command after the window, "
             f"or `sochi batch resume {batch.id}` (without --no-wait-maintenance it waits)"
         )
+
+    def _stopped(
+        self,
+        journal: Journal,
+        context: BatchContext,
+        start: BatchStart,
+        problems: list[dict[str, Any]],
+        exc: Unavailable,
+    ) -> SubmitResult:
+        """The summary of a run stopped by the operator's outage (or a maintenance window
+        that began meanwhile): interrupted, what was done recorded, a rerun resumes."""
+        from sochi_cli.store.audit import Actor, AuditLog
+
+        report = self.send_report
+        stopped_by = "maintenance" if exc.code == "maintenance" else "unavailable"
+        result = self._finish(
+            journal,
+            AuditLog(journal),
+            Actor(inn=context.own_inn),
+            start.batch.id,
+            start.resumed,
+            problems,
+            self.already | (report.already_filed if report else set()),
+            stopped_by,
+            report.sent if report else 0,
+            self.cost,
+        )
+        result.cause = exc.message
+        return result
 
     def _nothing_to_do(
         self,
@@ -522,7 +561,7 @@ class _Run:
         journal.set_batch_status(batch.id, BatchStatus.RUNNING)
         wait = self.options.wait
         states: dict[int, str] = {}
-        already: set[int] = set()
+        already = self.already
         validate_count = 0
         for i in journal.iter_batch_items(batch.id):
             states[i.id] = i.state
@@ -601,7 +640,7 @@ class _Run:
         if to_pay:
             from sochi_cli.services.submit_checks import batch_cost, require_affordable
 
-            cost = batch_cost(client, to_pay)
+            cost = self.cost = batch_cost(client, to_pay)
             self.emit(ProgressEvent("preflight", len(to_pay), len(to_pay), _counts(states)))
             audit.append("batch.preflight", {"batch": batch.id, **cost.to_json()}, actor=actor)
             require_affordable(cost)
@@ -932,6 +971,7 @@ class _Run:
                     emit=self.emit,
                     stop=self.stop.event,
                 )
+                self.send_report = remote.report
                 feed: asyncio.Queue[Item | None] | None = None
                 producer: asyncio.Future[int] | None = None
                 if job is not None:
@@ -1109,12 +1149,16 @@ def _operator_status(client: OperatorClient) -> Status:
     return client.call(resources.status.get())
 
 
+class MaintenanceNotWaited(Unavailable):
+    """A maintenance window is on and the run was told not to wait (nothing was sent)."""
+
+
 def _maintenance_error(status: Status) -> Unavailable:
     from sochi_cli.timeutil import format_local
 
     window = status.maintenance.current
     until = f" until {format_local(window.ends_at)}" if window else ""
-    return Unavailable(
+    return MaintenanceNotWaited(
         f"the operator is in maintenance{until}; nothing was sent",
         hint="rerun after the window (or without --no-wait-maintenance to wait)",
         code="maintenance",

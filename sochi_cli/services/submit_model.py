@@ -116,6 +116,7 @@ class SubmitResult:
     items: Iterable[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    cause: str | None = None  # what stopped the run early, in words (e.g. the outage)
 
     @property
     def interrupted(self) -> bool:
@@ -174,6 +175,8 @@ class SubmitResult:
                 "maintenance": "the operator went into maintenance",
                 "unavailable": "the operator is unavailable",
             }.get(self.stopped_by or "", "stopped")
+            if self.cause:
+                why += f": {self.cause}"
             error = errors.SochiError(
                 f"{batch} interrupted ({why}) with {self.remaining} report(s) left",
                 hint=f"rerun the same command or {then}",
@@ -213,7 +216,11 @@ class SubmitResult:
                 hint="; ".join(h for h in (f"see {then}" if then else None, rerun) if h)
                 or "fix the reports and rerun",
             )
-        error.details = {"batch_id": self.batch_id, "status": self.status}
+        error.details = {
+            "batch_id": self.batch_id,
+            "status": self.status,
+            "stopped_by": self.stopped_by,
+        }
         return error
 
     def _first_refusal(self) -> tuple[str, str] | None:

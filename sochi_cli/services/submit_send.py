@@ -432,7 +432,7 @@ class Remote:
         `DIRECT_CHECK_SECONDS` while something is pending.
         """
         from sochi_cli.api import resources
-        from sochi_cli.api.errors import InvalidCursor
+        from sochi_cli.api.errors import InvalidCursor, Maintenance
 
         pending = {i.submission_id: i for i in items if i.submission_id}
         if not pending:
@@ -457,6 +457,18 @@ class Remote:
             stopper.cancel()
             try:
                 batch = poll.result()
+            except Maintenance:
+                # a window began while following: wait it out (within --wait-timeout) unless
+                # told not to wait, as sending does
+                try:
+                    over = await asyncio.wait_for(
+                        self.maintenance_over(), timeout=max(0.0, deadline - time.monotonic())
+                    )
+                except TimeoutError:
+                    break  # still pending at --wait-timeout
+                if over or self.stop.is_set():
+                    continue
+                raise
             except InvalidCursor:
                 if cursor is None:
                     raise

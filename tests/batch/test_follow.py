@@ -66,3 +66,42 @@ def test_verdicts_the_feed_never_announces_are_found_by_the_direct_check(
         code, data = _submit(str(tmp_path), "--wait-timeout", "30")
     assert code == 0, data
     assert data["counts"] == {"accepted": 3} and data["seconds"] < 20
+
+
+def test_an_outage_while_following_verdicts_still_prints_the_batch_summary(
+    op: Operator, tmp_path: Path
+) -> None:
+    import threading
+    import time
+
+    write_reports(tmp_path, count=3, period="2020-09")
+    op.control("PUT", "agency", {"delivery_delay_seconds": 1, "verdict_delay_seconds": 3600})
+    token = access_token()
+
+    def outage_once_filed() -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and len(op.submissions(token, "2020-09")) < 3:
+            time.sleep(0.05)
+        op.control("PUT", "chaos", {"error_rate": 1})
+
+    outage = threading.Thread(target=outage_once_filed)
+    outage.start()
+    try:
+        stopped = run_cli("--json", "submit", str(tmp_path))
+    finally:
+        outage.join()
+        op.calm()
+    assert stopped.code == 7, stopped.stderr
+    data = json.loads(stopped.stdout)  # the whole summary, not just the error
+    batch = data["batch_id"]
+    assert data["status"] == "interrupted" and data["stopped_by"] == "unavailable"
+    assert data["total"] == 3 and len(data["items"]) == 3 and data["remaining"] == 3
+    assert sum(data["counts"].values()) == 3 and data["pending"] == 3
+    assert data["follow_up"] == f"sochi batch resume {batch}"
+    assert data["error"]["exit_code"] == 7 and data["error"]["details"]["batch_id"] == batch
+    (line,) = [x for x in stopped.stderr.splitlines() if x.startswith("error:")]
+    assert f"batch {batch} interrupted (the operator is unavailable" in line
+    assert f"`sochi batch resume {batch}`" in line
+    resumed = run_cli("--json", "batch", "resume", str(batch), "--wait-timeout", "60")
+    assert resumed.code == 0, resumed.stderr
+    assert json.loads(resumed.stdout)["counts"] == {"accepted": 3}
