@@ -262,8 +262,17 @@ def _fresh_certificate(sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 
 def _revoke(serial: str) -> None:
-    revoked = run_cli("cert", "revoke", serial, "--reason", "key-compromise", "--yes")
-    assert revoked.code == 0, revoked.stderr
+    """Revoked at the operator behind this profile's back (the office, another machine):
+    `sochi cert revoke` would refresh the cached CRL and record the revocation itself."""
+    from sochi_cli.services.session import FileTokens
+
+    tokens = FileTokens("sandbox", os.environ["SOCHI_API_URL"])
+    httpx.post(
+        f"{os.environ['SOCHI_API_URL']}/certificates/{serial}/revoke",
+        json={"reason": "key_compromise"},
+        headers={"Authorization": f"Bearer {tokens.access_token()}"},
+        timeout=30,
+    ).raise_for_status()
 
 
 def test_revoked_certificate_with_a_crl_cached_before_the_revocation(
