@@ -47,7 +47,8 @@ class ObjectKind(StrEnum):
     REPLY_DOCUMENT = "reply_document"  # our answer to an agency's request
     REPLY_SIGNATURE = "reply_signature"  # our signature over the answer or its attachments
     # made for a report the operator already held under an earlier signature (a rerun after
-    # the journal was lost): kept, as every signature made is, but never filed
+    # the journal was lost), or refused by the operator before the report was signed anew
+    # (`signature_invalid`, docs/batch.md): kept, as every signature made is, never filed
     SUPERSEDED_SIGNATURE = "superseded_signature"
 
 
