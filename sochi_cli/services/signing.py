@@ -51,6 +51,8 @@ def trust_material(
     fetch is refused; when the operator cannot be reached the cache is used and a warning
     says so. Revocations the operator confirmed to `sochi cert revoke` come along too.
     """
+    from sochi_cli.timeutil import format_local
+
     material = TrustMaterial(revoked=certs.recorded_revocations(profile))
     asked = bool(refresh and api_url and not crl_files)  # the operator is asked once at most
     if asked and api_url:
@@ -61,7 +63,7 @@ def trust_material(
             kept = certs.cached_crl(profile)
             material.warnings.append(
                 f"the CRL could not be refreshed ({exc.one_line()}): revocation is checked "
-                f"against the cached CRL of {kept.last_update_utc:%Y-%m-%d %H:%M} UTC"
+                f"against the cached CRL of {format_local(kept.last_update_utc)}"
                 if kept is not None
                 else f"the CRL could not be fetched ({exc.one_line()})"
             )

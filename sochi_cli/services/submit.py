@@ -785,9 +785,7 @@ class _Run:
             revoked=trust.revoked,
         )
         for warning in [*trust.warnings, *gate.warnings]:
-            self.warnings.append(warning)
-            if self.warn is not None:
-                self.warn(warning)
+            self._say(warning)
         return Actor.from_certificate(signer.certificate, inn=context.own_inn)
 
     def _sign_chunks(
