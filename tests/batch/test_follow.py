@@ -102,6 +102,7 @@ def test_an_outage_while_following_verdicts_still_prints_the_batch_summary(
     (line,) = [x for x in stopped.stderr.splitlines() if x.startswith("error:")]
     assert f"batch {batch} interrupted (the operator is unavailable" in line
     assert f"`sochi batch resume {batch}`" in line
+    op.control("POST", "clock/advance", {"seconds": 3700})  # the agency decides meanwhile
     resumed = run_cli("--json", "batch", "resume", str(batch), "--wait-timeout", "60")
     assert resumed.code == 0, resumed.stderr
     assert json.loads(resumed.stdout)["counts"] == {"accepted": 3}

@@ -31,10 +31,12 @@ def test_a_report_refused_for_an_expired_poa_is_filed_once_the_poa_is_renewed(
     old_poa = op.api_call("GET", f"clients/{expired}", token)["poa"]
     try:
         code, first, stderr = _submit(str(report.parent))
-        assert code == 4, first
-        assert first["status"] == "failed" and first["recheck"] == 1
+        assert code == 6, first  # refused by the operator's terms, before signing
+        assert first["status"] == "refused" and first["recheck"] == 1
         assert first["items"][0]["error_code"] == "poa_expired"
-        assert "checked again" in stderr and f"sochi batch resume {first['batch_id']}" in stderr
+        assert "sochi clients renew" in stderr and f"sochi batch resume {first['batch_id']}" in (
+            stderr
+        )
         (tmp_path / "scan.pdf").write_bytes(b"%PDF scan")
         today = op.now.date()
         renewed = run_cli(

@@ -66,7 +66,7 @@ def test_an_expired_poa_refuses_the_batch_before_signing_and_a_rerun_after_renew
     sample.path.unlink()
     code, data = _json(str(naryn))
     assert code == 6 and data["status"] == "refused" and data["counts"] == {"failed": 1}
-    assert data["error"]["code"] == "poa_expired" and data["remaining"] == 1
+    assert data["error"]["code"] == "poa_expired" and data["recheck"] == 1
     assert data["follow_up"] == f"sochi batch resume {data['batch_id']}"
     shown = run_cli("batch", "show", "last", "--summary").stdout
     assert "status\trefused\n" in shown
