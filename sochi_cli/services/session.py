@@ -94,10 +94,12 @@ class FileTokens:
         try:
             paths.ensure_private_dir(lock_path.parent)
             fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-        except OSError as exc:
-            from sochi_cli.store.journal import storage_error
-
-            raise storage_error(exc, lock_path, "session") from None
+        except OSError:
+            # a data directory that cannot be written: no new tokens could be saved either,
+            # and `check_writable` says so in its own words before any refresh is asked for
+            self._reload()
+            yield
+            return
         try:
             deadline = time.monotonic() + REFRESH_LOCK_SECONDS
             while True:
