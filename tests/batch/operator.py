@@ -134,6 +134,32 @@ def write_reports(
     )
 
 
+def second_key(
+    control: Any, inn: str, directory: Path, passphrase: str = "pw2"
+) -> tuple[str, Path]:
+    """(serial, PKCS#12 path, 0600) of a new key + certificate for `inn`, valid by this
+    machine's clock (the sandbox's is ahead of it); `control` is a `/sandbox/…` caller."""
+    import base64
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    issued = control(
+        "POST",
+        "certificates",
+        {
+            "inn": inn,
+            "owner_name": "Aida Beishenova",
+            "position": "Chief accountant",
+            "passphrase": passphrase,
+            "not_before": (now - timedelta(days=1)).isoformat(),
+            "not_after": (now + timedelta(days=365)).isoformat(),
+        },
+    )
+    key = directory / f"{issued['serial']}.p12"
+    key.write_bytes(base64.b64decode(issued["pkcs12"]))
+    key.chmod(0o600)
+    return str(issued["serial"]), key
+
+
 def access_token() -> str:
     """The access token `sochi login` stored for the default (sandbox) profile."""
     from os import environ

@@ -9,7 +9,13 @@ from datetime import timedelta
 from pathlib import Path
 
 from sochi_cli.store.journal import Journal
-from tests.batch.operator import Operator, access_token, behind_this_clock, write_reports
+from tests.batch.operator import (
+    Operator,
+    access_token,
+    behind_this_clock,
+    second_key,
+    write_reports,
+)
 from tests.support import run_cli
 
 
@@ -101,30 +107,12 @@ def test_reports_whose_signature_the_operator_refused_fail_and_a_rerun_signs_the
 def test_submit_with_a_certificate_just_revoked_signs_nothing_and_files_with_the_next_key(
     op: Operator, tmp_path: Path, monkeypatch
 ) -> None:
-    import base64
-    from datetime import UTC, datetime
-
-    now = datetime.now(UTC).replace(microsecond=0)  # the sandbox's clock is ahead of ours
-    issued = op.control(
-        "POST",
-        "certificates",
-        {
-            "inn": op.rep["inn"],
-            "owner_name": "Aida Beishenova",
-            "position": "Chief accountant",
-            "passphrase": "pw2",
-            "not_before": (now - timedelta(days=1)).isoformat(),
-            "not_after": (now + timedelta(days=365)).isoformat(),
-        },
-    )
-    key = tmp_path / "k2.p12"
-    key.write_bytes(base64.b64decode(issued["pkcs12"]))
-    key.chmod(0o600)
+    serial, key = second_key(op.control, op.rep["inn"], tmp_path)
     monkeypatch.setenv("SOCHI_KEY_FILE", str(key))
     monkeypatch.setenv("SOCHI_KEY_PASSPHRASE", "pw2")
     assert run_cli("login").code == 0
     assert run_cli("crl", "fetch").code == 0
-    revoked = run_cli("cert", "revoke", issued["serial"], "--reason", "key-compromise", "--yes")
+    revoked = run_cli("cert", "revoke", serial, "--reason", "key-compromise", "--yes")
     assert revoked.code == 0, revoked.stderr
     write_reports(tmp_path / "in", count=2, period="2020-06")
     code, refused, stderr = _submit(str(tmp_path / "in"), "--no-wait")

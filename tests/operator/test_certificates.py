@@ -157,31 +157,15 @@ def test_status_without_a_session_warns_and_shows_the_local_part(cli_env: Sandbo
 
 def _second_key(sb: Sandbox, tmp_path, monkeypatch) -> str:
     """A new key + certificate of the representative, logged in with, CRL fetched before."""
-    import base64
-    from datetime import UTC, datetime, timedelta
+    from tests.batch.operator import second_key
 
-    now = datetime.now(UTC).replace(microsecond=0)  # this machine's clock: the sandbox's is ahead
-    issued = sb.control(
-        "POST",
-        "certificates",
-        {
-            "inn": sb.rep["inn"],
-            "owner_name": "Aida Beishenova",
-            "position": "Chief accountant",
-            "passphrase": "pw2",
-            "not_before": (now - timedelta(days=1)).isoformat(),
-            "not_after": (now + timedelta(days=365)).isoformat(),
-        },
-    )
-    key = tmp_path / "k2.p12"
-    key.write_bytes(base64.b64decode(issued["pkcs12"]))
-    key.chmod(0o600)
+    serial, key = second_key(sb.control, sb.rep["inn"], tmp_path)
     monkeypatch.setenv("SOCHI_KEY_FILE", str(key))
     monkeypatch.setenv("SOCHI_KEY_PASSPHRASE", "pw2")
     ok(run_cli("login"))
     ok(run_cli("crl", "fetch"))
     (tmp_path / "d.xml").write_text("<a/>\n")
-    return str(issued["serial"])
+    return serial
 
 
 def test_a_certificate_revoked_by_cert_revoke_cannot_sign_and_cert_status_says_so(

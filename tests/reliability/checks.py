@@ -2,8 +2,45 @@
 
 from __future__ import annotations
 
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 from sochi_cli.store.journal import Journal
 from tests.batch.operator import Operator, access_token
+
+
+def submit_killed(
+    op: Operator, reports: Path, period: str, rng: random.Random, *, early: bool, more: int
+) -> None:
+    """`sochi submit REPORTS --no-wait` in a subprocess, killed with SIGKILL: after a random
+    0.3–2.5 s (`early`: start-up, plan, validate, sign, first sends), or once `more` reports
+    of `period` beyond those already there reached the operator (the send phase)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sochi_cli", "--json", "submit", str(reports), "--no-wait"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=dict(os.environ),
+    )
+    try:
+        if early:
+            time.sleep(rng.uniform(0.3, 2.5))
+        else:
+            target = len(op.submissions(access_token(), period)) + more
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and proc.poll() is None:
+                if len(op.submissions(access_token(), period)) >= target:
+                    break
+                time.sleep(0.02)
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
 
 
 def assert_filed_exactly_once(op: Operator, period: str, expected: int) -> None:

@@ -13,21 +13,11 @@ from pathlib import Path
 import pytest
 
 from tests.batch.operator import Operator, write_reports
-from tests.reliability.checks import assert_filed_exactly_once
+from tests.reliability.checks import assert_filed_exactly_once, submit_killed
 from tests.reliability.conftest import BATCH
 from tests.support import run_sochi
 
 TRIALS = 20
-
-
-def _start(reports: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "sochi_cli", "--json", "submit", str(reports), "--no-wait"],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=dict(os.environ),
-    )
 
 
 def test_batch_killed_at_random_points_files_every_report_exactly_once(
@@ -42,21 +32,8 @@ def test_batch_killed_at_random_points_files_every_report_exactly_once(
         period = f"{2024 + trial // 12}-{trial % 12 + 1:02d}"
         reports = tmp_path / period
         write_reports(reports, count=BATCH, period=period)
-        proc = _start(reports)
-        try:
-            if trial % 2 == 0:  # anywhere early: start-up, plan, validate, sign, first sends
-                time.sleep(rng.uniform(0.3, 2.5))
-            else:  # in the send phase, after a random number of reports reached the operator
-                target = rng.randint(1, 150)
-                deadline = time.monotonic() + 60
-                while time.monotonic() < deadline and proc.poll() is None:
-                    if len(op.submissions(access_token(), period)) >= target:
-                        break
-                    time.sleep(0.02)
-        finally:
-            if proc.poll() is None:
-                os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=30)
+        # even trials anywhere early; odd ones in the send phase, after 1–150 were filed
+        submit_killed(op, reports, period, rng, early=trial % 2 == 0, more=rng.randint(1, 150))
         filed = len(op.submissions(access_token(), period))
         mid_batch += 0 < filed < BATCH
         journal = Journal.existing("sandbox")

@@ -4,16 +4,11 @@ sent): every report is still filed exactly once."""
 from __future__ import annotations
 
 import json
-import os
 import random
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 from tests.batch.operator import Operator, access_token, behind_this_clock, write_reports
-from tests.reliability.checks import assert_filed_exactly_once
+from tests.reliability.checks import assert_filed_exactly_once, submit_killed
 from tests.support import run_sochi
 
 COUNT = 120
@@ -36,27 +31,8 @@ def test_rerun_of_refused_reports_killed_at_random_points_files_each_exactly_onc
     rng = random.Random(20261130)
     killed_mid_batch = 0
     for trial in range(TRIALS):
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "sochi_cli", "--json", "submit", str(tmp_path), "--no-wait"],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env=dict(os.environ),
-        )
-        try:
-            if trial % 2 == 0:  # anywhere: start-up, the re-check, re-signing, first sends
-                time.sleep(rng.uniform(0.3, 2.0))
-            else:  # while sending, a few more reports after what is filed already
-                target = len(op.submissions(access_token(), PERIOD)) + rng.randint(1, 15)
-                deadline = time.monotonic() + 60
-                while time.monotonic() < deadline and proc.poll() is None:
-                    if len(op.submissions(access_token(), PERIOD)) >= target:
-                        break
-                    time.sleep(0.02)
-        finally:
-            if proc.poll() is None:
-                os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=30)
+        # even trials anywhere (the re-check, re-signing, first sends), odd ones while sending
+        submit_killed(op, tmp_path, PERIOD, rng, early=trial % 2 == 0, more=rng.randint(1, 15))
         subs = op.submissions(access_token(), PERIOD)
         clients = [s["client_inn"] for s in subs]
         assert len(clients) == len(set(clients)), f"trial {trial}: a report was filed twice"
