@@ -56,7 +56,7 @@ from sochi_cli.store.journal import (
 if TYPE_CHECKING:
     from sochi_cli.api.client import OperatorClient
     from sochi_cli.api.models import Status
-    from sochi_cli.services.submit_checks import BatchContext
+    from sochi_cli.services.submit_checks import BatchContext, ItemProblem
     from sochi_cli.store.archive import Archive
     from sochi_cli.store.audit import Actor, AuditLog
     from sochi_cli.store.config import Config
@@ -740,15 +740,19 @@ class _Run:
         from sochi_cli.services.batch_state import must_sign_again
         from sochi_cli.services.submit_checks import check_item
 
-        problem = check_item(
-            context,
-            Path(item.source_path),
-            item.client_inn,
-            item.form,
-            item.period,
-            correction=item.correction,
-            key=item.idempotency_key,
-        )
+        # checked again, the file must still be the report that was planned (its key says
+        # so): one edited or removed since is another report, planned by `sochi submit`
+        problem = _changed_since_planned(item) if item.state in NEVER_FILED else None
+        if problem is None:
+            problem = check_item(
+                context,
+                Path(item.source_path),
+                item.client_inn,
+                item.form,
+                item.period,
+                correction=item.correction,
+                key=item.idempotency_key,
+            )
         signed = item.signature_sha256 is not None
         drop = signed and item.state in NEVER_FILED and must_sign_again(item)
         if drop:
@@ -1082,6 +1086,26 @@ class _Run:
             items=JournalRows(journal.path, batch_id, frozenset(already), self.profile),
             seconds=time.monotonic() - self.started,
         )
+
+
+def _changed_since_planned(item: Item) -> ItemProblem | None:
+    """`file_changed` when the item's file is gone or no longer has its planned digest."""
+    from sochi_cli.services.submit_checks import ItemProblem
+
+    path = Path(item.source_path)
+    try:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError as exc:
+        reason = f"cannot be read any more ({os_reason(exc)})"
+    else:
+        if digest == item.file_sha256:
+            return None
+        reason = "changed since it was planned"
+    return ItemProblem(
+        "file_changed",
+        f"{printable(item.source_path)} {reason}: it is another report now — "
+        "file it with `sochi submit` (a new batch, a new idempotency key)",
+    )
 
 
 def _pending(counts: dict[str, int]) -> int:

@@ -126,3 +126,26 @@ def test_submit_with_a_certificate_just_revoked_signs_nothing_and_files_with_the
     assert code == 0, filed
     assert filed["counts"] == {"received": 2} and filed["resumed"] is True
     assert len(op.submissions(access_token(), "2020-06")) == 2
+
+
+def test_a_report_edited_since_it_was_refused_is_a_new_report_not_a_resumed_one(
+    op: Operator, tmp_path: Path
+) -> None:
+    import re
+
+    sample = write_reports(tmp_path / "src", count=1, period="2020-10")[0]
+    good = sample.path.read_text()
+    (tmp_path / "in").mkdir()
+    report = tmp_path / "in" / "r.xml"
+    report.write_text(re.sub(r"\s*<turnover>[^<]*</turnover>", "", good))  # a field missing
+    code, first, _ = _submit(str(report.parent), "--no-wait")
+    assert code == 4 and first["items"][0]["error_code"] == "validation_failed", first
+    report.write_text(good)  # fixed in place: other bytes, another idempotency key
+    resumed = run_cli("--json", "batch", "resume", str(first["batch_id"]), "--no-wait")
+    assert resumed.code == 4, resumed.stderr
+    (item,) = json.loads(resumed.stdout)["items"]
+    assert item["error_code"] == "file_changed" and "sochi submit" in item["error"]
+    code, filed, _ = _submit(str(report.parent), "--no-wait")
+    assert code == 0 and filed["batch_id"] != first["batch_id"], filed
+    assert filed["counts"] == {"received": 1}
+    assert len(op.submissions(access_token(), "2020-10")) == 1
