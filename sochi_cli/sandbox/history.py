@@ -116,6 +116,14 @@ def history_values(
     from sochi_cli.sandbox.samples import body_values
 
     values = body_values(form_code, random.Random(f"{inn}:{form_code}:{period}"))
+    return agreeing_values(values, inn, form_code, period, payroll_shift=payroll_shift)
+
+
+def agreeing_values(
+    values: dict[str, str], inn: str, form_code: str, period: str, *, payroll_shift: int = 0
+) -> dict[str, str]:
+    """`values` with the month's payroll (`employer_base`, plus `payroll_shift`) in an STI-100
+    or SF-001, so the agency's cross-check of the two agrees (unless shifted)."""
     base = employer_base(inn, period) + payroll_shift
     if form_code == "STI-100":
         deductions = Decimal(values["deductions"])
@@ -210,6 +218,15 @@ def past_filings(today: date, bulk: list[tuple[int, str]], named: list[str]) -> 
     return filings
 
 
+def seeded_filings(today: date, bulk_clients: int) -> list[PastFiling]:
+    """The history `seed_demo(history=True)` files on `today` for that many generated clients."""
+    from sochi_cli.sandbox.seed import NAMED_CLIENTS, REPRESENTATIVE_INN, bulk_client_inn
+
+    bulk = [(index, bulk_client_inn(index)) for index in range(bulk_clients)]
+    named = [inn for inn, _name, kind in NAMED_CLIENTS if kind in ("valid", "natural")]
+    return past_filings(today, bulk, [*named, REPRESENTATIVE_INN])
+
+
 def filed_at(form_code: str, period: str, late: bool, today: date) -> date:
     """When a past filing was received: a few days before its deadline (after, if late)."""
     from sochi_cli.sandbox.reports import deadline_for, period_bounds
@@ -229,6 +246,7 @@ __all__ = [
     "HISTORY_CLIENTS",
     "INACTIVE_CLIENT",
     "PastFiling",
+    "agreeing_values",
     "bulk_kinds",
     "bulk_taxpayer",
     "employer_base",
@@ -239,4 +257,5 @@ __all__ = [
     "named_taxpayer",
     "past_filings",
     "quarter_back",
+    "seeded_filings",
 ]

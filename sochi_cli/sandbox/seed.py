@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
     from sochi_cli.sandbox.state import Sandbox
+    from sochi_cli.token.file import KeySigner
 
 DEMO_PASSPHRASE = "sandbox"  # noqa: S105 - documented demo passphrase
 DEMO_PIN = "271828"
@@ -235,7 +236,7 @@ def seed_demo(
 
     `history` adds the filing history of sandbox/history.py (what `sochi due` shows).
     """
-    from sochi_cli.sandbox.history import bulk_taxpayer, named_taxpayer, past_filings
+    from sochi_cli.sandbox.history import bulk_taxpayer, named_taxpayer, seeded_filings
     from sochi_cli.sandbox.taxpayers import save_taxpayer
 
     rep_key, self_key, pending_key = new_rsa_key(), new_rsa_key(), new_rsa_key()
@@ -382,12 +383,15 @@ def seed_demo(
             )
         filed: dict[tuple[str, str, str], str] = {}
         if history:
-            bulk = [(i, bulk_client_inn(i)) for i in range(bulk_clients)]
-            named = [c[0] for c in NAMED_CLIENTS if c[2] in ("valid", "natural")]
-            named.append(REPRESENTATIVE_INN)
-            for filing in past_filings(today, bulk, named):
+            names = {inn: name for inn, name, _kind in NAMED_CLIENTS}
+            names.update((bulk_client_inn(i), bulk_client_name(i)) for i in range(bulk_clients))
+            names[REPRESENTATIVE_INN] = "Salyk Kenesh LLC"
+            signers = _history_signers(sandbox, rep_key, rep_cert)
+            for filing in seeded_filings(today, bulk_clients):
                 key = (filing.client_inn, filing.form, filing.period)
-                filed[key] = _seed_filing(sandbox, conn, filing, rep_cert, today)
+                filed[key] = _seed_filing(
+                    sandbox, conn, filing, signers, names[filing.client_inn], today
+                )
         conn.execute(
             "INSERT INTO notices (id, kind, title, body, published_at) VALUES (?,?,?,?,?)",
             (
@@ -468,10 +472,39 @@ def _month_back(today: Any, months: int) -> str:
     return month_back(today, months)
 
 
+def _history_signers(
+    sandbox: Sandbox, key: PrivateKeyTypes, cert: x509.Certificate
+) -> list[KeySigner]:
+    """The representative's signers for its past filings: the current certificate, and the
+    one before it (same key, valid the year up to the current one) for older filings — a
+    signature is checked against the certificate valid at its signing time."""
+    from sochi_cli.token.file import KeySigner
+
+    previous = sandbox.pki.issue(
+        key.public_key(),  # type: ignore[arg-type]
+        inn=REPRESENTATIVE_INN,
+        owner_name="Aida Beishenova",
+        position="Chief accountant",
+        org_name="Salyk Kenesh LLC",
+        not_before=cert.not_valid_before_utc - timedelta(days=365),
+        not_after=cert.not_valid_before_utc + timedelta(days=1),
+    )
+    chain = sandbox.pki.chain()
+    return [KeySigner(key, cert, chain), KeySigner(key, previous, chain)]
+
+
 def _seed_filing(
-    sandbox: Sandbox, conn: sqlite3.Connection, filing: Any, cert: x509.Certificate, today: Any
+    sandbox: Sandbox,
+    conn: sqlite3.Connection,
+    filing: Any,
+    signers: list[KeySigner],
+    client_name: str,
+    today: Any,
 ) -> str:
-    """One past submission with its delivery receipt, protocol and fee (history only)."""
+    """One past submission as it was filed: the report and the representative's signature
+    (kept, so `GET /submissions/{id}/report|signature` and `sochi archive reconcile` have
+    them), its delivery receipt, the agency's protocol and the fee."""
+    from sochi_cli.cms.build import sign_detached
     from sochi_cli.sandbox.catalogue import FORMS_BY_CODE
     from sochi_cli.sandbox.history import filed_at
     from sochi_cli.sandbox.samples import report_xml
@@ -485,19 +518,38 @@ def _seed_filing(
     report = report_xml(
         form_code=filing.form,
         client_inn=filing.client_inn,
-        client_name="",
+        client_name=client_name,
         period=filing.period,
         correction=0,
         values=filing.values,
         filer_inn=REPRESENTATIVE_INN,
+        composed_on=day,
     ).encode()
+    signed_at = received - timedelta(minutes=2)
+    signer = next(s for s in signers if s.certificate.not_valid_before_utc <= signed_at)
+    signature = sign_detached(report, signer, signing_time=signed_at)
+    cert = signer.certificate
     sub_id = new_id("sub")
     sha = hashlib.sha256(report).hexdigest()
-    signer = {
+    filename = f"{filing.form}_{filing.client_inn}_{filing.period}_0.xml"
+    conn.executemany(
+        "INSERT INTO documents (submission_id, part, filename, sha256, data) VALUES (?,?,?,?,?)",
+        [
+            (sub_id, "report", filename, sha, report),
+            (
+                sub_id,
+                "signature",
+                filename + ".p7s",
+                hashlib.sha256(signature).hexdigest(),
+                signature,
+            ),
+        ],
+    )
+    signer_json = {
         "certificate_serial": serial_hex(cert),
         "inn": REPRESENTATIVE_INN,
         "name": cert.subject.rfc4514_string(),
-        "signing_time": iso_now(received),
+        "signing_time": iso_now(signed_at),
     }
     protocol = None
     if filing.status != "delivered":
@@ -545,15 +597,9 @@ def _seed_filing(
             None,
             form["fee"],
             int(filing.late),
-            json.dumps(
-                {
-                    "filename": f"{filing.form}_{filing.client_inn}_{filing.period}.xml",
-                    "sha256": sha,
-                    "size": len(report),
-                }
-            ),
+            json.dumps({"filename": filename, "sha256": sha, "size": len(report)}),
             "[]",
-            json.dumps(signer),
+            json.dumps(signer_json),
             json.dumps(filing.values),
             None if protocol is None else json.dumps(protocol),
         ),
@@ -567,7 +613,7 @@ def _seed_filing(
         "period": filing.period,
         "correction": 0,
         "report_sha256": sha,
-        "signature_sha256": None,
+        "signature_sha256": hashlib.sha256(signature).hexdigest(),
         "received_at": iso_now(received),
         "operator": sandbox.operator_identity(),
     }

@@ -293,3 +293,26 @@ def test_an_empty_account_refuses_before_signing_and_charges_nothing(
     assert result.stderr.count("error:") == 1 and "nothing was signed or sent" in result.stderr
     code, listing = _json("submissions", "list", "--period", period)
     assert code == 0 and listing == []
+
+
+def test_a_lost_journal_is_rebuilt_from_the_seeded_history_reports_included(
+    op: Operator, tmp_path: Path
+) -> None:
+    """The documented recovery rehearsed on the demo seed: a profile with no journal runs
+    `sochi archive reconcile --period P`; every past filing comes back with its report and
+    signature, the archive verifies and a recovered signature stands (clause 8)."""
+    period = month_back(_today(op), 2)
+    code, result = _json("archive", "reconcile", "--period", period)
+    assert code == 0, result
+    assert result["problems"] == [] and result["ok"]  # type: ignore[index]
+    recovered = {r["submission_id"] for r in result["recovered"]}  # type: ignore[index]
+    assert len(recovered) == result["operator_submissions"] > 20  # type: ignore[index]
+    _, archived = _json("archive", "list", "--period", period)
+    kinds = {(o["submission_id"], o["kind"]) for o in archived}  # type: ignore[union-attr]
+    assert {(s, k) for s in recovered for k in ("report", "signature")} <= kinds
+    assert run_cli("archive", "verify").code == 0
+    one = sorted(recovered)[0]
+    assert run_cli("submissions", "download", one, "--out", str(tmp_path)).code == 0
+    report = next((tmp_path / one).glob("*.xml"))
+    verified = run_cli("verify", str(report), "--signature", f"{report}.p7s")
+    assert verified.code == 0, verified.stdout
