@@ -194,11 +194,20 @@ def sample_reports(
     period: Annotated[
         str | None, typer.Option(help="Period (default: the last one ended).")
     ] = None,
+    today: Annotated[
+        str | None,
+        typer.Option(
+            "--today",
+            help="The sandbox's date, YYYY-MM-DD, when its clock was moved (default: today "
+            "in Bishkek): decides which periods have ended and so each file's outcome.",
+        ),
+    ] = None,
     data_dir: DataDir = None,
     force: ForceOpt = False,
 ) -> None:
     """Write realistic report XML for the demo's seeded clients, and samples.json: a manifest
     (`sochi submit --manifest samples.json`) with every file's expected outcome."""
+    from collections import Counter
     from datetime import date
 
     from sochi_cli.errors import UsageError
@@ -246,6 +255,14 @@ def sample_reports(
                 f"--period {period!r} does not fit a {periodicity} form",
                 hint="YYYY-MM, YYYY-Qn or YYYY",
             )
+    if today is None:
+        from sochi_cli.timeutil import to_bishkek, utcnow
+
+        day = to_bishkek(utcnow()).date()
+    else:
+        from sochi_cli.commands._operator import parse_date
+
+        day = parse_date(today, "--today")
     if not force:  # the arguments first, then what is already there
         refuse_existing(out)
     seeded_on = date.fromisoformat(facts["seeded_on"]) if facts.get("seeded_on") else None
@@ -257,20 +274,36 @@ def sample_reports(
             rejected=rejected,
             form_code=form.upper(),
             period=period,
+            today=day,
             seeded_on=seeded_on,
+            history=bool(facts.get("history", True)),
         )
+    outcomes = Counter(s.expected for s in samples)
     data = {
         "out": str(out),
         "files": len(samples),
         "invalid": sum(1 for s in samples if s.broken in ("totals", "missing_field")),
-        "rejected": sum(1 for s in samples if s.expected == "rejected"),
+        "rejected": outcomes["rejected"],
+        "expected": dict(sorted(outcomes.items())),
+        "corrections": sum(1 for s in samples if s.correction),
         "manifest": str(out / SAMPLES_FILE),
     }
+    said = {
+        "accepted": "to be accepted",
+        "invalid": "stopped by sochi before signing",
+        "rejected": "to be rejected by the agency",
+    }
+    corrections = (
+        f"; {data['corrections']} are corrections (the seed's history holds the original)"
+        if data["corrections"]
+        else ""
+    )
     app.out.result(
         data,
         lambda: app.out.info(
-            f"wrote {len(samples)} reports ({data['invalid']} broken on purpose, "
-            f"{data['rejected']} to be rejected by the agency) to {out}; expected outcomes and "
-            f"a manifest in {out / SAMPLES_FILE}"
+            f"wrote {len(samples)} reports to {out}: "
+            + ", ".join(f"{n} {said[state]}" for state, n in sorted(outcomes.items()))
+            + f"{corrections}. Each file's expected outcome: {out / SAMPLES_FILE} (a manifest "
+            "for `sochi submit --manifest`)"
         ),
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -12,6 +13,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from sochi_cli.sandbox.catalogue import FORMS_BY_CODE
+from sochi_cli.sandbox.history import agreeing_values
 from sochi_cli.sandbox.reports import NAMESPACE
 from sochi_cli.sandbox.seed import REPRESENTATIVE_INN, bulk_client_inn, bulk_client_name
 from sochi_cli.store.files import atomic_write_text, make_private_dirs
@@ -30,8 +32,9 @@ class Sample:
     form: str
     period: str
     correction: int
-    expected: str  # "accepted" | "rejected" (by the agency) | "invalid" (schema)
-    broken: str | None  # totals | missing_field | one of REJECTIONS
+    expected: str  # what `sochi submit` ends with: accepted | rejected (agency) | invalid
+    broken: str | None  # totals | missing_field | period_not_ended | one of REJECTIONS
+    error_code: str | None = None  # the item's error_code in `sochi submit --json`
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -42,6 +45,7 @@ class Sample:
             "correction": self.correction,
             "expected": self.expected,
             "broken": self.broken,
+            "error_code": self.error_code,
         }
 
 
@@ -164,20 +168,29 @@ def write_samples(
     today: date | None = None,
     seed: int = 1,
     seeded_on: date | None = None,
+    history: bool = False,
 ) -> list[Sample]:
     """`clients` reports (one per generated demo client) of which `invalid` are broken, plus
     `rejected` reports the agency rejects for a reason no local check can see.
 
-    Broken ones alternate: a totals-rule breaker (passes the schema, the agency rejects it)
-    and a report missing a required field (refused with validation_failed). Rejections cycle
-    through REJECTIONS, using the demo seed's register and history as of `seeded_on` (the
-    day the sandbox was seeded; default `today`). `samples.json` is a manifest that
-    `sochi submit --manifest` takes (`items`) with every file's expected outcome
-    (`expected`).
+    Broken ones alternate: a totals-rule breaker and a report missing a required field
+    (sochi stops both before signing with validation_failed). Rejections cycle through
+    REJECTIONS, using the demo seed's register and history as of `seeded_on` (the day the
+    sandbox was seeded; default `today`). `samples.json` is a manifest that `sochi submit
+    --manifest` takes (`items`) with every file's expected outcome (`expected`).
+
+    The expected outcome is what `sochi submit` ends with on that sandbox — with its filing
+    history when `history` — when nothing else was filed since: a report whose original the
+    history holds is written as correction 1; an STI-100 or SF-001 carries the payroll its
+    counterpart declares (the agency cross-checks them); a report for a period that has not
+    ended is refused before signing; one the register refuses (a generated client that is
+    no sales tax payer, a period before a registration) is rejected by the agency.
     """
     form = FORMS_BY_CODE[form_code]
     today = today or date.today()
+    seeded = seeded_on or today
     period = period or previous_period(form, today)
+    on_file = _on_file(seeded) if history else frozenset()
     rng = random.Random(seed)
     make_private_dirs(out)  # reports hold client figures: 0700, the files 0600
     broken_at = set(rng.sample(range(clients), min(invalid, clients)))
@@ -185,36 +198,31 @@ def write_samples(
     broken_count = 0
     for index in range(clients):
         inn = bulk_client_inn(index)
-        values = body_values(form_code, rng)
+        values = agreeing_values(body_values(form_code, rng), inn, form_code, period)
         broken = None
-        expected = "accepted"
         if index in broken_at:
             broken = BROKEN_KINDS[broken_count % 2]
             broken_count += 1
             total = form["totals"][0]["total"]
             if broken == "totals":
                 values[total] = str(Decimal(values[total]) + 1)
-                expected = "rejected"
             else:
                 values.pop(form["fields"][0]["name"])
-                expected = "invalid"
-        path = out / f"{form_code}_{inn}_{period}_0.xml"
-        atomic_write_text(
-            path,
-            report_xml(
-                form_code=form_code,
-                client_inn=inn,
-                client_name=bulk_client_name(index),
-                period=period,
-                correction=0,
-                values=values,
-                filer_inn=REPRESENTATIVE_INN,
-                composed_on=today,
-            ),
+        target = (inn, form_code, period)
+        expected, error_code, why = _outcome(form, index, period, broken, today, seeded)
+        samples.append(
+            _write(
+                out,
+                target,
+                bulk_client_name(index),
+                values,
+                today,
+                correction=1 if target in on_file else 0,
+                outcome=(expected, error_code, why),
+            )
         )
-        samples.append(Sample(path, inn, form_code, period, 0, expected, broken))
-    for number in range(rejected):
-        samples.append(_rejected_sample(out, number, seeded_on or today, today))
+    taken = {(s.client_inn, s.form, s.period) for s in samples}
+    samples += _rejected_samples(out, rejected, seeded, today, taken, on_file)
     manifest = {
         "items": [
             {
@@ -232,34 +240,51 @@ def write_samples(
     return samples
 
 
-def _rejected_sample(out: Path, number: int, seeded: date, today: date) -> Sample:
-    """Sample `number` of the agency rejections (see sandbox/history.py for the facts)."""
-    from sochi_cli.sandbox import history
-    from sochi_cli.sandbox.seed import NAMED_CLIENTS
+def _on_file(seeded: date) -> frozenset[tuple[str, str, str]]:
+    """Targets (INN, form, period) the seeded history holds a filing for that counts as the
+    original (rejected ones do not: the taxpayer files again under the same number)."""
+    from sochi_cli.sandbox.history import HISTORY_CLIENTS, seeded_filings
 
-    rule, round_ = REJECTIONS[number % len(REJECTIONS)], number // len(REJECTIONS)
-    if rule == "not_registered":  # STI-081 for a generated client that is no sales tax payer
-        index = [i for i in range(history.HISTORY_CLIENTS) if i % 5 != 2][round_]
-        inn, name, form_code = bulk_client_inn(index), bulk_client_name(index), "STI-081"
-        period = history.month_back(seeded, 1 + round_)
-        values = history.history_values(inn, form_code, period)
-    elif rule == "before_registration":  # STI-100 before the client became an employer
-        index = history.BEFORE_REGISTRATION_CLIENT
-        inn, name, form_code = bulk_client_inn(index), bulk_client_name(index), "STI-100"
-        period = history.month_back(seeded, 2 + round_)
-        values = history.history_values(inn, form_code, period)
-    elif rule == "figures_disagree":  # STI-100 payroll ≠ the accepted SF-001 contribution base
-        index = 1 + 3 * round_  # clients 1, 4, 7, 10: SF-001 accepted, STI-100 not filed
-        inn, name, form_code = bulk_client_inn(index), bulk_client_name(index), "STI-100"
-        period = history.month_back(seeded, 1)
-        values = history.history_values(inn, form_code, period, payroll_shift=1000)
-    else:  # inactive_taxpayer: Issyk-Kul Tour LLC, inactive since four months back
-        inn = history.INACTIVE_CLIENT
-        name = next(n for i, n, _kind in NAMED_CLIENTS if i == inn)
-        form_code = "STI-077"
-        period = history.month_back(seeded, 1 + round_)
-        values = history.history_values(inn, form_code, period)
-    path = out / f"{form_code}_{inn}_{period}_0.xml"
+    return frozenset(
+        (f.client_inn, f.form, f.period)
+        for f in seeded_filings(seeded, HISTORY_CLIENTS)
+        if f.status != "rejected"
+    )
+
+
+def _outcome(
+    form: dict[str, Any], index: int, period: str, broken: str | None, today: date, seeded: date
+) -> tuple[str, str | None, str | None]:
+    """(expected state, error_code, broken) of a generated client's report: the checks of
+    `sochi submit` before signing (schema and totals, the period's end), then the agency's."""
+    from sochi_cli.sandbox.history import bulk_taxpayer
+    from sochi_cli.sandbox.reports import period_bounds
+    from sochi_cli.sandbox.taxpayers import registration_refusal
+
+    if broken is not None:
+        return "invalid", "validation_failed", broken
+    bounds = period_bounds(period, form["periodicity"])
+    if bounds is not None and bounds[1] >= today and not form["early_filing"]:
+        return "invalid", "period_not_ended", "period_not_ended"
+    taxpayer = bulk_taxpayer(index, bulk_client_inn(index), seeded)
+    refusal = registration_refusal(taxpayer, form, period)
+    if refusal is not None:
+        return "rejected", "rejected", refusal[0]
+    return "accepted", None, None
+
+
+def _write(
+    out: Path,
+    target: tuple[str, str, str],
+    name: str,
+    values: dict[str, str],
+    today: date,
+    *,
+    correction: int,
+    outcome: tuple[str, str | None, str | None],
+) -> Sample:
+    inn, form_code, period = target
+    path = out / f"{form_code}_{inn}_{period}_{correction}.xml"
     atomic_write_text(
         path,
         report_xml(
@@ -267,13 +292,87 @@ def _rejected_sample(out: Path, number: int, seeded: date, today: date) -> Sampl
             client_inn=inn,
             client_name=name,
             period=period,
-            correction=0,
+            correction=correction,
             values=values,
             filer_inn=REPRESENTATIVE_INN,
             composed_on=today,
         ),
     )
-    return Sample(path, inn, form_code, period, 0, "rejected", rule)
+    expected, error_code, broken = outcome
+    return Sample(path, inn, form_code, period, correction, expected, broken, error_code)
+
+
+def _rejected_samples(
+    out: Path,
+    count: int,
+    seeded: date,
+    today: date,
+    taken: set[tuple[str, str, str]],
+    on_file: frozenset[tuple[str, str, str]],
+) -> list[Sample]:
+    """`count` reports the agency rejects, cycling through REJECTIONS; a target the other
+    samples already use is skipped for the rule's next one (two originals of one target
+    in one batch would stop the second)."""
+    from sochi_cli.sandbox.history import history_values
+
+    candidates = {rule: _rejection_targets(rule, seeded) for rule in REJECTIONS}
+    samples = []
+    for number in range(count):
+        rule = REJECTIONS[number % len(REJECTIONS)]
+        inn, name, form_code, period, shift = next(
+            c for c in candidates[rule] if (c[0], c[2], c[3]) not in taken
+        )
+        target = (inn, form_code, period)
+        taken.add(target)
+        values = history_values(inn, form_code, period, payroll_shift=shift)
+        samples.append(
+            _write(
+                out,
+                target,
+                name,
+                values,
+                today,
+                correction=1 if target in on_file else 0,
+                outcome=("rejected", "rejected", rule),
+            )
+        )
+    return samples
+
+
+def _rejection_targets(rule: str, seeded: date) -> Iterator[tuple[str, str, str, str, int]]:
+    """(INN, name, form, period, payroll shift) the agency rejects under `rule` on the demo
+    seed of `seeded` (see sandbox/history.py for the facts), more than REJECTION_ROUNDS."""
+    from sochi_cli.sandbox import history
+    from sochi_cli.sandbox.seed import NAMED_CLIENTS
+
+    rounds = range(REJECTION_ROUNDS + 1)
+    if rule == "not_registered":  # STI-081 for a generated client that is no sales tax payer
+        payers = [i for i in range(history.HISTORY_CLIENTS) if i % 5 != 2]
+        for r in rounds:
+            index = payers[r]
+            yield (
+                bulk_client_inn(index),
+                bulk_client_name(index),
+                "STI-081",
+                history.month_back(seeded, 1 + r),
+                0,
+            )
+    elif rule == "before_registration":  # STI-100 before the client became an employer
+        index = history.BEFORE_REGISTRATION_CLIENT
+        for r in rounds:
+            period = history.month_back(seeded, 2 + r)
+            yield bulk_client_inn(index), bulk_client_name(index), "STI-100", period, 0
+    elif rule == "figures_disagree":  # STI-100 payroll ≠ the accepted SF-001 contribution base
+        for months in (1, 2):  # last month: not filed yet; two back: a correction of it
+            for r in range(REJECTION_ROUNDS):
+                index = 1 + 3 * r  # clients 1, 4, 7, 10: SF-001 accepted
+                period = history.month_back(seeded, months)
+                yield bulk_client_inn(index), bulk_client_name(index), "STI-100", period, 1000
+    else:  # inactive_taxpayer: Issyk-Kul Tour LLC, inactive since four months back
+        inn = history.INACTIVE_CLIENT
+        name = next(n for i, n, _kind in NAMED_CLIENTS if i == inn)
+        for r in rounds:
+            yield inn, name, "STI-077", history.month_back(seeded, 1 + r), 0
 
 
 __all__ = [

@@ -83,6 +83,15 @@ def save_taxpayer(conn: sqlite3.Connection, inn: str, taxpayer: dict[str, Any]) 
 
 def registration_problem(taxpayer: dict[str, Any], form: dict[str, Any], period: str) -> str | None:
     """Why the agency refuses `form` for `period` of this taxpayer, or None."""
+    refusal = registration_refusal(taxpayer, form, period)
+    return refusal[1] if refusal else None
+
+
+def registration_refusal(
+    taxpayer: dict[str, Any], form: dict[str, Any], period: str
+) -> tuple[str, str] | None:
+    """`(rule, why)` when the register makes the agency refuse `form` for `period`: rule
+    `inactive_taxpayer`, `not_registered` or `before_registration`; None when it may file."""
     bounds = period_bounds(period, form["periodicity"])
     if bounds is None:
         return None
@@ -90,12 +99,15 @@ def registration_problem(taxpayer: dict[str, Any], form: dict[str, Any], period:
     if taxpayer["status"] == "inactive" and taxpayer["inactive_since"]:
         since = date.fromisoformat(taxpayer["inactive_since"])
         if last >= since:
-            return f"the taxpayer is inactive since {since.isoformat()}"
+            return "inactive_taxpayer", f"the taxpayer is inactive since {since.isoformat()}"
     kind = form["registration"]
     spans = [r for r in taxpayer["registrations"] if r["kind"] == kind]
     what = KINDS.get(kind, kind)
     if not spans:
-        return f"the taxpayer is not registered as {what} ({form['code']} does not apply)"
+        return (
+            "not_registered",
+            f"the taxpayer is not registered as {what} ({form['code']} does not apply)",
+        )
     for span in spans:
         since = date.fromisoformat(span["since"])
         until = date.fromisoformat(span["until"]) if span.get("until") else None
@@ -104,10 +116,11 @@ def registration_problem(taxpayer: dict[str, Any], form: dict[str, Any], period:
     earliest = min(date.fromisoformat(s["since"]) for s in spans)
     if first < earliest:
         return (
+            "before_registration",
             f"period {period} is before the taxpayer's registration as {what} "
-            f"on {earliest.isoformat()}"
+            f"on {earliest.isoformat()}",
         )
-    return f"the taxpayer was not registered as {what} in period {period}"
+    return "not_registered", f"the taxpayer was not registered as {what} in period {period}"
 
 
 def cross_check_errors(
@@ -152,6 +165,7 @@ __all__ = [
     "inn_date",
     "load_taxpayer",
     "registration_problem",
+    "registration_refusal",
     "save_taxpayer",
     "taxpayer_json",
 ]

@@ -221,6 +221,8 @@ def _write_reports(
         "1",
         "--period",
         period,
+        "--today",
+        today.isoformat(),
         "--data-dir",
         str(data_dir),
         env=env,

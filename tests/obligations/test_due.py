@@ -199,19 +199,33 @@ def test_a_second_original_stops_before_signing_and_a_correction_files(
     assert _json("account", "balance")[1]["balance"] != before  # type: ignore[index]
 
 
-def test_every_rejected_sample_is_rejected_by_the_agency(op: Operator, tmp_path: Path) -> None:
+def test_a_whole_sample_set_files_as_samples_json_says(op: Operator, tmp_path: Path) -> None:
+    """The README's sample set, all kinds at once (every generated client, broken ones,
+    agency rejections), written for the demo seed with its history and filed through the
+    CLI: every file ends as samples.json expects — those whose original the history holds
+    go in as corrections, broken totals are stopped before signing."""
     out = tmp_path / "samples"
     result = run_cli(
-        "sandbox", "sample-reports", "--out", str(out), "--clients", "0", "--rejected", "8",
-        "--data-dir", str(op.data_dir),
+        "sandbox", "sample-reports", "--out", str(out), "--clients", "12", "--invalid", "2",
+        "--rejected", "8", "--today", _today(op).isoformat(), "--data-dir", str(op.data_dir),
     )  # fmt: skip
     assert result.code == 0, result.stderr
     manifest = out / "samples.json"
-    expected = {e["file"]: e["expected"] for e in json.loads(manifest.read_text())["expected"]}
+    expected = {
+        e["file"]: (e["expected"], e["error_code"])
+        for e in json.loads(manifest.read_text())["expected"]
+    }
     code, data = _json("submit", "--manifest", str(manifest), "--wait-timeout", "60")
     assert code == 8, data
-    found = {Path(i["file"]).name: i["state"] for i in data["items"]}  # type: ignore[index]
-    assert found == expected and set(found.values()) == {"rejected"}
+    found = {Path(i["file"]).name: (i["state"], i["error_code"]) for i in data["items"]}  # type: ignore[index]
+    assert found == expected
+    assert [state for state, _ in found.values()].count("rejected") == 8
+    assert {state for state, _ in found.values()} == {"accepted", "invalid", "rejected"}
+    corrections = [name for name in found if name.endswith("_1.xml")]
+    # last month's STI-077 of clients 6, 8, 9 and 10 is in the history (9 still at the agency)
+    assert sorted(corrections) == [
+        f"STI-077_{bulk_client_inn(i)}_{month_back(_today(op), 1)}_1.xml" for i in (6, 8, 9, 10)
+    ]
     too_many = run_cli(
         "sandbox", "sample-reports", "--out", str(out), "--clients", "13",
         "--data-dir", str(op.data_dir),

@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from sochi_cli.sandbox.catalogue import FORMS_BY_CODE
-from sochi_cli.sandbox.reports import parse_report, validate_report
+from sochi_cli.sandbox.catalogue import FORMS_BY_CODE, form_detail
+from sochi_cli.sandbox.reports import parse_report
 from tests.support import run_cli
 
 
@@ -98,33 +98,30 @@ def test_seed_then_reset(tmp_path: Path) -> None:
 
 
 def test_sample_reports_writes_valid_and_broken_reports_with_manifest(tmp_path: Path) -> None:
+    """Without a sandbox: the files parse, name their target, and exactly the broken ones fail
+    sochi's own checks before signing (the whole outcome, agency included, is filed and
+    compared against the demo seed in tests/obligations/test_due.py)."""
+    from sochi_cli.api.models import Form
+    from sochi_cli.forms.validate import validate_report as sochi_validates
+
     out = tmp_path / "reports"
     result = run_cli(
-        "--json",
-        "sandbox",
-        "sample-reports",
-        "--out",
-        str(out),
-        "--clients",
-        "6",
-        "--invalid",
-        "2",
-        "--period",
-        "2026-10",
-    )
+        "--json", "sandbox", "sample-reports", "--out", str(out), "--clients", "6",
+        "--invalid", "2", "--period", "2026-10", "--today", "2026-11-23",
+    )  # fmt: skip
     assert result.code == 0, result.stderr
     assert json.loads(result.stdout)["files"] == 6
     manifest = json.loads((out / "samples.json").read_text())["expected"]
     assert sorted(m["expected"] for m in manifest).count("accepted") == 4
-    form = FORMS_BY_CODE["STI-077"]
+    form = Form.model_validate(form_detail(FORMS_BY_CODE["STI-077"]))
     from datetime import date
 
     for item in manifest:
         report = parse_report((out / item["file"]).read_bytes())
         assert report.header["inn"][0] == item["client_inn"]
         assert report.header["period"][0] == "2026-10" and report.form == "STI-077"
-        meta = {"client_inn": item["client_inn"], "period": "2026-10", "correction": 0}
-        errors = validate_report(report, form, meta, date(2026, 11, 23))
-        assert bool(errors) == (item["expected"] == "invalid")
+        check = sochi_validates(out / item["file"], form, today=date(2026, 11, 23))
+        assert check.ok == (item["expected"] != "invalid")
+        assert (item["error_code"] == "validation_failed") == (not check.ok)
     bad = run_cli("sandbox", "sample-reports", "--out", str(out), "--period", "2026-Q4")
     assert bad.code == 2
