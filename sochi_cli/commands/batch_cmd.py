@@ -144,10 +144,12 @@ def batch_show(ctx: typer.Context, ident: BatchId, summary: SummaryOpt = False) 
                     r.fee,
                     r.submission_id,
                     r.error or r.error_code,
+                    *(() if tty else (r.late,)),  # a pipe gets it as a last column
                 )
                 for r in rows
             ],
-            headers=["#", "INN", "CLIENT", "FORM", "PERIOD", "STATE", "FEE", "SUBMISSION", "ERROR"],
+            headers=["#", "INN", "CLIENT", "FORM", "PERIOD", "STATE", "FEE", "SUBMISSION", "ERROR"]
+            + ([] if tty else ["LATE"]),
             summary=summary,
         ),
     )

@@ -125,10 +125,11 @@ def due(
             app.out.table(
                 [
                     (o.deadline, o.client_name, o.client_inn, o.form, o.period, o.state,
-                     o.days_left, o.submission_id, note(o))
+                     o.days_left, o.submission_id, note(o), o.late)
                     for o in report.obligations
                 ],
-                ["DUE", "CLIENT", "INN", "FORM", "PERIOD", "STATE", "DAYS", "SUBMISSION", "NOTE"],
+                ["DUE", "CLIENT", "INN", "FORM", "PERIOD", "STATE", "DAYS", "SUBMISSION", "NOTE",
+                 "LATE"],
             )  # fmt: skip
         counts = ", ".join(f"{k} {v}" for k, v in sorted(report.counts.items()))
         summary = (

@@ -36,8 +36,12 @@ def register(app: typer.Typer) -> None:
     app.add_typer(submissions_app, name="submissions")
 
 
-def _row(s: Submission) -> tuple[Any, ...]:
-    return (s.id, s.client_inn, s.form, s.period, s.correction, s.status, s.received_at)
+def _row(s: Submission, tty: bool) -> tuple[Any, ...]:
+    """Late as " (late)" after the status on a terminal, as a last column in a pipe."""
+    if tty:
+        status = s.status + (" (late)" if s.late else "")
+        return (s.id, s.client_inn, s.form, s.period, s.correction, status, s.received_at)
+    return (s.id, s.client_inn, s.form, s.period, s.correction, s.status, s.received_at, s.late)
 
 
 @submissions_app.command("list")
@@ -90,8 +94,9 @@ def list_(
     app.out.result(
         items,
         lambda: app.out.table(
-            [_row(s) for s in items],
-            ["ID", "CLIENT", "FORM", "PERIOD", "CORR", "STATUS", "RECEIVED"],
+            [_row(s, app.out.stdout_tty) for s in items],
+            ["ID", "CLIENT", "FORM", "PERIOD", "CORR", "STATUS", "RECEIVED"]
+            + ([] if app.out.stdout_tty else ["LATE"]),
         ),
     )
 

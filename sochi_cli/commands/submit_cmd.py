@@ -175,6 +175,7 @@ def show_result(app: AppContext, result: SubmitResult) -> None:
                 row.get("submission_id"),
                 row.get("error_code"),
                 row.get("error"),
+                *(() if out.stdout_tty else (row.get("late"),)),  # a pipe: the last column
             )
             for n, row in enumerate(result.items, start=1)
         )
@@ -189,7 +190,8 @@ def show_result(app: AppContext, result: SubmitResult) -> None:
             rows = (r for r in shown)
         out.table(
             rows,
-            ["#", "inn", "client", "form", "period", "state", "submission", "code", "error"],
+            ["#", "inn", "client", "form", "period", "state", "submission", "code", "error"]
+            + ([] if out.stdout_tty else ["late"]),
             title="Outcome",
         )
         counts = ", ".join(f"{k} {v}" for k, v in sorted(result.counts.items()))

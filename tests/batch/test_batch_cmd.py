@@ -56,7 +56,8 @@ def test_batch_show_plain_and_json() -> None:
     plain = run_cli("batch", "show", "last")
     assert plain.code == 0  # in a pipe: one record type, the items
     rows = [line.split("\t") for line in plain.stdout.splitlines()]
-    assert [len(r) for r in rows] == [9] * 4  # #, INN, client, form, period, state, fee, …
+    assert [len(r) for r in rows] == [10] * 4  # #, INN, client, form, period, state, fee, …
+    assert [r[9] for r in rows] == ["-"] * 4  # late, last: not known (the forms not cached)
     assert [r[5] for r in rows] == ["accepted", "failed", "planned", "planned"]
     assert rows[1][8] == "POA expired on 2026-09-30"
     summary = run_cli("batch", "show", "last", "--summary").stdout
