@@ -82,12 +82,19 @@ def match_client(text: str, known: list[tuple[str, str]]) -> str:
     raise _ambiguous(value, list(unique.items()))
 
 
+AMBIGUOUS_SHOWN = 5  # matches named on the error line; --json's error.details has all
+
+
 def _ambiguous(value: str, hits: list[tuple[str, str]]) -> UsageError:
-    shown = ", ".join(f"{name} ({inn})" for inn, name in hits[:5])
-    more = f" and {len(hits) - 5} more" if len(hits) > 5 else ""
+    shown = ", ".join(f"{name} ({inn})" for inn, name in hits[:AMBIGUOUS_SHOWN])
+    more = len(hits) - AMBIGUOUS_SHOWN
+    hint = "give more of the name, or the INN"
+    if more > 0:
+        shown += f" and {more} more"
+        hint += "; `sochi --json …` lists every match (error.details.matches)"
     return UsageError(
-        f"{value!r} matches {len(hits)} clients: {shown}{more}",
-        hint="give more of the name, or the INN",
+        f"{value!r} matches {len(hits)} clients: {shown}",
+        hint=hint,
         code="client_ambiguous",
         details={"matches": [{"inn": inn, "name": name} for inn, name in hits]},
     )
