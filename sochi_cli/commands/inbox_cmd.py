@@ -41,13 +41,13 @@ def list_(
 ) -> None:
     """Inbox items, oldest first."""
     from sochi_cli.commands._operator import connect
-    from sochi_cli.services.clients import client_names
+    from sochi_cli.services.clients import names_for
     from sochi_cli.services.inbox import list_items
 
     app = app_context(ctx)
     with connect(app) as client:
         items = list_items(client, unread=unread)
-    names = client_names(app.profile)
+        names = names_for(client, app.profile, (i.client_inn for i in items))
     data = []
     for item in items:
         row = item.to_json()
@@ -94,6 +94,7 @@ def show(ctx: typer.Context, item_id: IdArg) -> None:
     In a pipe: `key<TAB>value` lines, the text as the last one (`body`, newlines as \\n).
     """
     from sochi_cli.commands._operator import connect
+    from sochi_cli.services.clients import names_for
     from sochi_cli.services.inbox import show_item
     from sochi_cli.services.receipts import describe, operator_trust
 
@@ -101,6 +102,9 @@ def show(ctx: typer.Context, item_id: IdArg) -> None:
     trust = operator_trust(app.profile, str(app.config.get("api_url")))
     with connect(app) as client:
         shown = show_item(client, item_id, trust)
+        name = names_for(client, app.profile, [shown.item.client_inn]).get(
+            shown.item.client_inn or ""
+        )
     item = shown.item
 
     pairs: list[tuple[str, Any]] = [
@@ -110,12 +114,15 @@ def show(ctx: typer.Context, item_id: IdArg) -> None:
         ("subject", item.subject),
         ("received", item.received_at),
         ("client", item.client_inn),
+        ("client name", name),
         ("submission", item.submission_id),
         ("acknowledged", item.acknowledged_at),
         ("replied", item.replied_at),
         ("signature", describe(shown.signature) if shown.signature else "none"),
     ]
-    app.out.result(shown.to_json(), lambda: app.out.record(pairs, text=item.body))
+    app.out.result(
+        {**shown.to_json(), "client_name": name}, lambda: app.out.record(pairs, text=item.body)
+    )
 
 
 @inbox_app.command("ack")
@@ -177,6 +184,7 @@ def reply(
 ) -> None:
     """Answer an agency's request with a signed document (and signed attachments)."""
     from sochi_cli.commands._operator import connect
+    from sochi_cli.services.clients import names_for
     from sochi_cli.services.inbox import reply as send_reply
     from sochi_cli.services.receipts import describe
     from sochi_cli.services.signers import build_signer
@@ -198,12 +206,16 @@ def reply(
             on_warning=app.out.warn,
             keep_in=app.profile,
         )
+        name = names_for(client, app.profile, [result.item.client_inn]).get(
+            result.item.client_inn or ""
+        )
     app.out.result(
-        result.to_json(),
+        {**result.to_json(), "client_name": name},
         lambda: app.out.fields(
             [
                 ("inbox item", result.item.id),
                 ("client", result.item.client_inn),
+                ("client name", name),
                 ("submission", result.item.submission_id),
                 ("replied", result.item.replied_at),
                 ("receipt", result.receipt.id),

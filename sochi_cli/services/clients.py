@@ -5,8 +5,10 @@ The INNs of the last `clients list` are cached locally for shell completion only
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -126,6 +128,19 @@ def resolve_client_offline(profile: str, text: str) -> str:
 def client_names(profile: str) -> dict[str, str]:
     """INN → name from the cached client list (empty when none is cached); no network."""
     return dict(cached_client_inns(profile))
+
+
+def names_for(client: OperatorClient, profile: str, inns: Iterable[str | None]) -> dict[str, str]:
+    """INN → name for these INNs from the cached client list, refreshed from the operator
+    once when one of them is not in it (a client added since); the account's own INN and
+    a self-filer (no client list) stay unnamed."""
+    from sochi_cli.errors import OperatorRefused
+
+    names = client_names(profile)
+    if {inn for inn in inns if inn} - names.keys():
+        with contextlib.suppress(OperatorRefused):  # a self-filer has no clients
+            names = {c.inn: c.name for c in list_clients(client, profile)}
+    return names
 
 
 def list_clients(client: OperatorClient, profile: str, status: str | None = None) -> list[Client]:
@@ -302,6 +317,7 @@ __all__ = [
     "get_client",
     "list_clients",
     "match_client",
+    "names_for",
     "poa_rows",
     "renew_poa",
     "resolve_client",

@@ -371,7 +371,7 @@ class _Run:
     ) -> SubmitResult | None:
         """The outcome of a rerun (or resume) that would do nothing, read from the journal
         alone (no operator call, no new batch); None when something is left to do."""
-        from sochi_cli.services.batch_report import outcome_row
+        from sochi_cli.services.batch_report import RowContext, outcome_row
 
         journal = Journal.existing(self.profile)
         if journal is None:
@@ -395,8 +395,9 @@ class _Run:
         if real and code == ExitCode.OK:
             status, code = BatchStatus.PARTIAL, ExitCode.PARTIAL
         rows = []
+        context = RowContext.load(self.profile)  # names from the cached client list
         for item in known:
-            row = outcome_row(item).to_json()
+            row = outcome_row(item, context).to_json()
             row["already_filed"] = item.state in FILED_STATES
             row["idempotency_key"] = item.idempotency_key
             rows.append(row)
@@ -470,6 +471,7 @@ class _Run:
 
         rows: list[dict[str, Any]] = []
         valid_forms: list[str] = []
+        context.remember_names(item.client_inn for item in items)
         for done, item in enumerate(items, start=1):
             problem = check_item(
                 context,
@@ -496,7 +498,7 @@ class _Run:
                     "period": item.period,
                     "correction": item.correction,
                     "file": printable(item.file.path),
-                    "client_name": context.names.get(item.client_inn),
+                    "client_name": context.client_name(item.client_inn),
                     "state": problem.state if problem else ItemState.VALIDATED,
                     "error_code": problem.code if problem else None,
                     "error": problem.message if problem else None,
@@ -610,6 +612,7 @@ class _Run:
             self.emit(ProgressEvent("validate", validate_count, done, _counts(states)))
         del part, to_validate
         self._warn(context)
+        context.remember_names(i.client_inn for i in journal.iter_batch_items(batch.id))
         context.forget_clients()  # the operator's client list is needed for validation only
         if self.options.strict and any(s == ItemState.INVALID for s in states.values()):
             bad = next(i for i in journal.batch_items(batch.id) if i.state == ItemState.INVALID)

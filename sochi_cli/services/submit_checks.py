@@ -6,6 +6,7 @@ fetched once per batch through one sync client and kept in a `BatchContext`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -118,6 +119,27 @@ class BatchContext:
             self.names.update({c.inn: c.name for c in found})
         return self._clients
 
+    def client_name(self, inn: str) -> str | None:
+        """The name of `inn` (a client or ourselves): fetched this run, else the cached list."""
+        if inn not in self.names:
+            from sochi_cli.services.clients import client_names
+
+            for known, name in client_names(self.profile).items():
+                self.names.setdefault(known, name)
+        return self.names.get(inn)
+
+    def remember_names(self, inns: Iterable[str]) -> None:
+        """Every output of a batch takes client names from the cached client list: refresh it
+        once when a client of the batch is not in it and this run has not fetched the list
+        (e.g. every report failed validation before the POA check asked for it)."""
+        if self.own_kind != "tax_representative" or self._clients is not None:
+            return
+        from sochi_cli.services.clients import client_names
+
+        cached = client_names(self.profile)
+        if any(inn not in cached and inn != self.own_inn for inn in inns):
+            self.clients()
+
     def forget_clients(self) -> None:
         """Drop the cached client list (validation is over; fetched again if asked for)."""
         self._clients = None
@@ -152,9 +174,17 @@ def check_item(
     problem = poa_problem(context, client_inn, period) or period_problem(context, form, period)
     if problem is None:
         problem = filing_problem(context, client_inn, form.code, period, correction, key)
-    if problem is None:
+    if problem is None and not _sent_before(context, client_inn, form.code, period, key):
         late_warning(context, form, client_inn, period)
     return problem
+
+
+def _sent_before(
+    context: BatchContext, client_inn: str, form_code: str, period: str, key: str | None
+) -> bool:
+    """This very report is already at the operator (a rerun): it will not be filed again."""
+    filed = context.filed(client_inn, form_code, period)
+    return key is not None and any(s.idempotency_key == key for s in filed)
 
 
 def period_problem(context: BatchContext, form: Form, period: str) -> ItemProblem | None:
