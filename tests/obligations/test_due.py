@@ -7,50 +7,21 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-import stamina
 
 from sochi_cli.sandbox.history import month_back
 from sochi_cli.sandbox.seed import bulk_client_inn
-from sochi_cli.timeutil import to_bishkek
-from tests.batch.operator import Operator, running_operator
+from tests.batch.operator import Operator
+from tests.obligations.support import as_json, sandbox_today
 from tests.support import run_cli
 
 
-@pytest.fixture(scope="module")
-def operator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Operator]:
-    data_dir = tmp_path_factory.mktemp("operator") / "sandbox"
-    with running_operator(data_dir, bulk_clients=12, history=True) as found:
-        yield found
-
-
-@pytest.fixture
-def op(operator: Operator, monkeypatch: pytest.MonkeyPatch) -> Iterator[Operator]:
-    operator.calm()
-    for name, value in operator.env().items():
-        monkeypatch.setenv(name, value)
-    with stamina.set_testing(True, attempts=3):
-        assert run_cli("login").code == 0
-        yield operator
-
-
-def _today(op: Operator) -> date:
-    return to_bishkek(op.now).date()
-
-
-def _json(*args: str) -> tuple[int, object]:
-    result = run_cli("--json", *args)
-    assert result.stdout, result.stderr
-    return result.code, json.loads(result.stdout)
-
-
 def test_due_shows_a_month_of_every_client_with_states_from_the_history(op: Operator) -> None:
-    last = month_back(_today(op), 1)
-    code, data = _json("due", "--form", "STI-077", "--period", last)
+    last = month_back(sandbox_today(op), 1)
+    code, data = as_json("due", "--form", "STI-077", "--period", last)
     assert code == 0
     states = {o["client_inn"]: o["state"] for o in data["obligations"]}  # type: ignore[index]
     assert states[bulk_client_inn(7)] == "rejected"
@@ -60,7 +31,7 @@ def test_due_shows_a_month_of_every_client_with_states_from_the_history(op: Oper
     assert "00712201610078" not in states  # inactive taxpayer: nothing due
     rejected = next(o for o in data["obligations"] if o["state"] == "rejected")  # type: ignore[index]
     assert "VAT payable" in rejected["reason"]
-    code, everything = _json("due")
+    code, everything = as_json("due")
     assert code == 0
     forms = {o["form"] for o in everything["obligations"]}  # type: ignore[index]
     assert {"STI-077", "STI-100", "SF-001", "NSC-1T"} <= forms
@@ -77,9 +48,9 @@ def test_a_window_years_long_finds_the_same_states_as_the_default_one(op: Operat
     where they overlap, they agree; the older part has the accepted history too."""
     from sochi_cli.services.obligations import PERIODS_LISTED_ONE_BY_ONE
 
-    _, default = _json("due")
+    _, default = as_json("due")
     since = date.fromisoformat(default["since"])  # type: ignore[index]
-    _, long = _json("due", "--since", (since - timedelta(days=500)).isoformat())
+    _, long = as_json("due", "--since", (since - timedelta(days=500)).isoformat())
     obligations = long["obligations"]  # type: ignore[index]
     assert len({o["period"] for o in obligations}) > PERIODS_LISTED_ONE_BY_ONE
     recent = [o for o in obligations if o["deadline"] >= default["since"]]  # type: ignore[index]
@@ -111,7 +82,7 @@ def test_due_at_80_columns_lists_what_needs_attention_first_with_reasons_whole(
 ) -> None:
     from sochi_cli.commands.due_cmd import ATTENTION
 
-    _, data = _json("due")
+    _, data = as_json("due")
     obligations, counts = data["obligations"], data["counts"]  # type: ignore[index]
     lines = _on_a_terminal(monkeypatch)
     header, body = lines[0], lines[1:]
@@ -153,16 +124,22 @@ def test_due_at_80_columns_lists_what_needs_attention_first_with_reasons_whole(
     piped = run_cli("due").stdout.splitlines()  # scripts: every row, every column, as before
     assert len(piped) == len(obligations)
     assert [line.split("\t")[0] for line in piped] == [o["deadline"] for o in obligations]
-    assert all(len(line.split("\t")) == 9 for line in piped)
+    assert all(len(line.split("\t")) == 10 for line in piped)  # LATE appended last
 
 
 def test_due_takes_names_and_prefixes_and_says_when_input_is_wrong(op: Operator) -> None:
-    code, data = _json("due", "--client", "ak-suu")
+    code, data = as_json("due", "--client", "ak-suu")
     assert code == 0
     assert {o["client_inn"] for o in data["obligations"]} == {"02010201910123"}  # type: ignore[index]
     ambiguous = run_cli("due", "--client", "Client 0000")
     assert ambiguous.code == 2
     assert "matches 10 clients" in ambiguous.stderr and ambiguous.stderr.count("\n") == 1
+    # the line names five and says how to see them all, as docs/cli.md says
+    assert ambiguous.stderr.count(" LLC (") == 5 and "and 5 more" in ambiguous.stderr
+    assert "sochi --json" in ambiguous.stderr and "error.details.matches" in ambiguous.stderr
+    listed = json.loads(run_cli("--json", "due", "--client", "Client 0000").stdout)
+    matches = listed["error"]["details"]["matches"]
+    assert [m["inn"] for m in matches] == [bulk_client_inn(i) for i in range(10)]
     assert run_cli("due", "--client", "Nobody LLC").code == 9
     bad = run_cli("due", "--form", "STI-077", "--period", "2026-Q3")
     assert bad.code == 2 and "a monthly form takes a period YYYY-MM" in bad.stderr
@@ -176,16 +153,16 @@ def test_a_second_original_stops_before_signing_and_a_correction_files(
 ) -> None:
     from sochi_cli.sandbox.samples import write_samples
 
-    period = month_back(_today(op), 3)
+    period = month_back(sandbox_today(op), 3)
     # client 10 filed its STI-077 three months back (history): a new one is a second original
-    write_samples(tmp_path, clients=11, period=period, today=_today(op))
+    write_samples(tmp_path, clients=11, period=period, today=sandbox_today(op))
     report = tmp_path / f"STI-077_{bulk_client_inn(10)}_{period}_0.xml"
-    code, dry = _json("submit", str(report), "--dry-run")
+    code, dry = as_json("submit", str(report), "--dry-run")
     assert code == 4
     item = dry["items"][0]  # type: ignore[index]
     assert item["error_code"] == "original_exists" and item["on_file"][0]["status"] == "accepted"
     assert dry["cost"]["required"] == "0.00"  # type: ignore[index]
-    before = _json("account", "balance")[1]["balance"]  # type: ignore[index]
+    before = as_json("account", "balance")[1]["balance"]  # type: ignore[index]
     result = run_cli("submit", str(report))
     assert result.code == 4
     assert item["on_file"][0]["submission_id"] in result.stdout
@@ -193,10 +170,10 @@ def test_a_second_original_stops_before_signing_and_a_correction_files(
     text = report.read_text().replace("    <correction>0</correction>\n", "")
     correction = tmp_path / "correction.xml"
     correction.write_text(text)
-    code, filed = _json("submit", str(correction), "--correction", "1", "--wait-timeout", "60")
+    code, filed = as_json("submit", str(correction), "--correction", "1", "--wait-timeout", "60")
     assert code == 0, filed
     assert filed["items"][0]["correction"] == 1  # type: ignore[index]
-    assert _json("account", "balance")[1]["balance"] != before  # type: ignore[index]
+    assert as_json("account", "balance")[1]["balance"] != before  # type: ignore[index]
 
 
 def test_a_whole_sample_set_files_as_samples_json_says(op: Operator, tmp_path: Path) -> None:
@@ -207,7 +184,7 @@ def test_a_whole_sample_set_files_as_samples_json_says(op: Operator, tmp_path: P
     out = tmp_path / "samples"
     result = run_cli(
         "sandbox", "sample-reports", "--out", str(out), "--clients", "12", "--invalid", "2",
-        "--rejected", "8", "--today", _today(op).isoformat(), "--data-dir", str(op.data_dir),
+        "--rejected", "8", "--today", sandbox_today(op).isoformat(), "--data-dir", str(op.data_dir),
     )  # fmt: skip
     assert result.code == 0, result.stderr
     manifest = out / "samples.json"
@@ -215,7 +192,7 @@ def test_a_whole_sample_set_files_as_samples_json_says(op: Operator, tmp_path: P
         e["file"]: (e["expected"], e["error_code"])
         for e in json.loads(manifest.read_text())["expected"]
     }
-    code, data = _json("submit", "--manifest", str(manifest), "--wait-timeout", "60")
+    code, data = as_json("submit", "--manifest", str(manifest), "--wait-timeout", "60")
     assert code == 8, data
     found = {Path(i["file"]).name: (i["state"], i["error_code"]) for i in data["items"]}  # type: ignore[index]
     assert found == expected
@@ -224,7 +201,8 @@ def test_a_whole_sample_set_files_as_samples_json_says(op: Operator, tmp_path: P
     corrections = [name for name in found if name.endswith("_1.xml")]
     # last month's STI-077 of clients 6, 8, 9 and 10 is in the history (9 still at the agency)
     assert sorted(corrections) == [
-        f"STI-077_{bulk_client_inn(i)}_{month_back(_today(op), 1)}_1.xml" for i in (6, 8, 9, 10)
+        f"STI-077_{bulk_client_inn(i)}_{month_back(sandbox_today(op), 1)}_1.xml"
+        for i in (6, 8, 9, 10)
     ]
     too_many = run_cli(
         "sandbox", "sample-reports", "--out", str(out), "--clients", "13",
@@ -236,19 +214,19 @@ def test_a_whole_sample_set_files_as_samples_json_says(op: Operator, tmp_path: P
 def test_batch_report_and_charges_name_clients_with_fees(op: Operator, tmp_path: Path) -> None:
     from sochi_cli.sandbox.samples import write_samples
 
-    period = month_back(_today(op), 4)  # before the seeded history, long past its deadline
-    write_samples(tmp_path, clients=3, period=period, today=_today(op))
-    code, _data = _json("submit", str(tmp_path / f"STI-077_{bulk_client_inn(1)}_{period}_0.xml"))
+    period = month_back(sandbox_today(op), 4)  # before the seeded history, long past its deadline
+    write_samples(tmp_path, clients=3, period=period, today=sandbox_today(op))
+    code, _data = as_json("submit", str(tmp_path / f"STI-077_{bulk_client_inn(1)}_{period}_0.xml"))
     assert code == 0
     rows = list(csv.DictReader(io.StringIO(run_cli("batch", "report", "last").stdout)))
     assert rows[0]["client_name"] == "Client 00001 LLC" and rows[0]["fee"] == "20.00"
     assert rows[0]["late"] == "True"
-    code, charges = _json("account", "charges", "--client", "Client 00001", "--period", period)
+    code, charges = as_json("account", "charges", "--client", "Client 00001", "--period", period)
     assert code == 0
     assert [(c["client_inn"], c["form"], c["amount"]) for c in charges] == [  # type: ignore[union-attr]
         (bulk_client_inn(1), "STI-077", "-20.00")
     ]
-    code, balance = _json("account", "balance")
+    code, balance = as_json("account", "balance")
     assert code == 0
     # overdue obligations (e.g. Naryn Agro's VAT) are still to be filed: their fees are projected
     assert balance["projected_filings"] > 0  # type: ignore[index]
@@ -260,35 +238,41 @@ def test_clients_renew_and_attach_record_a_new_poa(op: Operator, tmp_path: Path)
     scan.write_bytes(b"%PDF scan")
     args = ["--poa-scan", str(scan), "--poa-number", "N-9", "--issued", "2026-11-01",
             "--valid-until", "2027-11-01"]  # fmt: skip
-    code, renewed = _json("clients", "renew", "Naryn", *args)
+    code, renewed = as_json("clients", "renew", "Naryn", *args)
     assert code == 0 and renewed["poa_state"] == "valid"  # type: ignore[index]
     assert run_cli("clients", "renew", "Osh", *args).code == 6  # detached: attach it instead
-    code, attached = _json("clients", "attach", "Osh Textile", *args)
+    code, attached = as_json("clients", "attach", "Osh Textile", *args)
     assert code == 0 and attached["status"] == "active"  # type: ignore[index]
 
 
 def test_inbox_items_name_client_and_submission_and_a_reply_is_signed_and_kept(
     op: Operator, tmp_path: Path
 ) -> None:
-    code, items = _json("inbox", "list")
+    code, items = as_json("inbox", "list")  # no client list cached yet: fetched for the names
     request = next(i for i in items if i["kind"] == "request")  # type: ignore[union-attr]
     assert request["client_inn"] and request["submission_id"]
+    assert request["client_name"] == "Ak-Suu Trade LLC"
+    shown = run_cli("inbox", "show", request["id"]).stdout.splitlines()
+    assert f"client\t{request['client_inn']}" in shown and "client name\tAk-Suu Trade LLC" in shown
+    _, detail = as_json("inbox", "show", request["id"])
+    assert detail["client_name"] == "Ak-Suu Trade LLC"  # type: ignore[index]
     answer = tmp_path / "answer.xml"
     answer.write_text("<answer>the invoices are attached</answer>")
     scan = tmp_path / "scan.pdf"
     scan.write_bytes(b"%PDF invoices")
     reply = ["inbox", "reply", request["id"], "--file", str(answer), "--attach", str(scan)]
-    code, sent = _json(*reply)
+    code, sent = as_json(*reply)
     assert code == 0, sent
     assert sent["receipt_signature"]["verified"] and sent["archived"] == 6  # type: ignore[index]
-    code, again = _json(*reply)
+    assert sent["client_name"] == "Ak-Suu Trade LLC"  # type: ignore[index]
+    code, again = as_json(*reply)
     assert code == 0 and again["receipt_id"] == sent["receipt_id"]  # type: ignore[index]
     archived = run_cli("archive", "list", "--json").stdout
     assert "reply_document" in archived and "answer.xml" in archived
     audit = json.loads(run_cli("--json", "audit", "list", "--action", "inbox.reply").stdout)
     assert audit and audit[-1]["details"]["inbox_id"] == request["id"]
     op.control("POST", "inbox", {"inn": op.rep["inn"], "agency": "SF", "subject": "News"})
-    code, items = _json("inbox", "list")
+    code, items = as_json("inbox", "list")
     notice = next(i for i in items if i["kind"] == "notice")  # type: ignore[union-attr]
     refused = run_cli("inbox", "reply", notice["id"], "--file", str(answer))
     assert refused.code == 2 and "not a request" in refused.stderr
@@ -299,14 +283,22 @@ def test_an_empty_account_refuses_before_signing_and_charges_nothing(
 ) -> None:
     from sochi_cli.sandbox.samples import write_samples
 
-    period = month_back(_today(op), 5)
-    write_samples(tmp_path, clients=1, period=period, today=_today(op))
+    period = month_back(sandbox_today(op), 5)
+    write_samples(tmp_path, clients=1, period=period, today=sandbox_today(op))
     op.control("PUT", "balance", {"inn": op.rep["inn"], "balance": 0})
     result = run_cli("submit", str(tmp_path))
     assert result.code == 6
     assert result.stderr.count("error:") == 1 and "nothing was signed or sent" in result.stderr
-    code, listing = _json("submissions", "list", "--period", period)
+    code, listing = as_json("submissions", "list", "--period", period)
     assert code == 0 and listing == []
+    # in the journal, not sent: what `due` calls unsent, until a rerun files it
+    where = ["--client", bulk_client_inn(0), "--form", "STI-077", "--period", period]
+    _, due = as_json("due", *where)
+    assert [o["state"] for o in due["obligations"]] == ["unsent"]  # type: ignore[index]
+    op.calm()  # the balance back
+    assert run_cli("submit", str(tmp_path), "--wait-timeout", "60").code == 0
+    _, due = as_json("due", *where)
+    assert [o["state"] for o in due["obligations"]] == ["accepted"]  # type: ignore[index]
 
 
 def test_a_lost_journal_is_rebuilt_from_the_seeded_history_reports_included(
@@ -315,13 +307,13 @@ def test_a_lost_journal_is_rebuilt_from_the_seeded_history_reports_included(
     """The documented recovery rehearsed on the demo seed: a profile with no journal runs
     `sochi archive reconcile --period P`; every past filing comes back with its report and
     signature, the archive verifies and a recovered signature stands (clause 8)."""
-    period = month_back(_today(op), 2)
-    code, result = _json("archive", "reconcile", "--period", period)
+    period = month_back(sandbox_today(op), 2)
+    code, result = as_json("archive", "reconcile", "--period", period)
     assert code == 0, result
     assert result["problems"] == [] and result["ok"]  # type: ignore[index]
     recovered = {r["submission_id"] for r in result["recovered"]}  # type: ignore[index]
     assert len(recovered) == result["operator_submissions"] > 20  # type: ignore[index]
-    _, archived = _json("archive", "list", "--period", period)
+    _, archived = as_json("archive", "list", "--period", period)
     kinds = {(o["submission_id"], o["kind"]) for o in archived}  # type: ignore[union-attr]
     assert {(s, k) for s in recovered for k in ("report", "signature")} <= kinds
     assert run_cli("archive", "verify").code == 0

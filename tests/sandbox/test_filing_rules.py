@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from sochi_cli.sandbox.catalogue import FORMS_BY_CODE
 from sochi_cli.sandbox.history import history_values
 from sochi_cli.sandbox.seed import REPRESENTATIVE_INN, bulk_client_inn
 from tests.sandbox.harness import Api, problem
@@ -41,10 +42,14 @@ def test_a_second_original_is_refused_naming_the_first_and_charges_nothing(api: 
 
 def test_corrections_must_come_in_order_and_a_rejected_one_is_filed_again(api: Api) -> None:
     headers = api.login()
+    balance = _balance(api, headers)
     body = problem(_correction(api, headers, 1, "c1-early"), 409, "correction_out_of_order")
     assert body["next_correction"] == 0
+    assert _balance(api, headers) == balance  # refused: nothing charged
     assert api.submit(headers, CLIENT, key="orig").status_code == 201
+    balance = _balance(api, headers)
     problem(_correction(api, headers, 2, "c2"), 409, "correction_out_of_order")
+    assert _balance(api, headers) == balance
     api.http.put("/sandbox/agency", json={"delivery_delay_seconds": 0, "verdict_delay_seconds": 0})
     broken = {"turnover": "10", "vat_charged": "1.2", "vat_credit": "0", "vat_payable": "9"}
     assert _correction(api, headers, 1, "c1-broken", **broken).status_code == 201
@@ -103,6 +108,7 @@ def test_the_agency_rejects_by_the_register_and_by_another_accepted_report(api: 
         return _decided(api, headers, r.json()["submission"]["id"])
 
     client3 = bulk_client_inn(3)
+    balance = _balance(api, headers)
     not_registered = file(client3, "STI-081", "2026-10")
     before = file(
         client3, "STI-100", "2026-09", values=history_values(client3, "STI-100", "2026-09")
@@ -131,6 +137,11 @@ def test_the_agency_rejects_by_the_register_and_by_another_accepted_report(api: 
     )
     assert messages["inactive"] == ("rejected", "the taxpayer is inactive since 2026-09-01")
     assert messages["disagree"][0] == "rejected"
+    # an agency rejection is a filing made: every one of the five was charged its fee
+    fees = sum(
+        FORMS_BY_CODE[f]["fee"] for f in ("STI-081", "STI-100", "STI-077", "SF-001", "STI-100")
+    )
+    assert _balance(api, headers) == balance - fees
     payroll = Decimal(other["payroll"])
     assert f"payroll {payroll} disagrees with contribution_base" in messages["disagree"][1]
     inbox = api.http.get("/inbox", headers=headers).json()["items"]
