@@ -31,6 +31,8 @@ def serve(
         lifespan="on" if lifespan else "off",
         ssl_certfile=str(certfile) if certfile else None,
         ssl_keyfile=str(keyfile) if keyfile else None,
+        # a client's long poll (`/events?wait=25`) must not hold the test's teardown
+        timeout_graceful_shutdown=1,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
