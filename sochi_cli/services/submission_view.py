@@ -112,11 +112,37 @@ def submission_detail(config: Config, submission_id: str) -> SubmissionDetail:
     lines = detail.report_text.splitlines() if detail.report_text is not None else []
     if sub.protocol is not None:
         for error in sub.protocol.errors:
+            line = error.line
+            if line is None and detail.report_text is not None:
+                line = line_of(detail.report_text, error.path)
             text = None
-            if error.line is not None and 1 <= error.line <= len(lines):
-                text = lines[error.line - 1].strip()
-            detail.protocol.append(ProtocolLine(error.path, error.message, error.line, text))
+            if line is not None and 1 <= line <= len(lines):
+                text = lines[line - 1].strip()
+            detail.protocol.append(ProtocolLine(error.path, error.message, line, text))
     return detail
+
+
+def line_of(report: str, path: str) -> int | None:
+    """The line of the element an agency's error names by path (`body/vat_payable`,
+    `header/inn`, `report/@form`) in the archived report; None if it is not there.
+
+    Agencies name the field, not the line (a totals rule, a register check), so the line is
+    found in our own copy of what was filed."""
+    from sochi_cli.forms.xmlread import XmlProblem, parse_xml
+
+    try:
+        node = parse_xml(report.encode("utf-8"))
+    except XmlProblem:
+        return None
+    steps = [s for s in path.split("/") if s and not s.startswith("@")]
+    if steps and steps[0] == node.name:
+        steps = steps[1:]  # the path may start at the root element
+    for step in steps:
+        child = node.child(step)
+        if child is None:
+            return None
+        node = child
+    return node.line
 
 
 def verify_submission(config: Config, submission_id: str) -> list[str]:
