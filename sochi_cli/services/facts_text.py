@@ -11,7 +11,8 @@ SHORT_LIST = 60  # a list of scalars stays on its key's line up to this many cha
 
 
 def scalar_text(value: Any) -> str:
-    """One value as a word: dates ISO, instants in Bishkek time, yes/no, `-` for nothing."""
+    """One value as a word: dates ISO, instants in Bishkek time, yes/no, `-` for nothing,
+    certificate names with their attributes named."""
     if value is None:
         return "-"
     if isinstance(value, bool):
@@ -22,6 +23,10 @@ def scalar_text(value: Any) -> str:
         return format_local(value)
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, str):
+        from sochi_cli.names import readable_dn
+
+        return readable_dn(value)  # a certificate's name as `cert show` writes it
     return str(value)
 
 

@@ -34,6 +34,8 @@ def certificate_record(row: Any) -> Record:
 
 
 def facts_renderable(overview: Any, chosen: Any) -> Group:
+    from sochi_cli.names import readable_dn
+
     parts: list[Any] = []
     if chosen is not None:
         parts.append(Text(f"{chosen.subject}", style="bold"))
@@ -61,7 +63,7 @@ def facts_renderable(overview: Any, chosen: Any) -> Group:
     crl = overview.crl
     if crl is not None:
         state = Text("STALE — press f to fetch", style="bold red") if crl.stale else Text("fresh")
-        line = Text(f"CRL {crl.issuer}: this update {crl.this_update[:16]}, next "
+        line = Text(f"CRL {readable_dn(crl.issuer)}: this update {crl.this_update[:16]}, next "
                     f"{(crl.next_update or '-')[:16]}, {crl.revoked} revoked · ")  # fmt: skip
         parts.append(line + state)
     tokens = Table(title="Tokens (PKCS#11)", title_justify="left", box=None, expand=True)
@@ -179,10 +181,12 @@ class CertificatesScreen(SochiScreen):
             return token_keys(self.ctx.config, token, pin)
 
         def done(keys: list[Any]) -> None:
+            from sochi_cli.names import readable_dn
+
             text = Text("Keys on the token\n", style="bold underline")
             for key in keys:
                 text.append(f"id {key.key_id} {key.label} ({key.key_type}) → "
-                            f"{key.subject or 'no certificate'}\n")  # fmt: skip
+                            f"{readable_dn(key.subject or 'no certificate')}\n")  # fmt: skip
             if not keys:
                 text.append("no private keys\n")
             self.query_one("#cert-facts", Static).update(text)

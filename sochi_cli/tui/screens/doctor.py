@@ -32,6 +32,10 @@ def finding_record(finding: Finding) -> Record:
 
 
 def finding_text(finding: Finding) -> Text:
+    """A check whole: result, clause, what was found, the fix, the evidence as lines (certificate
+    names with their attributes named, as `cert show` writes them)."""
+    from sochi_cli.names import readable_dn
+
     text = Text()
     text.append(f"{finding.title}\n", style="bold")
     style = {"ok": "green", "warn": "yellow", "fail": "bold red"}.get(str(finding.result), "dim")
@@ -39,7 +43,7 @@ def finding_text(finding: Finding) -> Text:
     text.append(f" · {finding.id}")
     if finding.clause:
         text.append(f" · clause {finding.clause}")
-    text.append(f"\n\n{finding.summary}\n")
+    text.append(f"\n\n{readable_dn(finding.summary)}\n")
     if finding.fix:
         text.append("\nFix: ", style="bold")
         text.append(f"{finding.fix}\n", style="bold cyan")

@@ -41,6 +41,7 @@ def document_text(document: bytes) -> str:
 
 
 def item_text(shown: Any) -> Text:
+    from sochi_cli.names import readable_dn
     from sochi_cli.services.receipts import describe
 
     item = shown.item
@@ -52,7 +53,8 @@ def item_text(shown: Any) -> Text:
     if shown.signature is not None:
         ok = shown.signature.verified and shown.signature.chained is not False
         text.append("agency signature: ", style="bold")
-        text.append(describe(shown.signature) + "\n", style="green" if ok else "bold red")
+        said = readable_dn(describe(shown.signature))
+        text.append(said + "\n", style="green" if ok else "bold red")
     else:
         text.append("agency signature: none\n", style="bold red")
     text.append("\n" + (item.body or "") + "\n")

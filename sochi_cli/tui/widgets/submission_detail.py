@@ -12,6 +12,7 @@ from textual.widgets import Static
 
 
 def detail_renderable(detail: Any) -> Group:
+    from sochi_cli.names import readable_dn
     from sochi_cli.services.account import som
     from sochi_cli.services.receipts import describe
     from sochi_cli.timeutil import format_local
@@ -42,7 +43,7 @@ def detail_renderable(detail: Any) -> Group:
         receipt, check = item.receipt, item.check
         style = "green" if check.verified and check.chained is not False else "bold red"
         line = Text(f"{receipt.kind} {receipt.id}: ")
-        line.append(describe(check), style=style)
+        line.append(readable_dn(describe(check)), style=style)
         parts.append(line)
     protocol = sub.protocol
     if protocol is not None:
@@ -71,8 +72,10 @@ class SubmissionDetail(Static):
         self.update(detail_renderable(detail))
 
     def show_lines(self, title: str, lines: list[str]) -> None:
+        from sochi_cli.names import readable_dn
+
         text = Text(title + "\n", style="bold underline")
-        for line in lines:
+        for line in map(readable_dn, lines):
             style = ""
             if "[FAIL]" in line or "DOES NOT STAND" in line:
                 style = "bold red"
