@@ -32,20 +32,30 @@ def _bishkek(moment: datetime) -> str:
 def header_text(profile: str, snapshot: Snapshot, width: int | None = None) -> Text:
     """The header's content for `snapshot` (pure: the countdown uses the operator's clock).
 
-    When `width` is too narrow for everything, the subscriber's name goes first (the INN
-    stays), then the countdown to a maintenance window more than a day away, then the brand.
+    The operator's state (with the maintenance countdown) and the unread inbox count are on
+    the right and always whole. When `width` is too narrow for everything, the subscriber's
+    name goes first (the INN stays), then the countdown to a window more than a day away,
+    then the brand; what is still too long is the account part, cut with an ellipsis.
     """
     tiers = [(True, False, True), (False, False, True), (False, True, True), (False, True, False)]
-    text = Text()
+    left, right = Text(), Text()
     for name, compact, brand in tiers:
-        text = _header(profile, snapshot, name=name, compact=compact, brand=brand)
-        if width is None or text.cell_len <= width:
+        left = _account(profile, snapshot, name=name, brand=brand)
+        right = _state(snapshot, compact=compact)
+        if width is None or left.cell_len + right.cell_len <= width:
             break
+    if width is not None and left.cell_len + right.cell_len > width:
+        room = max(0, width - right.cell_len)
+        left.truncate(room, overflow="ellipsis")
+    text = Text(no_wrap=True, overflow="ellipsis")
+    text.append_text(left)
+    text.append_text(right)
     return text
 
 
-def _header(profile: str, snapshot: Snapshot, *, name: bool, compact: bool, brand: bool) -> Text:
-    text = Text(no_wrap=True, overflow="ellipsis")
+def _account(profile: str, snapshot: Snapshot, *, name: bool, brand: bool) -> Text:
+    """Profile, subscriber, balance and certificate: what may be cut at narrow widths."""
+    text = Text(no_wrap=True)
     if brand:
         text.append(" sochi ", style="bold reverse")
     text.append(f" {profile} ", style="bold")
@@ -69,13 +79,20 @@ def _header(profile: str, snapshot: Snapshot, *, name: bool, compact: bool, bran
             text.append("│ ")
             text.append(label, style=style)
             text.append(" ")
-        if overview.unread_inbox:
-            text.append("│ ")
-            text.append(f"✉ {overview.unread_inbox}", style="bold")
-            text.append(" ")
     elif snapshot.overview_fault is not None:
         text.append("│ ")
         text.append(snapshot.overview_fault.title.lower(), style="italic")
+        text.append(" ")
+    return text
+
+
+def _state(snapshot: Snapshot, *, compact: bool) -> Text:
+    """Unread inbox and the operator's state: never cut."""
+    text = Text(no_wrap=True)
+    overview = snapshot.overview
+    if overview is not None and overview.unread_inbox:
+        text.append("│ ")
+        text.append(f"✉ {overview.unread_inbox}", style="bold")
         text.append(" ")
     text.append("│ ")
     text.append_text(operator_text(snapshot, compact=compact))
