@@ -6,10 +6,12 @@ masked wherever they appear; known secret-bearing patterns are masked even if un
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 MASK = "***"
@@ -155,4 +157,30 @@ def _log_file(path: Path) -> logging.FileHandler:
 _OURS = "_sochi_handler"
 
 
-__all__ = ["MASK", "RedactingFilter", "redact", "register_secret", "setup_logging"]
+@contextlib.contextmanager
+def console_muted() -> Iterator[None]:
+    """While a full-screen UI owns the terminal, sochi's stderr handler writes nothing (a line
+    there would tear the screen); the log file (SOCHI_LOG_FILE) still gets every record."""
+    consoles = [
+        h
+        for h in logging.getLogger().handlers
+        if getattr(h, _OURS, False) and not isinstance(h, logging.FileHandler)
+    ]
+    levels = [h.level for h in consoles]
+    for handler in consoles:
+        handler.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        for handler, level in zip(consoles, levels, strict=True):
+            handler.setLevel(level)
+
+
+__all__ = [
+    "MASK",
+    "RedactingFilter",
+    "console_muted",
+    "redact",
+    "register_secret",
+    "setup_logging",
+]

@@ -85,11 +85,14 @@ def _try(overview: CertificateOverview, what: str, step: Callable[[], None]) -> 
         overview.problems.append(f"{what}: {err.one_line()}")
 
 
-def token_rows(config: Config) -> tuple[str, list[TokenRow]]:
-    """(library path, tokens present) without a PIN; AuthError when no library is found."""
+def token_rows(config: Config, driver: str | None = None) -> tuple[str, list[TokenRow]]:
+    """(library path, tokens present) without a PIN; AuthError when no library is found.
+
+    `driver` is a library path the user is typing (the TUI's signer dialog), before the
+    profile's `pkcs11_lib` and the usual places."""
     from sochi_cli.token import pkcs11 as p11
 
-    library = p11.find_library(None, config.get("pkcs11_lib"))
+    library = p11.find_library(driver, config.get("pkcs11_lib"))
     rows = [
         TokenRow(t.label, t.serial, t.model, t.pin_state, p11.PIN_STATE_TEXT.get(t.pin_state, ""))
         for t in p11.list_tokens(library)

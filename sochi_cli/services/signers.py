@@ -278,12 +278,25 @@ def remembered_settings(
     return settings
 
 
+def remember_signer(
+    config: Config, signer: Signer, options: SignerOptions
+) -> dict[str, str | None]:
+    """Record `remembered_settings` in the active profile (one atomic write), as `sochi login`
+    does; returns what was recorded. A config that cannot be written raises."""
+    from sochi_cli.store.config import set_profile_values
+
+    values = remembered_settings(signer, options)
+    set_profile_values(config, values)
+    return values
+
+
 __all__ = [
     "KEY_FILE_WARNING",
     "SIGNER_SETTINGS",
     "SecretSource",
     "SignerOptions",
     "build_signer",
+    "remember_signer",
     "remembered_settings",
     "rsa_pss_chosen",
     "signer_kind",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import importlib
+import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.signal import Signal
 
+from sochi_cli.errors import SochiError
 from sochi_cli.tui.context import TuiContext
 from sochi_cli.tui.faults import Fault, describe
 from sochi_cli.tui.snapshot import Snapshot
@@ -25,6 +27,7 @@ from sochi_cli.tui.snapshot import Snapshot
 if TYPE_CHECKING:
     from textual.screen import Screen
 
+log = logging.getLogger(__name__)
 SNAPSHOT_EVERY = 60.0  # seconds between refreshes of the header's operator/account facts
 EVENTS_WAIT = 25  # long-poll seconds (cancelled at once on quit: the feed runs on the loop)
 
@@ -106,6 +109,7 @@ class SochiApp(App[int]):
         self.snapshot_changed: Signal[Snapshot] = Signal(self, "snapshot_changed")
         self.events_arrived: Signal[list[Any]] = Signal(self, "events_arrived")
         self.busy: str | None = None  # what must finish before quitting (a running batch)
+        self.crashed: BaseException | None = None  # a bug no handler caught (see below)
         self._session_notified = False
 
     @property
@@ -192,6 +196,10 @@ class SochiApp(App[int]):
         if callable(handler) and handler():
             return
         if self.busy:
+            from textual.screen import ModalScreen
+
+            if isinstance(self.screen, ModalScreen):
+                self.screen.dismiss(None)  # the batch's key or PIN prompt: nothing is signed
             for screen in self._all_screens():
                 stop = getattr(screen, "interrupt", None)
                 if callable(stop) and stop():
@@ -201,6 +209,29 @@ class SochiApp(App[int]):
     def _all_screens(self) -> Iterable[Any]:
         for stack in self._screen_stacks.values():
             yield from stack
+
+    # a bug -----------------------------------------------------------------------------
+    def _handle_exception(self, error: Exception) -> None:
+        """Textual's hook for an exception no handler caught (it has no public one; harlequin
+        overrides it too). Textual would print its traceback; the message loop that raised
+        has stopped, so the app cannot go on either. Instead: a running batch is told to stop
+        cleanly (the process waits for it), the traceback goes to the debug log only, and the
+        app closes; `run_tui` then says it in one line and exits 1 (`--verbose` adds the
+        traceback after the screen is gone)."""
+        if self.crashed is not None:  # what fails while closing after the first: noise
+            return
+        self.crashed = error
+        log.debug("internal error in sochi tui", exc_info=error)
+        for screen in self._all_screens():
+            with contextlib.suppress(Exception):
+                stop = getattr(screen, "interrupt", None)
+                if callable(stop):
+                    stop()
+        # as Textual does, so that a Pilot test re-raises it (App.run ignores both)
+        if self._exception is None:
+            self._exception = error
+            self._exception_event.set()
+        self.panic()  # close without a renderable: nothing is printed over the terminal
 
     # help, palette, login --------------------------------------------------------------
     def action_help(self) -> None:
@@ -233,12 +264,15 @@ class SochiApp(App[int]):
         )
 
     def _login(self, choice: Any) -> None:
+        """In a worker: sign in, then remember the signer in the profile like `sochi login`."""
+        from sochi_cli.errors import SochiError
         from sochi_cli.services.session import login
-        from sochi_cli.services.signers import build_signer
+        from sochi_cli.services.signers import build_signer, remember_signer
         from sochi_cli.tui.signing import signer_options
 
         try:
-            signer = build_signer(signer_options(self, self.ctx, choice), self.ctx.config)
+            options = signer_options(self, self.ctx, choice)
+            signer = build_signer(options, self.ctx.config)
             subscriber = login(self.ctx.config, signer)
         except Exception as exc:
             fault = describe(exc)
@@ -247,11 +281,19 @@ class SochiApp(App[int]):
                 severity="error", timeout=10,
             )  # fmt: skip
             return
-        self.call_from_thread(self._logged_in, subscriber.name, subscriber.inn)
+        try:
+            remember_signer(self.ctx.config, signer, options)
+            remembered = None
+        except (SochiError, OSError) as exc:
+            reason = exc.one_line() if isinstance(exc, SochiError) else str(exc)
+            remembered = f"the signer was not remembered in the profile: {reason}"
+        self.call_from_thread(self._logged_in, subscriber.name, subscriber.inn, remembered)
 
-    def _logged_in(self, name: str, inn: str) -> None:
+    def _logged_in(self, name: str, inn: str, not_remembered: str | None = None) -> None:
         self._session_notified = False
         self.notify(f"logged in as {name} ({inn})")
+        if not_remembered:
+            self.notify(not_remembered, severity="warning")
         self.refresh_snapshot()
         for screen in self._all_screens():
             if getattr(screen, "loaded", False):
@@ -359,13 +401,38 @@ class SochiApp(App[int]):
 
 
 def run_tui(profile_override: str | None = None) -> int:
-    """Start the TUI on this terminal; returns the process exit code."""
+    """Start the TUI on this terminal; returns the process exit code.
+
+    sochi's stderr log handler is muted while the screen is up (a line there would tear
+    it); a bug that reached Textual is raised here as one internal-error line (exit 1).
+    """
+    from sochi_cli.logs import console_muted
+
     app = SochiApp(profile_override)
     app.ctx.config  # noqa: B018 - a broken config is reported before the screen switches
-    result = app.run()
+    with console_muted():
+        result = app.run()
+    if app.crashed is not None:
+        raise internal_error(app.crashed)
     if result is None:  # not exited by sochi: Textual's own exit code (1 after a crash)
         return app.return_code or 0
     return int(result)
 
 
-__all__ = ["PLACES", "PLACE_BY_MODE", "Place", "SochiApp", "run_tui"]
+def internal_error(crash: BaseException) -> SochiError:
+    """The one line a bug in the TUI becomes (the CLI prints it; --verbose adds the cause)."""
+    import os
+
+    fault = describe(crash)
+    log_file = os.environ.get("SOCHI_LOG_FILE")
+    hint = (
+        f"a bug in sochi: the details are in {log_file}; please report it"
+        if log_file
+        else "a bug in sochi: rerun with --verbose (or SOCHI_LOG_FILE=FILE) and report it"
+    )
+    error = SochiError(f"sochi tui stopped: {fault.message}", hint=hint, code="internal")
+    error.__cause__ = crash
+    return error
+
+
+__all__ = ["PLACES", "PLACE_BY_MODE", "Place", "SochiApp", "internal_error", "run_tui"]

@@ -18,6 +18,19 @@ _LOGIN_CODES = frozenset(
     {"not_logged_in", "session_expired", "token_expired", "unauthorized", "http_401"}
 )
 _OFFLINE_CODES = frozenset({"unreachable", "tls_failure", "malformed_response"})
+_DRIVER_HINT = (
+    "install the RuToken driver, or type its path in the signer dialog's token driver field "
+    "(L logs in and remembers it); or `sochi config set pkcs11_lib PATH`"
+)
+# the CLI's hints name its options; inside the TUI the same fix is a field or a key
+_TUI_HINTS = {
+    "pkcs11_library_missing": _DRIVER_HINT,
+    "pkcs11_library_incompatible": _DRIVER_HINT,
+    "token_ambiguous": "type the token's label or serial in the signer dialog",
+    "key_ambiguous": "name the key to use in the profile: `sochi config set key_id ID`",
+    "token_error": "is the token still plugged in? Plug it back in and try again",
+    "token_missing": "plug the token in, or type the label of one that is in the signer dialog",
+}
 
 
 @dataclass(frozen=True)
@@ -28,6 +41,7 @@ class Fault:
     severity: str  # error | warning | information
     action: str | None = None  # login | retry | None: what a key in the panel offers
     code: str = "error"
+    resumable_batch: int | None = None  # the batch this fault interrupted after filing some
 
     def one_line(self) -> str:
         return self.message + (f" — {self.hint}" if self.hint else "")
@@ -36,7 +50,13 @@ class Fault:
 def describe(exc: BaseException) -> Fault:
     """The fault to show for `exc` (a bug gets a short internal-error line; details in logs)."""
     if isinstance(exc, SochiError):
-        return _known(exc)
+        import dataclasses
+
+        fault = _known(exc)
+        batch = exc.details.get("batch_id")
+        if isinstance(batch, int) and exc.details.get("batch_status") == "interrupted":
+            fault = dataclasses.replace(fault, resumable_batch=batch)
+        return fault
     from sochi_cli.logs import redact
 
     log.debug("internal error in the TUI", exc_info=exc)
@@ -57,7 +77,7 @@ def _then(hint: str, key: str) -> str:
 def _known(err: SochiError) -> Fault:
     code = err.code
     exit_code = err.exit_code
-    message, hint = err.message, err.hint
+    message, hint = err.message, _TUI_HINTS.get(code, err.hint)
     if code in _LOGIN_CODES or (exit_code == ExitCode.AUTH and "not logged in" in message.lower()):
         logged_out = code == "not_logged_in" or "not logged in" in message.lower()
         return Fault(
@@ -112,7 +132,7 @@ def _known(err: SochiError) -> Fault:
         if not os.environ.get("SOCHI_KEY_PASSPHRASE"):
             hint = "nothing was signed or sent; try again and type the key file's passphrase"
         return Fault("Key file passphrase", message, hint, "error", None, code)
-    if code.startswith(("pin_", "token_", "key_")):
+    if code.startswith(("pin_", "token_", "key_", "pkcs11_")):
         return Fault("Token", message, hint, "error", None, code)
     if code == "no_clients":
         return Fault("No clients", message, hint, "information", None, code)

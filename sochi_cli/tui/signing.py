@@ -25,6 +25,7 @@ class SignerChoice:
     token: str | None = None
     credential: str | None = None
     inn: str | None = None
+    pkcs11_lib: str | None = None  # the token's driver, when not where the profile says
 
     def describe(self) -> str:
         if self.kind == "file":
@@ -50,13 +51,15 @@ def _secret(
     return answer
 
 
-def token_pin_note(ctx: TuiContext, token: str | None) -> tuple[str | None, bool]:
+def token_pin_note(
+    ctx: TuiContext, token: str | None, driver: str | None = None
+) -> tuple[str | None, bool]:
     """What the token says about its PIN (tries left), asked without the PIN."""
     from sochi_cli.errors import SochiError
     from sochi_cli.services.cert_overview import token_rows
 
     try:
-        _library, rows = token_rows(ctx.config)
+        _library, rows = token_rows(ctx.config, driver)
     except SochiError as err:
         return err.one_line(), True
     row = next((r for r in rows if token in (None, r.label, r.serial)), None)
@@ -70,7 +73,12 @@ def signer_options(app: Any, ctx: TuiContext, choice: SignerChoice) -> SignerOpt
 
     def pin() -> str:
         if choice.kind == "pkcs11":
-            return _secret(app, "SOCHI_PIN", "Token PIN", lambda: token_pin_note(ctx, choice.token))
+            return _secret(
+                app,
+                "SOCHI_PIN",
+                "Token PIN",
+                lambda: token_pin_note(ctx, choice.token, choice.pkcs11_lib),
+            )
         return _secret(app, "SOCHI_PIN", "E-Cloud PIN", lambda: (None, False))
 
     def passphrase() -> str:
@@ -89,6 +97,7 @@ def signer_options(app: Any, ctx: TuiContext, choice: SignerChoice) -> SignerOpt
     return SignerOptions(
         kind=choice.kind,
         key_file=Path(choice.key_file).expanduser() if choice.key_file else None,
+        pkcs11_lib=choice.pkcs11_lib,
         token=choice.token,
         credential=choice.credential,
         user_id=choice.inn,
@@ -120,6 +129,7 @@ def default_choice(ctx: TuiContext) -> SignerChoice:
         token=config.get("token_label"),
         credential=config.get("cloud_credential"),
         inn=config.get("inn"),
+        pkcs11_lib=config.get("pkcs11_lib"),
     )
 
 

@@ -27,7 +27,6 @@ NEEDS_ATTENTION = ("invalid", "failed", "rejected")
 
 STOPPED_BY = {"signal": "Ctrl+C", "maintenance": "the maintenance window",
               "unavailable": "the operator unavailable"}  # fmt: skip
-NOTHING_DONE = ("passphrase_", "pin_", "token_", "interrupted")  # faults before anything is sent
 
 
 def check_record(check: Any) -> Record:
@@ -322,6 +321,7 @@ class FileReportsScreen(SochiScreen):
         self.stop_flag = StopFlag()
         self.sochi.busy = title
         self._step("file-run")
+        self.query_one(BatchProgress).start()
         self.query_one("#file-run-title", Static).update(title)
         stop = self.stop_flag
         factory = self._lazy_signer()
@@ -376,14 +376,16 @@ class FileReportsScreen(SochiScreen):
         self.sochi.busy = None
         self._step("file-pick" if self.preview is None else "file-check")
         self.sochi.refresh_snapshot()
-        nothing_done = fault.code.startswith(NOTHING_DONE)
+        # the engine names the batch it left interrupted after filing some of it
+        batch = fault.resumable_batch
+        if batch is not None:
+            then = f" · batch {batch} keeps what was filed: R resumes it, nothing is filed twice"
+        elif fault.code == "internal":
+            then = " · the batches screen (5) shows what was done"
+        else:
+            then = " · nothing was filed: f tries again"
         self.notify(
-            fault.one_line()
-            + (
-                " · f tries again"
-                if nothing_done
-                else " · what was done is in the journal: R resumes the batch"
-            ),
+            fault.one_line() + then,
             title=fault.title,
             severity="error",
             timeout=10,
@@ -393,10 +395,12 @@ class FileReportsScreen(SochiScreen):
         """Ctrl+C while a batch runs: the engine finishes what is in flight and stops."""
         if self.stop_flag is None:
             return False
+        if self.stop_flag.raised:
+            return True  # already stopping: said when it was asked
         self.stop_flag.set()
-        self.query_one(BatchProgress).note(
-            "stopping: finishing what is in flight and recording it…"
-        )
+        said = "stopping: finishing what is in flight and recording it…"
+        self.query_one(BatchProgress).stop_asked(said)
+        self.notify(said, title="Ctrl+C")
         return True
 
 

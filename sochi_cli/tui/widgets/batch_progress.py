@@ -36,6 +36,10 @@ def phases_line(current: str) -> Text:
 
 
 class BatchProgress(Vertical):
+    """Repainted by the engine's progress events; a `stopping` note stays until the end."""
+
+    stopping: str | None = None
+
     def compose(self) -> ComposeResult:
         yield Static("", id="progress-phases")
         yield ProgressBar(total=None, show_eta=True, id="progress-bar")
@@ -55,9 +59,16 @@ class BatchProgress(Vertical):
             text.append(" · ".join(f"{k} {v}" for k, v in sorted(event.counts.items()) if v))
         if event.message:
             text.append(f"   {event.message}", style="italic")
+        if self.stopping:  # what is in flight still reports: the stop stays said
+            text.append(f"\n{self.stopping}", style="bold yellow")
         self.query_one("#progress-counts", Static).update(text)
 
-    def note(self, message: str) -> None:
+    def start(self) -> None:
+        """A new run: no stop asked yet."""
+        self.stopping = None
+
+    def stop_asked(self, message: str) -> None:
+        self.stopping = message
         self.query_one("#progress-counts", Static).update(Text(message, style="bold yellow"))
 
 
