@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -181,3 +182,88 @@ async def test_a_bug_becomes_one_line_not_a_traceback(
         assert fault.title == "Internal error" and "KeyError" in fault.message
         assert "Traceback" not in screen_text(app)
         assert app.is_running
+
+
+async def test_a_bug_in_a_key_handler_closes_with_one_line_and_the_traceback_only_in_the_log(
+    op: Operator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
+    """Textual would print its traceback over the terminal; sochi logs it and says one line
+    (`sochi` prints it as `error: …` and exits 1 — the tmux smoke test sees that)."""
+    from sochi_cli.logs import setup_logging
+    from sochi_cli.tui.app import internal_error
+    from sochi_cli.tui.screens.home import HomeScreen
+
+    log = tmp_path / "sochi.log"
+    setup_logging(log_file=log)  # as `SOCHI_LOG_FILE=… sochi tui` starts
+    request.addfinalizer(setup_logging)  # the next tests log as before
+
+    def broken(self: HomeScreen) -> None:
+        raise KeyError("surprise")
+
+    monkeypatch.setattr(HomeScreen, "action_reload", broken)
+    app = SochiApp(first_screen="home")
+    with pytest.raises(KeyError):  # Pilot re-raises what closed the app; `sochi tui` does not
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(pilot, lambda: app.snapshot.overview, what="the dashboard")
+            await pilot.press("r")
+            await wait_for(pilot, lambda: app.crashed is not None, what="the bug")
+    assert app._exit_renderables == []  # nothing of Textual's is printed over the terminal
+    line = internal_error(app.crashed).one_line()
+    assert line.startswith("sochi tui stopped: internal error: KeyError: 'surprise'"), line
+    assert "Traceback" not in line and "--verbose" in line
+    logged = log.read_text()
+    assert "Traceback" in logged and "surprise" in logged and "in broken" in logged
+
+
+async def test_at_80_columns_every_header_keeps_the_operator_state_and_the_unread_inbox(
+    op: Operator,
+) -> None:
+    op.control(
+        "POST", "inbox",
+        {"inn": op.rep["inn"], "agency": "STS", "kind": "notice", "subject": "Header test",
+         "body": "an unread notice"},
+    )  # fmt: skip
+    soon = friday_evening(op.now) - timedelta(minutes=120)  # Friday 16:00 Bishkek
+    op.control("PUT", "clock", {"now": soon.isoformat(), "frozen": False})
+    app = SochiApp(first_screen="home")
+    async with app.run_test(size=(80, 24)) as pilot:
+        overview = await wait_for(pilot, lambda: app.snapshot.overview, what="the account")
+        assert overview.unread_inbox >= 1
+        for key in ("1", "3", "6", "0"):
+            await pilot.press(key)
+            header = app.screen.query_one("StatusHeader")
+            text = await wait_for(
+                pilot,
+                lambda h=header: (t := str(h.render())) and "maintenance in 1h" in t and t,
+                what=f"the header of screen {key}",
+            )
+            assert f"✉ {overview.unread_inbox}" in text and "up" in text, text
+            assert len(text) <= 80, text  # nothing cut off the right-hand side
+        op.control("PUT", "clock", {"now": friday_evening(op.now).isoformat(), "frozen": False})
+        app.refresh_snapshot()
+        await wait_for(
+            pilot,
+            lambda: "MAINTENANCE ends in 2h" in str(app.screen.query_one("StatusHeader").render()),
+            what="the window in the header",
+        )
+
+
+async def test_without_a_token_driver_the_tui_says_how_to_give_it(op: Operator) -> None:
+    app = SochiApp(first_screen="certificates")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("t")  # the token's keys: no PKCS#11 library on this machine
+        fault = await wait_for(pilot, lambda: fault_of(app), what="the missing driver")
+        assert fault.code == "pkcs11_library_missing"
+        assert "--pkcs11-lib" not in fault.one_line()
+        assert "token driver field" in fault.one_line() and "config set pkcs11_lib" in (
+            fault.hint or ""
+        )
+        await pilot.press("L")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "SignerScreen")
+        app.screen.query_one("#kind").focus()
+        await pilot.press("down", "enter")  # the token
+        tokens = app.screen.query_one("#tokens")
+        await wait_for(pilot, lambda: "type its path above" in str(tokens.render()))
+        app.screen.query_one("#pkcs11-lib").focus()
+        await pilot.press(*"/no/driver.so")
+        await wait_for(pilot, lambda: "no file at /no/driver.so" in str(tokens.render()))

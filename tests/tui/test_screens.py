@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -97,11 +99,44 @@ async def test_submissions_filter_sort_detail_and_verify(op: Operator, tmp_path:
             pilot, lambda: "Timeline" in screen_text(app) and screen_text(app), what="detail"
         )
         assert "verified" in detail and "chains to the Main CA" in detail
+        app.screen.query_one("#detail-pane").focus()  # reading the detail, then off to 4
+        await pilot.press("4")
+        await wait_for(pilot, lambda: app.current_mode == "file", what="screen 4 from the detail")
+        await pilot.press("3")
+        await wait_for(pilot, lambda: app.current_mode == "submissions")
         await pilot.press("v")
         report = await wait_for(
             pilot, lambda: "Verdict:" in screen_text(app) and screen_text(app), what="verify"
         )
         assert "SIGNATURE STANDS" in report
+        assert "serialNumber=" in report and "2.5.4." not in report  # names as `cert show` has them
+
+
+async def test_an_agency_protocol_error_is_shown_next_to_the_report_line_it_names(
+    op: Operator, tmp_path: Path
+) -> None:
+    from sochi_cli.sandbox.samples import write_samples
+    from sochi_cli.services.submission_view import line_of
+
+    seeded = date.fromisoformat(op.facts["seeded_on"])
+    [sample] = write_samples(tmp_path, clients=0, rejected=1, seeded_on=seeded)  # not registered
+    filed = await cli("--json", "submit", str(sample.path), "--wait-timeout", "60")
+    [item] = json.loads(filed.stdout)["items"]
+    assert item["state"] == "rejected", filed.stdout
+    report = sample.path.read_text(encoding="utf-8")
+    line = line_of(report, "header/inn")
+    assert line is not None and f"<inn>{sample.client_inn}</inn>" in report.splitlines()[line - 1]
+    app = SochiApp(first_screen="submissions")
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.screen.focus_key(item["submission_id"])  # opened once its row has arrived
+        text = await wait_for(
+            pilot,
+            lambda: "Agency protocol: rejected" in screen_text(app) and screen_text(app),
+            what="the protocol",
+        )
+        # the agency names the field; the detail finds its line in the archived report
+        assert f"line {line} header/inn: the taxpayer is not registered" in text, text
+        assert f"{line:>4} │ <inn>{sample.client_inn}</inn>" in text, text
 
 
 async def test_submissions_update_live_from_the_event_feed(op: Operator, tmp_path: Path) -> None:
