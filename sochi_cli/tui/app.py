@@ -110,6 +110,7 @@ class SochiApp(App[int]):
         self.events_arrived: Signal[list[Any]] = Signal(self, "events_arrived")
         self.busy: str | None = None  # what must finish before quitting (a running batch)
         self.crashed: BaseException | None = None  # a bug no handler caught (see below)
+        self.feed_live = False  # the event feed has caught up: what arrives now is new
         self._session_notified = False
 
     @property
@@ -395,6 +396,7 @@ class SochiApp(App[int]):
                     if any(e.type.startswith("inbox.") for e in read.events):
                         self.refresh_snapshot()
                 catching_up = catching_up and bool(read.events)
+                self.feed_live = not catching_up
         finally:
             with contextlib.suppress(Exception):
                 await client.aclose()

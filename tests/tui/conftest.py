@@ -87,9 +87,12 @@ def frozen_operator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[s
 
 
 async def wait_for(
-    pilot: Any, condition: Callable[[], Any], *, timeout: float = 20.0, what: str = ""
+    pilot: Any, condition: Callable[[], Any], *, timeout: float = 30.0, what: str = ""
 ) -> Any:
-    """Let the app run until `condition()` is truthy (workers, network); fail after timeout."""
+    """Let the app run until `condition()` is truthy (workers, network); fail after timeout.
+
+    Generous on purpose: on a loaded 2-core machine a screen's first load can take seconds;
+    a passing test waits only as long as the condition needs."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:

@@ -40,7 +40,7 @@ async def test_no_network_says_so_and_the_app_stays_up(
         assert "r retries" in (fault.hint or "")
         await wait_for(pilot, lambda: app.snapshot.operator_fault is not None)
         header = app.screen.query_one("StatusHeader")  # repainted by the snapshot or its clock
-        await wait_for(pilot, lambda: "operator unreachable" in str(header.content), timeout=5)
+        await wait_for(pilot, lambda: "operator unreachable" in str(header.content))
         await pilot.press("1")
         await wait_for(pilot, lambda: app.current_mode == "home")
         assert app.is_running

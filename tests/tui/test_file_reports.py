@@ -34,7 +34,10 @@ async def pick_and_check(pilot: Any, app: Any, folder: Path) -> Any:
 
 
 async def sign_with_profile_key(pilot: Any, app: Any) -> None:
-    await wait_for(pilot, lambda: type(app.screen).__name__ == "SignerScreen", what="signer")
+    """The signer dialog comes after plan, validate and preflight: on a loaded machine, late."""
+    await wait_for(
+        pilot, lambda: type(app.screen).__name__ == "SignerScreen", timeout=60, what="signer"
+    )
     await pilot.press("enter")  # the profile's key file; the passphrase from the environment
 
 
@@ -55,10 +58,11 @@ async def test_file_reports_checks_prices_signs_files_and_the_cli_agrees(
         assert preview.affordable and preview.cost.items == 4
         bad = next(c for c in preview.checks if not c.ok)
         app.screen.query_one("#checks").move_to_key(bad.file)
-        await pilot.pause(0.1)
-        text = screen_text(app)
-        # the broken total shown against the report line it names, with its neighbours
         issue = bad.issues[0]
+        text = await wait_for(
+            pilot, lambda: "▶" in screen_text(app) and screen_text(app), what="its issues"
+        )
+        # the broken total shown against the report line it names, with its neighbours
         assert f"line {issue.line}" in text and "▶" in text and "[totals]" in text
         assert "can be filed" in text and "cost" in text
         await pilot.press("f")
@@ -80,12 +84,15 @@ async def test_ctrl_c_stops_a_tui_batch_cleanly_and_the_cli_resumes_it(
 ) -> None:
     period, count = "2024-02", 40
     write_reports(tmp_path, count=count, period=period)
-    op.control("PUT", "chaos", {"latency_ms": 300})
     app = SochiApp(first_screen="file")
     async with app.run_test(size=(120, 40)) as pilot:
         await pick_and_check(pilot, app, tmp_path)
         await pilot.press("f")
-        await sign_with_profile_key(pilot, app)
+        await wait_for(
+            pilot, lambda: type(app.screen).__name__ == "SignerScreen", timeout=60, what="signer"
+        )
+        op.control("PUT", "chaos", {"latency_ms": 300})  # slow sends: a batch to stop midway
+        await pilot.press("enter")
         await wait_for(
             pilot,
             lambda: op.submissions(access_token(), period),
@@ -93,6 +100,12 @@ async def test_ctrl_c_stops_a_tui_batch_cleanly_and_the_cli_resumes_it(
             what="the first sends",
         )
         await pilot.press("ctrl+c")
+        progress = app.screen.query_one("#progress-counts")
+        # said at once, and kept on screen while what is in flight still reports
+        assert any("stopping" in str(n.message) for n in app._notifications)
+        while step(app) == "file-run":
+            assert "stopping" in str(progress.render()), str(progress.render())
+            await pilot.pause(0.05)
         await wait_for(pilot, lambda: step(app) == "file-done", timeout=60, what="a clean stop")
         assert "Stopped by Ctrl+C" in screen_text(app)
         assert app.is_running  # the app stays up

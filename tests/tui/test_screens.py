@@ -14,6 +14,11 @@ from tests.tui.conftest import cli, screen_text, wait_for
 from tests.tui.test_keys import assert_keys_are_sound
 
 
+def loading(app: SochiApp) -> bool:
+    """The current screen still has a worker running (its data is on the way)."""
+    return any(w.node is app.screen and w.is_running for w in app.workers)
+
+
 async def test_home_shows_the_account_and_what_needs_attention(op: Operator) -> None:
     app = SochiApp()
     async with app.run_test(size=(120, 40)) as pilot:
@@ -29,7 +34,7 @@ async def test_home_shows_the_account_and_what_needs_attention(op: Operator) -> 
         assert app.snapshot.overview.overdue > 0 and "overdue" in text
         widget = app.screen.query_one("StatusHeader")  # repainted by the snapshot or its clock
         header = await wait_for(
-            pilot, lambda: op.rep["inn"] in str(widget.content) and str(widget.content), timeout=5
+            pilot, lambda: op.rep["inn"] in str(widget.content) and str(widget.content)
         )
         assert "KGS" in header and "up" in header
 
@@ -43,7 +48,7 @@ async def test_every_screen_opens_by_its_key_shows_no_fault_and_its_keys_are_sou
         for place in PLACES:
             await pilot.press(place.key)
             await wait_for(pilot, lambda p=place: app.current_mode == p.mode, what=place.mode)
-            await pilot.pause(0.3)
+            await wait_for(pilot, lambda: not loading(app), timeout=60, what=f"{place.mode} loaded")
             panel = app.screen.query_one("FaultPanel")
             assert panel.fault is None or panel.fault.code == "no_clients", (
                 place.mode,
@@ -144,8 +149,7 @@ async def test_submissions_update_live_from_the_event_feed(op: Operator, tmp_pat
     async with app.run_test(size=(120, 40)) as pilot:
         table = app.screen.table
         await wait_for(pilot, lambda: app.snapshot.overview, what="login")
-        await wait_for(pilot, lambda: any(w.group == "events" for w in app.workers))
-        await pilot.pause(1.0)  # the feed has caught up to now
+        await wait_for(pilot, lambda: app.feed_live, what="the event feed caught up")
         before = table.total_count
         write_reports(tmp_path, count=2, period="2025-02")
         filed = await cli("--json", "submit", str(tmp_path), "--no-wait")
@@ -261,7 +265,15 @@ async def test_help_lists_the_screen_keys_and_the_palette_reaches_every_screen(
             await pilot.press("ctrl+p")
             await wait_for(pilot, lambda: type(app.screen).__name__ == "CommandPalette")
             app.screen.query_one("Input").value = f"Go to {place.title}"
-            await pilot.pause(0.3)
+            commands = app.screen.query_one("CommandList")
+            await wait_for(
+                pilot,
+                lambda p=place, c=commands: (
+                    c.highlighted is not None
+                    and f"Go to {p.title}" in str(c.get_option_at_index(c.highlighted).prompt)
+                ),
+                what=f"the palette's {place.title}",
+            )
             await pilot.press("enter")
             await wait_for(pilot, lambda p=place: app.current_mode == p.mode, what=place.title)
 

@@ -5,6 +5,7 @@ what to fix. The batch engine runs unchanged, so a batch started here resumes wi
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 from typing import Any, ClassVar
@@ -380,6 +381,7 @@ class FileReportsScreen(SochiScreen):
         batch = fault.resumable_batch
         if batch is not None:
             then = f" · batch {batch} keeps what was filed: R resumes it, nothing is filed twice"
+            self.show_fault(dataclasses.replace(fault, hint=f"{fault.hint or ''}{then}"))
         elif fault.code == "internal":
             then = " · the batches screen (5) shows what was done"
         else:
