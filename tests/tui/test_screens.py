@@ -316,6 +316,11 @@ async def test_doctor_runs_the_checks_shows_the_fix_and_writes_a_bundle(
         # the evidence as lines people read, not Python's repr of lists and dates
         assert "- inn=02201202010011, name=Naryn Agro LLC" in text
         assert "{'" not in text and "datetime.date(" not in text
+        screen.table.move_to_key("signing.certificate")  # the chain, names as `cert show` has them
+        text = await wait_for(
+            pilot, lambda: "· signing.certificate" in screen_text(app) and screen_text(app)
+        )
+        assert f"serialNumber={op.rep['inn']}" in text and "2.5.4." not in text
         await pilot.press("b")
         bundle = await wait_for(pilot, lambda: list(tmp_path.glob("sochi-doctor-*.zip")))
         assert (bundle[0].stat().st_mode & 0o777) == 0o600
