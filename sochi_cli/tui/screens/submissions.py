@@ -11,6 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 
 from sochi_cli.tui.screens.base import TableScreen
+from sochi_cli.tui.widgets.filter_bar import FilterBar
 from sochi_cli.tui.widgets.record_table import Column, Record
 from sochi_cli.tui.widgets.submission_detail import SubmissionDetail
 
@@ -74,6 +75,7 @@ class SubmissionsScreen(TableScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         *TableScreen.BINDINGS,
         Binding("v", "verify", "Verify (clause 8)"),
+        Binding("c", "chart", "Chart"),
     ]
 
     def __init__(self) -> None:
@@ -85,12 +87,54 @@ class SubmissionsScreen(TableScreen):
         with Horizontal(classes="split -narrow"):
             with Vertical(classes="master"):
                 yield from self.table_area()
+                yield Vertical(id="chart-pane", classes="-hidden")  # the chart, once asked for
             with VerticalScroll(classes="detail -closable -hidden", id="detail-pane"):
                 yield SubmissionDetail(id="detail")
 
     def on_mount(self) -> None:
         super().on_mount()
         self.sochi.events_arrived.subscribe(self, self.on_events)
+        if self.ctx.remembered("charts", self.MODE):
+            self.action_chart()
+
+    # the chart ---------------------------------------------------------------------------
+    @property
+    def charting(self) -> bool:
+        return not self.query_one("#chart-pane").has_class("-hidden")
+
+    def action_chart(self) -> None:
+        """c: filings per day of the rows the filter shows, under the table (again: hide it)."""
+        pane = self.query_one("#chart-pane")
+        shown = not self.charting
+        pane.set_class(not shown, "-hidden")
+        self.ctx.remember("charts", self.MODE, shown)
+        if shown:
+            if not pane.children:
+                from sochi_cli.tui.widgets.filings_chart import FilingsChart
+
+                pane.mount(FilingsChart(id="filings-chart"))
+            self.call_after_refresh(self.update_chart)
+
+    def update_chart(self) -> None:
+        """Count the shown rows per day in a worker; the chart redraws when they are counted."""
+        if not self.charting:
+            return
+        from sochi_cli.tui.widgets.filings_chart import per_day
+
+        table = self.table
+        received = [record.cells[6] for record in table.visible_records()]
+        words = self.query_one(FilterBar).value.strip()
+        title = f"Filings per day · {words}" if words else "Filings per day"
+
+        def show(counted: tuple[Any, ...]) -> None:
+            from sochi_cli.tui.widgets.filings_chart import FilingsChart
+
+            days, counts, earlier = counted
+            note = f" (and {earlier} earlier)" if earlier else ""
+            for chart in self.query(FilingsChart):
+                chart.show(days, counts, title + note if days else title + ": none")
+
+        self.run_blocking(lambda: per_day(received), show, group="chart")
 
     # loading ---------------------------------------------------------------------------
     def reload(self) -> None:
@@ -105,6 +149,7 @@ class SubmissionsScreen(TableScreen):
     def show_all(self, records: list[Record]) -> None:
         self.table.set_records(records)
         self.update_caption("live")
+        self.update_chart()
 
     def on_events(self, events: list[Any]) -> None:
         ids = sorted({e.submission_id for e in events if e.submission_id})
@@ -122,6 +167,7 @@ class SubmissionsScreen(TableScreen):
     def show_changed(self, submissions: list[Any]) -> None:
         self.table.upsert([submission_record(s) for s in submissions])
         self.update_caption("live")
+        self.update_chart()
         opened = self.opened
         if opened is not None and opened in {s.id for s in submissions}:
             self.open(opened)
@@ -145,6 +191,7 @@ class SubmissionsScreen(TableScreen):
 
         self.table.set_filter(words, keep if fields or members is not None else None)
         self.update_caption()
+        self.update_chart()
 
     def _load_batch(self, batch: str, query: str) -> None:
         from sochi_cli.services.batches import batch_detail

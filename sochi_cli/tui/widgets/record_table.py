@@ -14,7 +14,7 @@ pyarrow (170 MB installed, ~55 MB more RSS). This is Textual's Line API (`Scroll
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -142,6 +142,10 @@ class RecordTable(ScrollView, can_focus=True):
     @property
     def records(self) -> list[Record]:
         return self._records
+
+    def visible_records(self) -> Iterator[Record]:
+        """The rows the filter keeps, in the order they are shown."""
+        return (self._records[i] for i in self._visible)
 
     @property
     def visible_count(self) -> int:
