@@ -7,6 +7,7 @@ import asyncio
 import base64
 import json
 import os
+import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -52,10 +53,13 @@ def op(operator: Operator, monkeypatch: pytest.MonkeyPatch) -> Iterator[Operator
 
 @pytest.fixture(scope="package")
 def frozen_operator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """A demo sandbox whose clock stands still at FIXED_NOW (for snapshots) and a token.
+    """A demo sandbox whose clock stands still at FIXED_NOW (for snapshots), with its filing
+    history, a token, and a journal, archive and audit log of one batch filed at FIXED_NOW.
 
     The token is obtained by signing the challenge with signingTime = the sandbox's clock,
-    so it works whatever this machine's date is; it never expires on a frozen clock.
+    so it works whatever this machine's date is; it never expires on a frozen clock. The
+    batch is filed with this machine's clock moved to FIXED_NOW (time-machine), so its
+    signatures, journal and audit times are the same on every run; `home` holds its data.
     """
     from cryptography.hazmat.primitives.serialization import Encoding
 
@@ -65,7 +69,7 @@ def frozen_operator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[s
     from tests.api.servers import serve
 
     data_dir = tmp_path_factory.mktemp("frozen-operator")
-    app = create_app(data_dir, seed="demo", bulk_clients=3, now=FIXED_NOW)
+    app = create_app(data_dir, seed="demo", bulk_clients=3, now=FIXED_NOW, history=True)
     facts = json.loads((data_dir / "demo" / "demo.json").read_text())
     with serve(app, lifespan=True) as root:
         api = root + "/api/v1"
@@ -83,7 +87,39 @@ def frozen_operator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[s
         }
         token = httpx.post(f"{api}/auth/token", json=body)
         token.raise_for_status()
-        yield {"api": api, "token": token.json()["access_token"], "facts": facts}
+        access = token.json()["access_token"]
+        home = tmp_path_factory.mktemp("frozen-home")
+        file_a_batch(api, access, facts, home)
+        yield {"api": api, "token": access, "facts": facts, "home": home}
+
+
+def file_a_batch(api: str, token: str, facts: dict[str, Any], home: Path) -> None:
+    """`sochi submit` of three reports (one broken) to the frozen sandbox at FIXED_NOW."""
+    import time_machine
+
+    from sochi_cli.sandbox.samples import write_samples
+
+    httpx.put(
+        f"{api}/sandbox/agency", json={"delivery_delay_seconds": 0, "verdict_delay_seconds": 0}
+    ).raise_for_status()
+    reports = home / "reports"
+    write_samples(reports, clients=3, invalid=1, period="2026-10", today=FIXED_NOW.date())
+    (reports / "samples.json").unlink()  # the folder is the batch, not a manifest
+    # the clock stands still: every signature says the same signingTime on every run
+    with pytest.MonkeyPatch.context() as env, time_machine.travel(FIXED_NOW, tick=False):
+        for name in [n for n in os.environ if n.startswith("SOCHI_")]:
+            env.delenv(name)
+        for name, where in (("CONFIG", "config"), ("DATA", "data"), ("CACHE", "cache")):
+            env.setenv(f"SOCHI_{name}_DIR", str(home / where))
+        env.setenv("SOCHI_API_URL", api)
+        env.setenv("SOCHI_ACCESS_TOKEN", token)
+        env.setenv("SOCHI_KEY_FILE", facts["representative"]["pkcs12"])
+        env.setenv("SOCHI_KEY_PASSPHRASE", facts["passphrase"])
+        env.chdir(reports)
+        args = ["submit", ".", "--concurrency", "1", "--wait-timeout", "60"]
+        env.setattr(sys, "argv", ["sochi", *args])  # what the journal records as the command
+        filed = run_cli(*args)
+    assert filed.code == 8, filed.stderr  # partial: the broken report is invalid
 
 
 async def wait_for(

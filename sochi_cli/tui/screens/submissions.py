@@ -75,7 +75,7 @@ class SubmissionsScreen(TableScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         *TableScreen.BINDINGS,
         Binding("v", "verify", "Verify (clause 8)"),
-        Binding("c", "chart", "Chart"),
+        Binding("c", "chart", "Chart", show=False),  # the footer is full at 80 columns
     ]
 
     def __init__(self) -> None:
