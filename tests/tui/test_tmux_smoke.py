@@ -38,10 +38,14 @@ def served(tmp_path: Path) -> Iterator[tuple[str, dict[str, object]]]:
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            proc.wait(timeout=3)
+        except subprocess.TimeoutExpired:  # a long poll holds the graceful stop: a second
+            proc.send_signal(signal.SIGTERM)  # signal makes uvicorn stop at once
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 class Tmux:
@@ -72,6 +76,13 @@ class Tmux:
                 return shown
             time.sleep(0.2)
         raise AssertionError(f"{text!r} never appeared; the screen was:\n{shown}")
+
+
+def wait_for_exit(exit_file: Path, timeout: float = 15.0) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not exit_file.exists():
+        time.sleep(0.1)
+    return exit_file.read_text().strip()
 
 
 @pytest.mark.skipif(TMUX is None, reason="tmux is not installed (apt-get install tmux)")
@@ -114,9 +125,27 @@ def test_sochi_tui_in_tmux_logs_in_moves_between_screens_and_quits(
         tmux.keys("Escape")
         tmux.wait_for("Valid unt")  # the help closed, the clients are back
         tmux.keys("q")
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline and not exit_file.exists():
-            time.sleep(0.1)
-        assert exit_file.read_text().strip() == "0"
+        assert wait_for_exit(exit_file) == "0"
+        # a bug in a key's handler: one line on the terminal, exit 1, no traceback
+        bug = tmp_path / "bug"
+        bug.mkdir()
+        (bug / "sitecustomize.py").write_text(
+            "from sochi_cli.tui.screens.home import HomeScreen\n"
+            "def broken(self):\n    raise KeyError('surprise')\n"
+            "HomeScreen.action_reload = broken\n"
+        )
+        exit_file.unlink()
+        tmux.name += "-bug"  # a second session; sleep keeps its pane up to read the last line
+        tmux.run("new-session", "-d", "-s", tmux.name, "-x", "100", "-y", "30",
+                 f"PYTHONPATH={bug} {command}; sleep 60")  # fmt: skip
+        tmux.wait_for("Bishkek Bakery LLC")  # it opens where it was left: the clients
+        tmux.keys("1")
+        tmux.wait_for("What needs you today")
+        tmux.keys("r")
+        shown = tmux.wait_for("sochi tui stopped")
+        assert "error: sochi tui stopped: internal error: KeyError: 'surprise'" in shown, shown
+        assert "Traceback" not in shown and "surprise')" not in shown
+        assert wait_for_exit(exit_file) == "1"
     finally:
-        subprocess.run([str(TMUX), "-L", tmux.name, "kill-server"], check=False, env=env)
+        for name in {tmux.name, tmux.name.removesuffix("-bug")}:
+            subprocess.run([str(TMUX), "-L", name, "kill-server"], check=False, env=env)
