@@ -4,6 +4,7 @@ sign → progress → summary; exactly once with the CLI, Ctrl+C, and resume aft
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -75,7 +76,9 @@ async def test_file_reports_checks_prices_signs_files_and_the_cli_agrees(
         await wait_for(pilot, lambda: batches.total_count == known + 1, what="the new batch")
     assert len(op.submissions(access_token(), "2024-01")) == 4
     again = await cli("--json", "submit", str(tmp_path), "--no-wait")
-    assert '"already_filed": 4' in again.stdout
+    rerun = json.loads(again.stdout)  # the CLI sees the TUI's batch: it resumes it
+    assert (rerun["batch_id"], rerun["resumed"], rerun["sent"]) == (1, True, 0)
+    assert rerun["counts"] == {"accepted": 4, "invalid": 1} and rerun["recheck"] == 1
     assert len(op.submissions(access_token(), "2024-01")) == 4  # filed exactly once
 
 
