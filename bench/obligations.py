@@ -133,7 +133,7 @@ def _login(http: object) -> object:
     from sochi_cli.token.file import KeySigner
 
     demo = json.loads(http.get("/api/v1/sandbox/demo").content)  # type: ignore[attr-defined]
-    signer = KeySigner.from_pkcs12(Path(demo["representative"]["pkcs12"]), b"sandbox")
+    signer = KeySigner.from_pkcs12(Path(demo["representative"]["pkcs12"]), b"sochi-demo")
     challenge = http.post("/api/v1/auth/challenge").json()  # type: ignore[attr-defined]
     nonce = base64.b64decode(challenge["nonce"])
     der = signer.certificate.public_bytes(serialization.Encoding.DER)

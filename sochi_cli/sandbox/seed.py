@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from sochi_cli.sandbox.state import Sandbox
     from sochi_cli.token.file import KeySigner
 
-DEMO_PASSPHRASE = "sandbox"  # noqa: S105 - documented demo passphrase
+DEMO_PASSPHRASE = "sochi-demo"  # noqa: S105 - documented; not a word sochi prints (it is redacted)
 DEMO_PIN = "271828"
 DEMO_CREDENTIAL = "ecl-alatoo-1"
 REPRESENTATIVE_INN = "00203202010077"

@@ -176,7 +176,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.serialization import pkcs12
 from sochi_cli.token import pkcs11 as p11
 p12, library, pin, *labels = sys.argv[1:]
-key, cert, chain = pkcs12.load_key_and_certificates(Path(p12).read_bytes(), b"sandbox")
+key, cert, chain = pkcs12.load_key_and_certificates(Path(p12).read_bytes(), b"sochi-demo")
 for label in labels:
     p11.import_pkcs12(library=library, token=label, pin=pin, private_key=key,
                       certificate=cert, chain=chain, key_id=b"\\x01", label="demo")

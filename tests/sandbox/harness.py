@@ -40,7 +40,7 @@ class Api:
     def signer(self, who: str = "representative") -> KeySigner:
         if who not in self.signers:
             path = Path(self.facts[who]["pkcs12"])
-            self.signers[who] = KeySigner.from_pkcs12(path, b"sandbox")
+            self.signers[who] = KeySigner.from_pkcs12(path, b"sochi-demo")
         return self.signers[who]
 
     def new_signer(self, inn: str = REPRESENTATIVE_INN, **fields: Any) -> KeySigner:

@@ -75,7 +75,7 @@ def frozen_operator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[s
         api = root + "/api/v1"
         put = httpx.put(f"{api}/sandbox/clock", json={"now": FIXED_NOW.isoformat(), "frozen": True})
         put.raise_for_status()
-        signer = KeySigner.from_pkcs12(Path(facts["representative"]["pkcs12"]), b"sandbox")
+        signer = KeySigner.from_pkcs12(Path(facts["representative"]["pkcs12"]), b"sochi-demo")
         challenge = httpx.post(f"{api}/auth/challenge").json()
         nonce = base64.b64decode(challenge["nonce"])
         body = {

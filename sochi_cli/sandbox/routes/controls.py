@@ -13,6 +13,7 @@ from sochi_cli.sandbox.deps import SandboxDep
 from sochi_cli.sandbox.models import AccountOut, BalanceOut, InboxItemOut, NoticeOut, Out, Request
 from sochi_cli.sandbox.pki import new_rsa_key, serial_hex
 from sochi_cli.sandbox.problems import ApiProblem, problems
+from sochi_cli.sandbox.seed import DEMO_PASSPHRASE
 from sochi_cli.sandbox.util import inn_problem, iso_now, new_id, parse_iso
 
 router = APIRouter(prefix="/sandbox", tags=["sandbox"])
@@ -103,7 +104,7 @@ class CertificateIn(Request):
     key_usage: list[Literal["digital_signature", "non_repudiation", "key_encipherment"]] | None = (
         None
     )
-    passphrase: str = Field("sandbox", max_length=100)
+    passphrase: str = Field(DEMO_PASSPHRASE, max_length=100)
 
 
 class CertificateIssued(Out):
