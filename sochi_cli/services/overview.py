@@ -147,7 +147,7 @@ def _fill(
         ("certificate", lambda: _certificate(overview, client, config)),
         ("inbox", lambda: _inbox(overview, client)),
         ("clients", lambda: _clients(overview, clients or [])),
-        ("rejections", lambda: _rejections(overview, client)),
+        ("rejections", lambda: _rejections(overview, client, clients)),
         ("batches", lambda: _batches(overview, config.profile)),
     )
     # the obligations take longest: they run beside the other steps (own client)
@@ -349,22 +349,46 @@ def _obligations(found: list[Obligation]) -> tuple[list[Attention], int, int]:
     return attention, overdue, due_soon
 
 
-def _rejections(overview: AccountOverview, client: OperatorClient) -> None:
+def _rejections(
+    overview: AccountOverview, client: OperatorClient, clients: list[Client] | None
+) -> None:
+    """Rejections still to answer: the newest of each client's form and period, unless a
+    later filing of it (a correction, accepted or still with the agency) followed."""
     from sochi_cli.services.submissions import SubmissionFilter, list_submissions
 
     since = overview.today - timedelta(days=REJECTED_WITHIN_DAYS)
     rejected = list_submissions(client, SubmissionFilter(status="rejected", since=since))
-    for sub in reversed(rejected[-REJECTED_SHOWN:]):
+    newest: dict[tuple[str, str, str], Submission] = {}
+    for sub in rejected:  # oldest first: the last one of a key stays
+        newest[(sub.client_inn, sub.form, sub.period)] = sub
+    answered: set[tuple[str, str, str]] = set()
+    for period in sorted({key[2] for key in newest}):  # a few periods: one listing each
+        for sub in list_submissions(client, SubmissionFilter(period=period, since=since)):
+            key = (sub.client_inn, sub.form, sub.period)
+            rejection = newest.get(key)
+            if rejection is not None and sub.status != "rejected" and _later(sub, rejection):
+                answered.add(key)
+    names = {c.inn: c.name for c in clients or []}
+    open_ones = [sub for key, sub in newest.items() if key not in answered]
+    for sub in reversed(open_ones[-REJECTED_SHOWN:]):
+        named = names.get(sub.client_inn)
+        who = f"{named} ({sub.client_inn})" if named else f"client {sub.client_inn}"
         overview.attention.append(
             Attention(
                 "rejected",
                 "error",
                 f"Rejected: {sub.form} {sub.period}",
-                f"client {sub.client_inn}: {_first_protocol_error(sub)}",
+                f"{who}: {_first_protocol_error(sub)}",
                 "submissions",
                 sub.id,
             )
         )
+
+
+def _later(sub: Submission, than: Submission) -> bool:
+    if sub.received_at is None or than.received_at is None:
+        return sub.correction > than.correction
+    return sub.received_at > than.received_at
 
 
 def _first_protocol_error(sub: Submission) -> str:

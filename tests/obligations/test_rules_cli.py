@@ -223,3 +223,23 @@ def test_status_says_when_the_operators_date_is_a_public_holiday(op: Operator) -
     _, data = as_json("status")
     assert data["calendar"]["working_day"] is True  # type: ignore[index]
     assert "is a working day in Kyrgyzstan" in run_cli("status").stdout
+
+
+def test_the_dashboard_lists_a_rejection_until_a_later_filing_answers_it(
+    op: Operator, tmp_path: Path
+) -> None:
+    from sochi_cli.services.overview import account_overview
+    from sochi_cli.services.profiles import load_config
+
+    def rejections() -> list[str]:
+        overview = account_overview(load_config(None))
+        return [f"{a.title} · {a.detail}" for a in overview.attention if a.kind == "rejected"]
+
+    today = sandbox_today(op)
+    period, client = month_back(today, 1), bulk_client_inn(7)  # the seed's rejected report
+    [shown] = [r for r in rejections() if client in r]
+    assert shown.startswith(f"Rejected: STI-077 {period} · Client 00007 LLC ({client}): ")
+    again = _report(tmp_path, 7, period)  # a rejected report is not on file: filed anew
+    result = run_cli("submit", str(again), "--progress", "lines", "--wait-timeout", "60")
+    assert result.code == 0, result.stderr
+    assert not [r for r in rejections() if client in r]  # answered: nothing left to do
