@@ -17,6 +17,7 @@ sandbox_app = typer.Typer(
     "  sochi sandbox serve --port 0 --seed demo --json\n\n"
     "  sochi sandbox sample-reports --out reports --clients 50 --invalid 3\n\n"
     "  sochi sandbox reset --yes\n\n"
+    "  sochi sandbox reset --seed empty --yes\n\n"
     "  sochi sandbox seed",
 )
 
@@ -161,7 +162,7 @@ def seed_cmd(
         if accounts:
             raise UsageError(
                 f"the sandbox in {directory} already holds data",
-                hint="use `sochi sandbox reset` to start over",
+                hint="`sochi sandbox reset --yes` wipes it and seeds the demo again",
             )
         seed_demo(
             sandbox,

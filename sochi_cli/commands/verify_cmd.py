@@ -42,15 +42,19 @@ def verify(
     from sochi_cli.errors import ExitCode, UsageError
     from sochi_cli.services.signing import trust_material
     from sochi_cli.services.verify import render_text, verify_dispute
-    from sochi_cli.store.files import read_input
+    from sochi_cli.store.files import printable, read_input
     from sochi_cli.timeutil import parse_instant
 
     app = app_context(ctx)
     sig_path = signature or file.with_name(file.name + ".p7s")
-    if not file.is_file():
-        raise UsageError(f"{file}: no such file")
-    if not sig_path.is_file():
-        raise UsageError(f"{sig_path}: no such signature file", hint="pass --signature SIG")
+    for path, what, hint in (
+        (file, "document", "give the signed document"),
+        (sig_path, "signature file", "pass --signature SIG"),
+    ):
+        if path.is_dir():
+            raise UsageError(f"{printable(path)}: a folder, not a {what}", hint=hint)
+        if not path.is_file():
+            raise UsageError(f"{printable(path)}: no such {what}", hint=hint)
     try:
         moment = parse_instant(at) if at else None
     except ValueError:

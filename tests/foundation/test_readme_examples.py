@@ -63,8 +63,8 @@ def examples(text: str) -> list[Example]:
             if line.endswith("\\"):
                 pending += line[:-1].rstrip() + " "
                 continue
-            line, pending = pending + line.strip(), ""
-            command, _, comment = line.partition("  # ")
+            whole, pending = pending + line.strip(), ""
+            command, _, comment = whole.partition("  # ")
             found.append(Example(section, command.strip(), comment.strip()))
     return found
 
@@ -182,7 +182,7 @@ def test_the_readme_runs_top_to_bottom_as_written(
         if "--follow" in command:  # runs until Ctrl-C: give it one
             time.sleep(3)
             os.killpg(proc.pid, signal.SIGINT)
-        out, err = proc.communicate(timeout=180)
+        _out, err = proc.communicate(timeout=180)
         ran.append(example.command)
         if proc.returncode != example.code or "Traceback" in err:
             tail = " | ".join(err.strip().splitlines()[-2:])

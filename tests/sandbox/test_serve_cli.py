@@ -86,6 +86,7 @@ def test_seed_then_reset(tmp_path: Path) -> None:
     assert oct((data_dir / "pki" / "root.key").stat().st_mode & 0o777) == "0o600"
     again = run_cli("sandbox", "seed", "--data-dir", str(data_dir))
     assert again.code == 2 and "already holds data" in again.stderr
+    assert "`sochi sandbox reset --yes` wipes it and seeds the demo again" in again.stderr
     reset = run_cli(
         "--json", "sandbox", "reset", "--data-dir", str(data_dir), "--seed", "empty", "--yes"
     )

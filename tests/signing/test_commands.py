@@ -760,3 +760,24 @@ def test_the_two_wrong_verdicts_of_issue_14(work, test_pki):
     result = run_cli("verify", str(report), *_trust(work))
     assert result.code == 0, result.stdout
     assert "SIGNATURE STANDS" in result.stdout
+
+
+def test_verify_says_a_folder_is_not_a_document_nor_a_signature(work):
+    """A folder where a file is expected is named as a folder, not as missing."""
+    folder = work / "evidence"
+    folder.mkdir()
+    report = work / "report.xml"
+    report.write_text("<report/>")
+    as_document = run_cli("verify", str(folder))
+    assert as_document.code == ExitCode.USAGE
+    assert as_document.stderr.strip().splitlines() == [
+        f"error: {folder}: a folder, not a document — give the signed document"
+    ]
+    as_signature = run_cli("verify", str(report), "--signature", str(folder))
+    assert as_signature.code == ExitCode.USAGE
+    assert f"error: {folder}: a folder, not a signature file — pass --signature SIG" in (
+        as_signature.stderr
+    )
+    missing = run_cli("verify", str(report))
+    assert missing.code == ExitCode.USAGE
+    assert f"{work / 'report.xml.p7s'}: no such signature file" in missing.stderr
