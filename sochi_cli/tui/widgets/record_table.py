@@ -66,7 +66,7 @@ class RecordTable(ScrollView, can_focus=True):
         Binding("end,G", "edge(1)", "Last", show=False),
         Binding("left,h", "column(-1)", "Column left", show=False),
         Binding("right,l", "column(1)", "Column right", show=False),
-        Binding("s", "sort", "Sort"),
+        Binding("s", "sort", "Sort", show=False),  # the table's status line says "s sort"
         Binding("less_than_sign", "resize(-2)", "Narrow column", show=False),
         Binding("greater_than_sign", "resize(2)", "Widen column", show=False),
         Binding("enter", "open", "Open", show=False),
