@@ -67,8 +67,11 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async def ticker() -> None:
-            while True:
+            # ends when the server begins to stop: no tick is started on a closing executor
+            while not sandbox.stopping.is_set():
                 await asyncio.sleep(TICK_SECONDS)
+                if sandbox.stopping.is_set():
+                    break
                 try:
                     await asyncio.to_thread(sandbox.tick)
                 except Exception:  # keep ticking; a failure here must not stop the server

@@ -12,6 +12,10 @@ from typing import Any
 from sochi_cli.errors import UsageError
 from sochi_cli.store.config import is_loopback_host
 
+# A request still running this long after SIGTERM is cancelled; long polls end at once
+# (Sandbox.stopping), so only a request stuck in the database could reach it.
+GRACEFUL_SHUTDOWN_SECONDS = 2
+
 
 def bind_socket(host: str, port: int, *, allow_remote: bool = False) -> socket.socket:
     """A listening socket (port 0 = any free port); non-loopback hosts need `allow_remote`."""
@@ -58,9 +62,13 @@ def serve(
     base_url = f"http://{shown}:{bound_port}"
     app = create_app(data_dir, seed=seed, bulk_clients=bulk_clients, history=history)
     config = uvicorn.Config(
-        app, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=5
+        app,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
-    server = _server_class()(config)
+    server = make_server(config)
 
     async def run() -> None:
         task = asyncio.create_task(server.serve(sockets=[sock]))
@@ -76,20 +84,42 @@ def serve(
         sock.close()
 
 
+def make_server(config: Any) -> Any:
+    """uvicorn's `Server` for `config` (a `uvicorn.Config`), stopping the way the sandbox
+    must: `sochi sandbox serve` and the tests' servers (tests/api/servers.py) share it."""
+    return _server_class()(config)
+
+
 def _server_class() -> type:
     import uvicorn
 
     class Server(uvicorn.Server):
-        """uvicorn's server, except that a SIGINT/SIGTERM that stopped it gracefully is done.
+        """uvicorn's server, except that it stops promptly and a stop on request is done.
 
-        uvicorn re-raises the captured signal after shutting down, so the process dies with
-        143 (or a KeyboardInterrupt) although it stopped cleanly; a sandbox stopped on
-        request should exit 0 like any service manager expects.
+        - On shutdown it first sets the sandbox's `stopping` event, so a long poll
+          (`GET /events?wait=60`) answers at once instead of holding the graceful shutdown
+          until uvicorn cancels it (an error and a traceback on stderr).
+        - uvicorn re-raises the captured signal after shutting down, so the process dies
+          with 143 (or a KeyboardInterrupt) although it stopped cleanly; a sandbox stopped
+          on request should exit 0 like any service manager expects.
         """
 
         def handle_exit(self, sig: int, frame: Any) -> None:
             super().handle_exit(sig, frame)
             self._captured_signals.clear()
+
+        def _sandbox(self) -> Any:
+            return getattr(getattr(self.config.app, "state", None), "sandbox", None)
+
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            if (sandbox := self._sandbox()) is not None:
+                sandbox.stopping.clear()  # an app served again (tests) polls again
+            await super().startup(sockets)
+
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            if (sandbox := self._sandbox()) is not None:
+                sandbox.stopping.set()
+            await super().shutdown(sockets)
 
     return Server
 
@@ -98,4 +128,4 @@ def pid() -> int:
     return os.getpid()
 
 
-__all__ = ["bind_socket", "serve"]
+__all__ = ["GRACEFUL_SHUTDOWN_SECONDS", "bind_socket", "make_server", "serve"]

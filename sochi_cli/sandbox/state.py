@@ -92,6 +92,9 @@ class Sandbox:
         self._tick_lock = threading.Lock()
         self._last_tick = 0.0
         self._windows: list[Window] | None = None
+        # set when the server begins to stop: long polls answer at once instead of holding
+        # the graceful shutdown (sochi_cli/sandbox/server.py)
+        self.stopping = threading.Event()
 
     # ---- time ------------------------------------------------------------------------
     def now(self) -> datetime:

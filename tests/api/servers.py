@@ -23,6 +23,8 @@ def serve(
     """Run `app` on 127.0.0.1 (https when a certificate is given); yields the root URL."""
     import uvicorn
 
+    from sochi_cli.sandbox.server import GRACEFUL_SHUTDOWN_SECONDS, make_server
+
     config = uvicorn.Config(
         app,
         host="127.0.0.1",
@@ -31,10 +33,11 @@ def serve(
         lifespan="on" if lifespan else "off",
         ssl_certfile=str(certfile) if certfile else None,
         ssl_keyfile=str(keyfile) if keyfile else None,
-        # a client's long poll (`/events?wait=25`) must not hold the test's teardown
-        timeout_graceful_shutdown=1,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
-    server = uvicorn.Server(config)
+    # the server `sochi sandbox serve` runs: a client's long poll (`/events?wait=25`) ends
+    # when the test's teardown stops it, as it does on SIGTERM
+    server = make_server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

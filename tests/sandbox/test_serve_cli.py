@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import signal
 import sqlite3
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -66,6 +70,88 @@ def test_serve_starts_on_loopback_answers_and_stops_cleanly_on_sigterm(tmp_path:
         not (data_dir / "sandbox.db-wal").exists()
         or (data_dir / "sandbox.db-wal").stat().st_size == 0
     )
+
+
+def _bearer(api_url: str, data_dir: Path) -> dict[str, str]:
+    """Log in over the socket as the demo representative (what `sochi login` does)."""
+    from cryptography.hazmat.primitives import serialization
+
+    from sochi_cli.cms import sign_detached
+    from sochi_cli.token.file import KeySigner
+
+    signer = KeySigner.from_pkcs12(data_dir / "demo" / "representative.p12", b"sandbox")
+    challenge = httpx.post(api_url + "/auth/challenge", timeout=10).json()
+    signature = sign_detached(base64.b64decode(challenge["nonce"]), signer)
+    token = httpx.post(
+        api_url + "/auth/token",
+        json={
+            "challenge_id": challenge["challenge_id"],
+            "certificate": base64.b64encode(
+                signer.certificate.public_bytes(serialization.Encoding.DER)
+            ).decode(),
+            "signature": base64.b64encode(signature).decode(),
+        },
+        timeout=10,
+    )
+    assert token.status_code == 200, token.text
+    return {"Authorization": "Bearer " + token.json()["access_token"]}
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_serve_stops_at_once_while_a_client_long_polls(
+    tmp_path: Path, stop: signal.Signals
+) -> None:
+    """A client following events holds a 60 s long poll: the stop answers it (an empty page,
+    not a 500) and the process exits 0 well within uvicorn's graceful-shutdown bound, with
+    nothing on stderr (no "timeout graceful shutdown exceeded", no traceback)."""
+    data_dir = tmp_path / "sandbox"
+    command = [sys.executable, "-m", "sochi_cli", "--json", "sandbox", "serve", "--port", "0"]
+    proc = subprocess.Popen(
+        [*command, "--seed", "demo", "--no-history", "--data-dir", str(data_dir)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+    poll: dict[str, Any] = {}
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line, proc.stderr.read() if proc.stderr else ""
+        api_url = json.loads(line)["api_url"]
+        headers = _bearer(api_url, data_dir)
+        feed = httpx.get(api_url + "/events", headers=headers, timeout=10).json()
+
+        def long_poll() -> None:
+            started = time.monotonic()
+            r = httpx.get(
+                api_url + "/events",
+                params={"after": feed["next_cursor"], "wait": 60},
+                headers=headers,
+                timeout=30,
+            )
+            poll.update(status=r.status_code, body=r.json(), held=time.monotonic() - started)
+
+        poller = threading.Thread(target=long_poll)
+        poller.start()
+        time.sleep(1.0)  # the poll is being held by now
+        assert not poll
+        stopped_at = time.monotonic()
+        proc.send_signal(stop)
+        proc.wait(timeout=20)
+        took = time.monotonic() - stopped_at
+        poller.join(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    stderr = proc.stderr.read() if proc.stderr else ""
+    assert proc.returncode == 0, stderr
+    assert took < 5, f"the sandbox took {took:.1f} s to stop"
+    assert stderr == ""
+    assert poll["status"] == 200 and poll["body"]["events"] == []
+    assert poll["held"] < 10
 
 
 def test_serve_refuses_a_non_loopback_host(tmp_path: Path) -> None:

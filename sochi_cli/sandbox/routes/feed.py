@@ -75,7 +75,7 @@ async def get_events(
     deadline = time.monotonic() + min(wait, sandbox.settings.long_poll_cap_seconds)
     while True:
         events = await run_in_threadpool(_events, sandbox, session.inn, start, limit)
-        if events or time.monotonic() >= deadline:
+        if events or time.monotonic() >= deadline or sandbox.stopping.is_set():
             break
         if await request.is_disconnected():  # the client gave up: stop holding the poll
             break
