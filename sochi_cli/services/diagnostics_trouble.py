@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from sochi_cli.errors import SochiError
 from sochi_cli.services.diagnostics import Check, Finding
 from sochi_cli.services.diagnostics_context import DoctorContext, SkipCheck
+from sochi_cli.services.rejections import Rejected, rejection_fix, rejection_kind
 from sochi_cli.store.journal import BatchStatus, ItemState
 
 if TYPE_CHECKING:
@@ -73,10 +74,16 @@ def recent_items(
 
 def _fix_for(item: Item) -> str:
     if item.state == ItemState.REJECTED:
-        return (
-            f"fix the report ({item.error_message or 'see the protocol'}) and file it as "
-            f"correction {item.correction + 1}; protocol: sochi submissions show "
-            f"{item.submission_id}"
+        return rejection_fix(
+            Rejected(
+                item.client_inn,
+                item.form,
+                item.period,
+                item.correction,
+                item.submission_id,
+                item.error_message,
+                item.source_path,
+            )
         )
     if item.state == ItemState.INVALID:
         return f"sochi validate {item.source_path}"
@@ -101,6 +108,9 @@ def item_facts(item: Item) -> dict[str, Any]:
         "error_code": item.error_code,
         "error_message": item.error_message,
         "file": os.path.basename(item.source_path),
+        "rejection": rejection_kind(item.error_message)
+        if item.state == ItemState.REJECTED
+        else None,
         "updated_at": item.updated_at,
         "fix": _fix_for(item),
     }
