@@ -165,6 +165,14 @@ def _poa_fix(inn: str) -> str:
     )
 
 
+def _expiring_text(soon: list[Any]) -> str:
+    names = ", ".join(
+        f"{r.name} ({r.inn}, {r.valid_until}, in {r.days_left} day(s))" for r in soon[:5]
+    )
+    more = f" and {len(soon) - 5} more" if len(soon) > 5 else ""
+    return f"{len(soon)} power(s) of attorney end within {POA_WARN_DAYS} days: {names}{more}"
+
+
 def check_poa(ctx: DoctorContext, check: Check) -> Finding:
     from sochi_cli.services.clients import poa_rows
 
@@ -177,21 +185,27 @@ def check_poa(ctx: DoctorContext, check: Check) -> Finding:
         "expired": [r.to_json() for r in bad],
         "expiring": [r.to_json() for r in soon],
     }
+    expiring = _expiring_text(soon)
     if bad:
         first = bad[0]
         names = ", ".join(f"{r.name} ({r.inn}, {r.state})" for r in bad[:5])
         more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+        # the failure must not hide the POAs about to join it (both kinds, one summary)
         return check.fail(
             f"{len(bad)} client(s) without a valid power of attorney: {names}{more} — "
-            "filing for them is refused",
+            "filing for them is refused" + (f"; and {expiring}" if soon else ""),
             evidence=evidence,
-            fix=_poa_fix(first.inn),
+            fix=_poa_fix(first.inn)
+            + (
+                f"; then the ones ending soon: sochi poa list --expiring {POA_WARN_DAYS}d"
+                if soon
+                else ""
+            ),
             exit_code=_REFUSED,
         )
     if soon:
-        names = ", ".join(f"{r.name} ({r.inn}, {r.valid_until})" for r in soon[:5])
         return check.warn(
-            f"{len(soon)} power(s) of attorney end within {POA_WARN_DAYS} days: {names}",
+            expiring,
             evidence=evidence,
             fix=f"sochi poa list --expiring {POA_WARN_DAYS}d; then {_poa_fix(soon[0].inn)}",
         )

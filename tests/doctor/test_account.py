@@ -26,6 +26,7 @@ from tests.doctor.conftest import (
 from tests.support import run_cli
 
 NARYN = "02201202010011"  # demo client whose power of attorney expired
+AK_SUU = "02010201910123"  # demo client with a valid power of attorney
 OSH = "01108201710099"  # demo client detached 10 days before the seed
 
 
@@ -129,6 +130,32 @@ def test_expiring_poa_warns_and_a_valid_one_is_ok(poa: Poa, sb: Sandbox) -> None
     poa.set(today + timedelta(days=200))
     check = finding(run(sb, "representation"), "representation.poa")
     assert check.result.value == "ok" and "every power of attorney valid" in check.summary
+
+
+def test_an_expired_poa_does_not_hide_one_ending_in_5_days(poa: Poa, sb: Sandbox) -> None:
+    """Naryn's POA expired and Ak-Suu's ends in 5 days: the failure names both, so fixing
+    the first does not leave the second to fail next week unannounced."""
+    token = _token()
+    original = sb.api_call("GET", f"clients/{AK_SUU}", token)["poa"]
+    today = date.fromisoformat(bishkek_date(sb.now()))
+    ends = today + timedelta(days=5)
+    fields = ("number", "issued_on", "notarised", "scan_sha256", "period_from", "period_to")
+    kept = {k: original[k] for k in fields if original.get(k) is not None}
+    sb.api_call("PUT", f"clients/{AK_SUU}/poa", token, {**kept, "valid_until": ends.isoformat()})
+    try:
+        check = finding(run(sb, "representation"), "representation.poa")
+    finally:
+        sb.api_call(
+            "PUT", f"clients/{AK_SUU}/poa", token, {**kept, "valid_until": original["valid_until"]}
+        )
+    assert check.result.value == "fail" and check.exit_code == ExitCode.REFUSED
+    assert f"Naryn Agro LLC ({NARYN}, expired)" in check.summary
+    assert f"Ak-Suu Trade LLC ({AK_SUU}, {ends}, in 5 day(s))" in check.summary
+    assert [r["inn"] for r in check.evidence["expired"]] == [NARYN]
+    assert [r["inn"] for r in check.evidence["expiring"]] == [AK_SUU]
+    assert check.fix.startswith(f"get a new power of attorney from the client, then: sochi "
+                                f"clients renew {NARYN}")  # fmt: skip
+    assert check.fix.endswith("then the ones ending soon: sochi poa list --expiring 30d")
 
 
 def test_self_filer_has_no_clients(sb: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
