@@ -165,6 +165,8 @@ class Sandbox:
                 "geo_blocked",
                 f"requests from abroad ({country.upper()}, IP {ip}) need an approved "
                 "abroad-access request for this INN and IP (POST /access/abroad)",
+                country=country.upper(),
+                ip=ip,
             )
 
     # ---- money -----------------------------------------------------------------------

@@ -242,6 +242,11 @@ def check_detached(ctx: DoctorContext, check: Check) -> Finding:
 # -- access from abroad --------------------------------------------------------------------------
 
 
+def _said(value: Any) -> str | None:
+    """A member of the operator's problem, when it is a non-empty string."""
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
 def check_abroad(ctx: DoctorContext, check: Check) -> Finding:
     from sochi_cli.api import resources
     from sochi_cli.api.errors import GeoBlocked
@@ -254,13 +259,24 @@ def check_abroad(ctx: DoctorContext, check: Check) -> Finding:
     except GeoBlocked as err:
         subscriber = info.subscriber or {}
         inn = subscriber.get("inn") or "INN"
+        # what the operator saw (docs/api.md: `country`, `ip` of geo_blocked); placeholders
+        # only for what it did not say and for what only the subscriber knows
+        country = _said(err.problem.get("country")) or "XX"
+        ip = _said(err.problem.get("ip"))
+        where = f" ({country}, IP {ip})" if ip and country != "XX" else ""
         return check.fail(
-            "the operator refuses this connection: from abroad it serves only a static IP "
-            "with an approved request (clause 3.6)",
-            evidence={"error": err.code, "operator_says": err.message},
+            f"the operator refuses this connection from abroad{where}: from abroad it serves "
+            "only a static IP with an approved request (clause 3.6)",
+            evidence={
+                "error": err.code,
+                "operator_says": err.message,
+                "country": country if country != "XX" else None,
+                "ip": ip,
+            },
             fix=(
-                f"sochi access abroad --inn {inn} --ip YOUR_STATIC_IP --country XX --city CITY "
-                "--from YYYY-MM-DD --to YYYY-MM-DD --email YOUR_REGISTERED_EMAIL"
+                f"sochi access abroad --inn {inn} --ip {ip or 'YOUR_STATIC_IP'} --country "
+                f"{country} --city CITY --from {ctx.today()} --to YYYY-MM-DD --email "
+                "YOUR_REGISTERED_EMAIL"
             ),
             exit_code=_REFUSED,
         )

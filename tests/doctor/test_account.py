@@ -196,7 +196,15 @@ def test_abroad_without_an_approved_request_fails(sb: Sandbox) -> None:
     abroad = finding(report, "access.abroad")
     assert abroad.result.value == "fail" and abroad.exit_code == ExitCode.REFUSED
     assert abroad.evidence["error"] == "geo_blocked" and abroad.clause == "3.5, 3.6"
-    assert abroad.fix.startswith(f"sochi access abroad --inn {sb.rep['inn']} --ip ")
+    # the command is filled in with what the operator saw: its country and IP, from today
+    today = bishkek_date(sb.now())
+    assert abroad.fix.startswith(
+        f"sochi access abroad --inn {sb.rep['inn']} --ip 92.62.72.10 --country DE --city CITY "
+        f"--from {today} --to YYYY-MM-DD"
+    )
+    assert "XX" not in abroad.fix and "YOUR_STATIC_IP" not in abroad.fix
+    assert "from abroad (DE, IP 92.62.72.10)" in abroad.summary
+    assert (abroad.evidence["country"], abroad.evidence["ip"]) == ("DE", "92.62.72.10")
     # the other checks do not guess: they name the reason
     for check in ("operator.session", "account.balance", "representation.poa"):
         skipped = finding(report, check)
