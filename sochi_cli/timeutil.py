@@ -32,6 +32,13 @@ def format_local(moment: datetime) -> str:
     return to_bishkek(moment).strftime("%Y-%m-%d %H:%M (Bishkek)")
 
 
+def local_span(starts: datetime, ends: datetime) -> str:
+    """`2026-12-04 17:30–20:30` in Bishkek time; the end's date too when it is another day."""
+    first, last = to_bishkek(starts), to_bishkek(ends)
+    end = f"{last:%H:%M}" if last.date() == first.date() else f"{last:%Y-%m-%d %H:%M}"
+    return f"{first:%Y-%m-%d %H:%M}–{end}"
+
+
 def local_minute(stored: str) -> str:
     """A stored ISO instant (UTC unless it says otherwise) as `2026-11-27 17:30`, Bishkek time,
     for a table column labelled as Bishkek time; text that is not an instant is kept."""
@@ -113,6 +120,7 @@ __all__ = [
     "format_stored",
     "iso_z",
     "local_minute",
+    "local_span",
     "normalize_instants",
     "parse_instant",
     "stored_instant",

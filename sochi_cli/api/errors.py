@@ -133,7 +133,8 @@ class InvalidCursor(BadRequest):
 
 
 _HINTS: dict[str, str] = {
-    "maintenance": "planned maintenance (every Friday 17:30–20:30 Bishkek); try after it ends",
+    # without the window (see `_maintenance_hint` for one): which window it is is unknown
+    "maintenance": "planned maintenance; try after it ends (`sochi status` shows the window)",
     "rate_limited": "too many requests; sochi already waited and retried",
     "transient_failure": "the operator failed temporarily; try again shortly",
     "token_expired": "run `sochi login`",
@@ -259,11 +260,12 @@ def error_from_problem(
     retry_after = parse_retry_after(retry_after_header)
     if retry_after is None and isinstance(problem.get("retry_after"), int | float):
         retry_after = float(problem["retry_after"])
-    if cls is Maintenance and problem.get("window"):
+    if cls is Maintenance and isinstance(problem.get("window"), dict):
         window = problem["window"]
-        ends = window.get("ends_at") if isinstance(window, dict) else None
+        ends = window.get("ends_at")
         if ends:
             message = f"{message} (until {_local(ends)})"
+        hint = _maintenance_hint(window) or hint
     details: dict[str, Any] = {"status": status, "endpoint": endpoint}
     if problem:
         details["problem"] = problem
@@ -293,6 +295,29 @@ def error_from_problem(
 
 def _int_or_none(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def _maintenance_hint(window: Mapping[str, Any]) -> str | None:
+    """The hint for the window the operator names, by that window's own times: the weekly
+    one as `every Friday 17:30–20:30`, an announced one as `2026-12-02 10:00–12:00`."""
+    from sochi_cli.timeutil import local_span, parse_instant, to_bishkek
+
+    try:
+        starts = parse_instant(str(window.get("starts_at")))
+        ends = parse_instant(str(window.get("ends_at")))
+    except ValueError:
+        return None
+    if window.get("kind") == "weekly":
+        first, last = to_bishkek(starts), to_bishkek(ends)
+        return (
+            f"planned weekly maintenance (every {_WEEKDAYS[first.weekday()]} "
+            f"{first:%H:%M}–{last:%H:%M} "
+            "Bishkek); try after it ends"
+        )
+    return f"announced maintenance window {local_span(starts, ends)} (Bishkek); try after it ends"
 
 
 def _local(instant: str) -> str:

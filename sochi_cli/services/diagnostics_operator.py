@@ -17,11 +17,9 @@ REFRESH_LIFETIME = timedelta(days=30)  # docs/api.md: refresh tokens live 30 day
 
 def _window_text(window: Any, *, zone: bool = True) -> str:
     """`2026-12-04 17:30–20:30 (Bishkek)`; the end's date too when it is another day."""
-    from sochi_cli.timeutil import to_bishkek
+    from sochi_cli.timeutil import local_span
 
-    starts, ends = to_bishkek(window.starts_at), to_bishkek(window.ends_at)
-    end = f"{ends:%H:%M}" if ends.date() == starts.date() else f"{ends:%Y-%m-%d %H:%M}"
-    return f"{starts:%Y-%m-%d %H:%M}–{end}" + (" (Bishkek)" if zone else "")
+    return local_span(window.starts_at, window.ends_at) + (" (Bishkek)" if zone else "")
 
 
 def _until_text(moment: datetime, now: datetime) -> str:

@@ -47,6 +47,29 @@ def test_problem_codes_map_to_typed_errors() -> None:
     )
     assert isinstance(err, Maintenance) and err.retry_after == 120
     assert err.exit_code == ExitCode.UNAVAILABLE and "20:30 (Bishkek)" in err.message
+    # the hint names the window the operator named: no weekly phrase for an announced one
+    assert (
+        err.hint
+        == "announced maintenance window 2026-11-27 17:30–20:30 (Bishkek); try after it ends"
+    )
+    weekly = error_from_problem(
+        503,
+        problem(
+            "maintenance",
+            503,
+            window={
+                "starts_at": "2026-12-04T11:30:00Z",
+                "ends_at": "2026-12-04T14:30:00Z",
+                "kind": "weekly",
+            },
+        ),
+        endpoint="GET /events",
+    )
+    assert weekly.hint == (
+        "planned weekly maintenance (every Friday 17:30–20:30 Bishkek); try after it ends"
+    )
+    bare = error_from_problem(503, problem("maintenance", 503), endpoint="GET /events")
+    assert bare.hint is not None and "Friday" not in bare.hint
     err = error_from_problem(
         402,
         problem("balance_exhausted", 402, balance=10, required=2000),

@@ -10,6 +10,7 @@ from sochi_cli.errors import ExitCode
 from tests.api.conftest import WEDNESDAY_NOON
 from tests.batch.operator import friday_evening
 from tests.doctor.conftest import Sandbox, bishkek_date, finding, login, result_of, run
+from tests.support import run_cli
 
 
 def _at(sb: Sandbox, moment: object, *, frozen: bool = False) -> None:
@@ -44,6 +45,10 @@ def test_maintenance_now_fails_with_its_end(sb: Sandbox) -> None:
         assert skipped.result.value == "skipped"
         assert skipped.summary == "the operator is in planned maintenance (see operator.status)"
     assert report.exit_code == ExitCode.UNAVAILABLE
+    # every command refused by the weekly window says it is the weekly one
+    events = run_cli("events")
+    assert events.code == ExitCode.UNAVAILABLE
+    assert "planned weekly maintenance (every Friday 17:30–20:30 Bishkek)" in events.stderr
 
 
 def test_maintenance_soon_warns(sb: Sandbox) -> None:
@@ -63,9 +68,16 @@ def test_announced_window_counts_too(sb: Sandbox) -> None:
             "title": "Database upgrade",
         },
     )
+    login(sb)
     _at(sb, start + timedelta(minutes=5))
     status = finding(run(sb, "operator"), "operator.status")
     assert status.result.value == "fail" and status.evidence["current"]["kind"] == "announced"
+    # a command refused by it names this window's own times, not the weekly Friday one
+    events = run_cli("events")
+    assert events.code == ExitCode.UNAVAILABLE
+    day = bishkek_date(start)
+    assert f"announced maintenance window {day} 12:00–14:00 (Bishkek)" in events.stderr
+    assert "Friday" not in events.stderr
 
 
 def test_maintenance_across_midnight_names_the_day_it_ends(sb: Sandbox) -> None:
