@@ -271,10 +271,21 @@ def _key_file(ctx: DoctorContext, check: Check) -> Finding:
     if evidence["certificate_from"] == "key file":
         note = ""
     elif not_checked is None:
-        note = "; locked: its certificate comes from the operator (SOCHI_KEY_PASSPHRASE opens it)"
+        note = f"; its certificate was read from the operator ({_locked_why(path)})"
     else:
         note = f"; its certificate is not checked: {not_checked}"
     return check.ok(f"key file {path} (development signer){note}", evidence=evidence)
+
+
+def _locked_why(path: Path) -> str:
+    """Why the doctor did not read the certificate from the key file itself — said as it is
+    (it runs only when no passphrase was given: a wrong one fails the check instead)."""
+    if path.suffix.lower() not in (".p12", ".pfx"):
+        return "a PEM key file holds no certificate"
+    return (
+        "the file is passphrase-protected and SOCHI_KEY_PASSPHRASE is not set: signing asks "
+        "for the passphrase at a prompt; scripts set SOCHI_KEY_PASSPHRASE or --passphrase-file"
+    )
 
 
 def check_key(ctx: DoctorContext, check: Check) -> Finding:
@@ -371,8 +382,8 @@ def _from_operator(ctx: DoctorContext) -> CertificateSource:
     offline = ctx.network_skip_reason()
     if offline is not None:
         raise SkipCheck(
-            "the key file is locked (SOCHI_KEY_PASSPHRASE) and its certificate comes from "
-            f"the operator: {offline}"
+            "without SOCHI_KEY_PASSPHRASE the key file's certificate comes from the operator: "
+            f"{offline}"
         )
     try:
         subscriber = session_info(ctx.require_config()).subscriber or {}

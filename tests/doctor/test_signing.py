@@ -171,6 +171,15 @@ def test_locked_key_file_uses_the_session_certificate(
     certificate = finding(report, "signing.certificate")
     assert certificate.result.value == "ok"
     assert certificate.evidence["from"] == "operator (session certificate)"
+    # it says what is true with the variable unset: how signing will get the passphrase
+    key = finding(report, "signing.key")
+    assert key.result.value == "ok"
+    assert key.summary.endswith(
+        "its certificate was read from the operator (the file is passphrase-protected and "
+        "SOCHI_KEY_PASSPHRASE is not set: signing asks for the passphrase at a prompt; "
+        "scripts set SOCHI_KEY_PASSPHRASE or --passphrase-file)"
+    )
+    assert "opens it" not in key.summary
 
 
 # -- the certificate ---------------------------------------------------------------------------
