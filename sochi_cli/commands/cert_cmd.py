@@ -156,7 +156,11 @@ def cert_status(
     the local part is shown with a warning.
     """
     from sochi_cli.errors import SochiError
-    from sochi_cli.services.account_certificates import renewal_facts, signer_kind_of
+    from sochi_cli.services.account_certificates import (
+        renewal_facts,
+        signer_kind_of,
+        unpaid_renewal,
+    )
     from sochi_cli.services.certificates import name_text, renewal_status
     from sochi_cli.timeutil import iso_z
 
@@ -187,13 +191,8 @@ def cert_status(
             "it cannot sign any more: get a new certificate at the operator's office, then "
             "`sochi login` with the new key"
         ]
-    elif facts is not None and facts.next_year_paid is False and due:
-        from sochi_cli.services.account import som
-
-        actions.append(
-            f"top up the account: balance {som(facts.balance)} KGS is below the renewal fee "
-            f"{som(facts.renewal_fee or 0)} KGS (clause 18.3)"
-        )
+    elif top_up := unpaid_renewal(facts, status.decision):
+        actions.append(top_up)
     data = {
         "subject": name_text(certificate.subject),
         "serial": serial,

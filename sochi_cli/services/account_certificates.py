@@ -12,6 +12,7 @@ from sochi_cli.errors import OperatorRefused, UsageError
 if TYPE_CHECKING:
     from sochi_cli.api.client import OperatorClient
     from sochi_cli.api.models import Account, Certificate, Renewal
+    from sochi_cli.services.certificates import RenewalDecision
 
 REVOCATION_REASONS = (
     "key-compromise",
@@ -156,6 +157,25 @@ class RenewalFacts:
         }
 
 
+def unpaid_renewal(facts: RenewalFacts | None, decision: RenewalDecision | None) -> str | None:
+    """The clause-18.3 action when the next year is not paid and renewing is due (inside
+    `renewal_decision`'s window, 30 days before expiry, or expired); None otherwise.
+
+    The one rule `cert status`, `sochi doctor` (signing.renewal) and the TUI's Certificates
+    screen apply, so none of them asks for money the others call not due yet.
+    """
+    from sochi_cli.services.account import som
+
+    if facts is None or facts.next_year_paid is not False or decision is None:
+        return None
+    if not decision.due:
+        return None
+    return (
+        f"top up the account: balance {som(facts.balance)} {facts.currency} is below the "
+        f"renewal fee {som(facts.renewal_fee or 0)} {facts.currency} (clause 18.3)"
+    )
+
+
 def renewal_facts(client: OperatorClient, serial: str) -> RenewalFacts:
     """GET /account, /account/balance, /tariffs and /certificates for one certificate."""
     from sochi_cli.api import resources
@@ -195,4 +215,5 @@ __all__ = [
     "renewal_facts",
     "revoke_certificate",
     "signer_kind_of",
+    "unpaid_renewal",
 ]

@@ -73,6 +73,10 @@ class CertificateOverview:
     chain: list[ChainLink] = field(default_factory=list)
     crl: CrlState | None = None
     next_year_paid: bool | None = None
+    # the renewal window of the certificate the facts are about (`renewal_decision`): money
+    # for the next year is asked for only when it is due (`unpaid_renewal`)
+    renewal_due: bool | None = None
+    renewal_opens: str | None = None
     renewal_fee: str | None = None
     balance: str | None = None
     problems: list[str] = field(default_factory=list)
@@ -147,6 +151,7 @@ def _certificates(overview: CertificateOverview, client: OperatorClient, config:
         normal_serial,
         renewal_facts,
         signer_kind_of,
+        unpaid_renewal,
     )
     from sochi_cli.services.session import session_info
     from sochi_cli.timeutil import as_utc, utcnow
@@ -158,6 +163,7 @@ def _certificates(overview: CertificateOverview, client: OperatorClient, config:
     listed = list_certificates(client)
     in_use = normal_serial(str(session_serial)) if session_serial else None
     facts = None
+    chosen = None
     if listed:
         chosen = in_use or normal_serial(listed[0].serial)
         facts = renewal_facts(client, chosen)
@@ -177,6 +183,11 @@ def _certificates(overview: CertificateOverview, client: OperatorClient, config:
             )
             summary, actions, drift = status.summary, list(status.actions), status.requisites_drift
             path = status.path
+            if serial == chosen and status.decision is not None:
+                overview.renewal_due = status.decision.due
+                overview.renewal_opens = status.decision.opens.isoformat()
+                if top_up := unpaid_renewal(facts, status.decision):
+                    actions.append(top_up)
         else:
             summary, actions, drift, path = "certificate body not served", [], [], "-"
         days = (as_utc(item.not_after) - today).days if item.not_after else None

@@ -770,7 +770,11 @@ def check_crl(ctx: DoctorContext, check: Check) -> Finding:
 
 def check_renewal(ctx: DoctorContext, check: Check) -> Finding:
     from sochi_cli.services.account import som
-    from sochi_cli.services.account_certificates import renewal_facts, signer_kind_of
+    from sochi_cli.services.account_certificates import (
+        renewal_facts,
+        signer_kind_of,
+        unpaid_renewal,
+    )
     from sochi_cli.services.certificates import renewal_status
 
     source = _subject_certificate(ctx)
@@ -792,6 +796,7 @@ def check_renewal(ctx: DoctorContext, check: Check) -> Finding:
         "path": status.path,
         "days_left": status.days_left,
         "requisites_drift": status.requisites_drift,
+        **(status.decision.to_json() if status.decision else {}),
         **facts.to_json(),
     }
     if status.requisites_drift:
@@ -802,10 +807,13 @@ def check_renewal(ctx: DoctorContext, check: Check) -> Finding:
             evidence=evidence,
             fix="sochi cert status   (then update the account or apply for a new certificate)",
         )
-    if facts.next_year_paid is False and status.days_left <= 2 * EXPIRY_WARN_DAYS:
+    # the one rule `cert status` and the TUI apply: money is asked for inside the renewal
+    # window (30 days before expiry), not before
+    if unpaid_renewal(facts, status.decision) is not None:
         return check.warn(
             f"the next year is not paid: balance {som(facts.balance)} KGS, renewal fee "
-            f"{som(facts.renewal_fee or 0)} KGS (clause 18.3)",
+            f"{som(facts.renewal_fee or 0)} KGS, renewal due since "
+            f"{status.decision.opens if status.decision else '?'} (clause 18.3)",
             evidence=evidence,
             fix="top up the personal account before expiry, then: sochi cert status",
         )

@@ -359,6 +359,39 @@ def test_requisites_drift_blocks_renewal(sb: Sandbox) -> None:
     assert renewal.clause == "18"
 
 
+@pytest.mark.parametrize(("days", "due"), [(45, False), (20, True)])
+def test_unpaid_renewal_is_asked_for_in_the_window_cert_status_uses(
+    sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, days: int, due: bool
+) -> None:
+    """The next year unpaid: 45 days before expiry neither the doctor nor `cert status` asks
+    for money (renewal opens 30 days before); 20 days before both do."""
+    login(sb)
+    now = sb.now()
+    path = sb.new_certificate(
+        tmp_path,
+        position="Chief accountant",  # the account's requisites: no drift
+        not_before=(now - timedelta(days=300)).isoformat(),
+        not_after=(now + timedelta(days=days, hours=1)).isoformat(),
+    )
+    monkeypatch.setenv("SOCHI_KEY_FILE", str(path))
+    sb.control("PUT", "balance", {"inn": sb.rep["inn"], "balance": 100})  # 1.00 KGS
+    renewal = finding(run(sb, "signing"), "signing.renewal")
+    status = json.loads(run_cli("cert", "status", "--json").stdout)
+    assert renewal.evidence["next_year_paid"] is False and status["next_year_paid"] is False
+    assert renewal.evidence["renewal_due"] is due and status["renewal_due"] is due
+    top_up = [a for a in status["actions"] if a.startswith("top up the account")]
+    if due:
+        assert renewal.result.value == "warn"
+        assert renewal.summary.startswith("the next year is not paid: balance 1.00 KGS")
+        assert f"renewal due since {renewal.evidence['renewal_from']}" in renewal.summary
+        assert top_up == ["top up the account: balance 1.00 KGS is below the renewal fee "
+                          "1500.00 KGS (clause 18.3)"]  # fmt: skip
+    else:
+        assert renewal.result.value == "ok", renewal.summary
+        assert f"nothing to do before {renewal.evidence['renewal_from']}" in renewal.summary
+        assert top_up == []
+
+
 # -- E-Cloud -----------------------------------------------------------------------------------
 
 

@@ -251,6 +251,21 @@ async def test_certificates_screen_shows_chain_crl_and_guards_revocation(op: Ope
         assert "valid" in screen_text(app)
 
 
+async def test_certificates_screen_asks_for_the_next_year_only_in_the_renewal_window(
+    op: Operator,
+) -> None:
+    """Unpaid next year, the certificate 11 months from expiry: no red "top up" (the doctor
+    and `cert status` ask for it only from 30 days before expiry), but when it becomes due."""
+    op.control("PUT", "balance", {"inn": op.rep["inn"], "balance": 100})  # calm() restores it
+    app = SochiApp(first_screen="certificates")
+    async with app.run_test(size=(160, 48)) as pilot:
+        text = await wait_for(
+            pilot, lambda: "next year paid" in screen_text(app) and screen_text(app), what="facts"
+        )
+        assert "next year paid: not yet — due from 20" in text
+        assert "NO — top up the account" not in text and "top up the account" not in text
+
+
 async def test_help_lists_the_screen_keys_and_the_palette_reaches_every_screen(
     op: Operator,
 ) -> None:

@@ -46,10 +46,17 @@ def facts_renderable(overview: Any, chosen: Any) -> Group:
         parts.append(Text(f"requisites drift (clause 18): {drift}",
                           style="bold red" if chosen.requisites_drift else ""))  # fmt: skip
     if overview.next_year_paid is not None:
-        paid = "yes" if overview.next_year_paid else "NO — top up the account"
+        # money is asked for only inside the renewal window, as `cert status` and the doctor do
+        urgent = not overview.next_year_paid and overview.renewal_due is not False
+        if overview.next_year_paid:
+            paid = "yes"
+        elif urgent:
+            paid = "NO — top up the account"
+        else:
+            paid = f"not yet — due from {overview.renewal_opens}"
         parts.append(
             Text(f"next year paid: {paid} (balance {overview.balance}, renewal fee "
-                 f"{overview.renewal_fee})", style="" if overview.next_year_paid else "bold red")
+                 f"{overview.renewal_fee})", style="bold red" if urgent else "")
         )  # fmt: skip
     chain = Table(title="Chain to the Main CA", title_justify="left", box=None, expand=True)
     chain.add_column("#")
