@@ -328,7 +328,7 @@ def jsonable(value: Any) -> Any:
 
 def _readable(value: Any) -> Any:
     """Evidence with its instants (`…Z` text) as datetimes, which fact lines show in
-    Bishkek time; the rest as it is."""
+    Bishkek time, and its records without their empty fields; the rest as it is."""
     if isinstance(value, str) and len(value) == 20 and value.endswith("Z"):
         try:
             return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
@@ -337,7 +337,14 @@ def _readable(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _readable(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_readable(v) for v in value]
+        # a record's empty fields (`submission_id=-` of an item never sent) say nothing to a
+        # person: its line keeps what is known; the JSON keeps every field
+        return [
+            {k: v for k, v in _readable(v).items() if v is not None}
+            if isinstance(v, dict)
+            else _readable(v)
+            for v in value
+        ]
     return value
 
 

@@ -283,8 +283,8 @@ def _locked_why(path: Path) -> str:
     if path.suffix.lower() not in (".p12", ".pfx"):
         return "a PEM key file holds no certificate"
     return (
-        "the file is passphrase-protected and SOCHI_KEY_PASSPHRASE is not set: signing asks "
-        "for the passphrase at a prompt; scripts set SOCHI_KEY_PASSPHRASE or --passphrase-file"
+        "passphrase-protected, SOCHI_KEY_PASSPHRASE not set: signing asks for the passphrase "
+        "at a prompt, a script sets the variable or --passphrase-file"
     )
 
 

@@ -61,11 +61,10 @@ def rejection_fix(rejected: Rejected) -> str:
     target = f"{rejected.form} {rejected.period}"
     if kind == REGISTER:
         return (
-            f"a correction cannot fix this: the agency's taxpayer register does not let "
-            f"{rejected.client_inn} file {target} (not registered for the form, a period "
-            f"before the registration, or an inactive taxpayer); nothing is due as the "
-            f"register stands (sochi due --client {rejected.client_inn}); if the register is "
-            f"wrong, the client has it corrected at the agency first; {protocol}"
+            f"a correction cannot fix this: by the agency's taxpayer register "
+            f"{rejected.client_inn} need not (or may not) file {target}; what is due: sochi due "
+            f"--client {rejected.client_inn}; a wrong register is corrected at the agency, by "
+            f"the client; {protocol}"
         )
     field = (rejected.reason or "").partition(": ")[0]
     if kind == CROSS_CHECK:

@@ -96,6 +96,18 @@ def test_a_long_evidence_is_cut_on_the_terminal_and_says_where_the_rest_is() -> 
     assert len(evidence_lines(many)) == 31
 
 
+def test_a_records_empty_fields_are_left_out_of_its_line_not_out_of_the_json() -> None:
+    """An item never sent has no submission id: its line does not say `submission_id=-`."""
+    from sochi_cli.services.diagnostics import Finding, Result, evidence_lines
+
+    item = {"batch": 1, "seq": 2, "state": "invalid", "submission_id": None, "rejection": None}
+    invalid = Finding(
+        "trouble.submissions", "trouble", Result.WARN, "Recent", "…", evidence={"items": [item]}
+    )
+    assert evidence_lines(invalid) == ["items:", "  - batch=1, seq=2, state=invalid"]
+    assert invalid.evidence["items"][0]["submission_id"] is None
+
+
 def test_the_tui_shows_the_same_lines(sb: Sandbox) -> None:
     from sochi_cli.services.diagnostics import evidence_lines
     from sochi_cli.tui.screens.doctor import finding_text

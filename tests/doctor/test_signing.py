@@ -175,9 +175,9 @@ def test_locked_key_file_uses_the_session_certificate(
     key = finding(report, "signing.key")
     assert key.result.value == "ok"
     assert key.summary.endswith(
-        "its certificate was read from the operator (the file is passphrase-protected and "
-        "SOCHI_KEY_PASSPHRASE is not set: signing asks for the passphrase at a prompt; "
-        "scripts set SOCHI_KEY_PASSPHRASE or --passphrase-file)"
+        "its certificate was read from the operator (passphrase-protected, SOCHI_KEY_PASSPHRASE "
+        "not set: signing asks for the passphrase at a prompt, a script sets the variable or "
+        "--passphrase-file)"
     )
     assert "opens it" not in key.summary
 

@@ -113,7 +113,7 @@ def test_each_kind_of_rejection_says_what_fixes_it(tmp_path: Path) -> None:
     register, inactive, cross, totals = (by_reason[r] for r in reasons.values())
     for item in (register, inactive):
         assert item["rejection"] == "register"
-        assert item["fix"].startswith("a correction cannot fix this: the agency's taxpayer")
+        assert item["fix"].startswith("a correction cannot fix this: by the agency's taxpayer")
         assert f"sochi due --client {item['client_inn']}" in item["fix"]
         assert "sochi submit" not in item["fix"]
     assert cross["rejection"] == "cross_check"
