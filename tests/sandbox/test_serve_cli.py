@@ -77,9 +77,11 @@ def _bearer(api_url: str, data_dir: Path) -> dict[str, str]:
     from cryptography.hazmat.primitives import serialization
 
     from sochi_cli.cms import sign_detached
+    from sochi_cli.sandbox.seed import DEMO_PASSPHRASE
     from sochi_cli.token.file import KeySigner
 
-    signer = KeySigner.from_pkcs12(data_dir / "demo" / "representative.p12", b"sandbox")
+    p12 = data_dir / "demo" / "representative.p12"
+    signer = KeySigner.from_pkcs12(p12, DEMO_PASSPHRASE.encode())
     challenge = httpx.post(api_url + "/auth/challenge", timeout=10).json()
     signature = sign_detached(base64.b64decode(challenge["nonce"]), signer)
     token = httpx.post(
