@@ -265,8 +265,8 @@ def check_abroad(ctx: DoctorContext, check: Check) -> Finding:
         ip = _said(err.problem.get("ip"))
         where = f" ({country}, IP {ip})" if ip and country != "XX" else ""
         return check.fail(
-            f"the operator refuses this connection from abroad{where}: from abroad it serves "
-            "only a static IP with an approved request (clause 3.6)",
+            f"the operator refuses this connection from abroad{where}: outside Kyrgyzstan it "
+            "serves only a static IP with an approved request (clause 3.6)",
             evidence={
                 "error": err.code,
                 "operator_says": err.message,

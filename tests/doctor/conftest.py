@@ -48,8 +48,12 @@ class Sandbox(BaseSandbox):
         response.raise_for_status()
         return response.json() if response.content else None
 
-    def new_certificate(self, directory: Path, passphrase: str = "sandbox", **fields: Any) -> Path:
-        """A fresh key + certificate of the representative (any validity), as a .p12 file."""
+    def new_certificate(self, directory: Path, passphrase: str = "", **fields: Any) -> Path:
+        """A fresh key + certificate of the representative (any validity), as a .p12 file
+        under the demo passphrase (what SOCHI_KEY_PASSPHRASE holds) unless told another."""
+        from sochi_cli.sandbox.seed import DEMO_PASSPHRASE
+
+        passphrase = passphrase or DEMO_PASSPHRASE
         body = {"inn": self.rep["inn"], "owner_name": "Aida Beishenova", **fields}
         body["passphrase"] = passphrase
         issued = self.control("POST", "certificates", body)
