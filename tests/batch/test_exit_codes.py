@@ -13,6 +13,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -130,6 +131,14 @@ def maintenance(op: Operator, tmp: Path, json_mode: bool) -> Result:
     return _cli(["submit", str(tmp), "--no-wait-maintenance"], json_mode)
 
 
+def announced_window(op: Operator, tmp: Path, json_mode: bool) -> Result:
+    start = op.now + timedelta(days=20, hours=1 if json_mode else 3)  # not a Friday evening
+    window = {"starts_at": start.isoformat(), "ends_at": (start + timedelta(hours=1)).isoformat()}
+    op.control("POST", "maintenance", {**window, "title": "Database upgrade"})
+    op.control("PUT", "clock", {"now": (start + timedelta(minutes=5)).isoformat(), "frozen": True})
+    return _cli(["events"], json_mode)
+
+
 def partial(op: Operator, tmp: Path, json_mode: bool) -> Result:
     write_reports(tmp, count=3, invalid=1, period="2025-11" if json_mode else "2025-12")
     return _cli(["submit", str(tmp), "--no-wait"], json_mode)
@@ -214,6 +223,14 @@ CASES = [
         "poa_expired",
     ),
     Case("maintenance, told not to wait", maintenance, 7, r"in maintenance", "maintenance"),
+    Case(
+        "any operator call in a window",
+        announced_window,
+        7,
+        r"^error: Database upgrade: .*announced maintenance window \S+ \d\d:\d\d–\d\d:\d\d "
+        r"\(Bishkek\); try after it ends",
+        "maintenance",
+    ),
     Case("partial", partial, 8, r"batch \d+ partial: 1 of 3 report", "partial"),
     Case(
         "wait timeout",

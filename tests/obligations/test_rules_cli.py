@@ -16,7 +16,7 @@ from sochi_cli.sandbox.history import agreeing_values, month_back
 from sochi_cli.sandbox.samples import body_values, report_xml
 from sochi_cli.sandbox.seed import REPRESENTATIVE_INN, bulk_client_inn, bulk_client_name
 from sochi_cli.timeutil import BISHKEK
-from tests.batch.operator import Operator
+from tests.batch.operator import Operator, running_operator
 from tests.obligations.support import as_json, sandbox_today
 from tests.support import Result, run_cli
 
@@ -226,7 +226,7 @@ def test_status_says_when_the_operators_date_is_a_public_holiday(op: Operator) -
 
 
 def test_the_dashboard_lists_a_rejection_until_a_later_filing_answers_it(
-    op: Operator, tmp_path: Path
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from sochi_cli.services.overview import account_overview
     from sochi_cli.services.profiles import load_config
@@ -235,11 +235,15 @@ def test_the_dashboard_lists_a_rejection_until_a_later_filing_answers_it(
         overview = account_overview(load_config(None))
         return [f"{a.title} · {a.detail}" for a in overview.attention if a.kind == "rejected"]
 
-    today = sandbox_today(op)
-    period, client = month_back(today, 1), bulk_client_inn(7)  # the seed's rejected report
-    [shown] = [r for r in rejections() if client in r]
-    assert shown.startswith(f"Rejected: STI-077 {period} · Client 00007 LLC ({client}): ")
-    again = _report(tmp_path, 7, period)  # a rejected report is not on file: filed anew
-    result = run_cli("submit", str(again), "--progress", "lines", "--wait-timeout", "60")
-    assert result.code == 0, result.stderr
-    assert not [r for r in rejections() if client in r]  # answered: nothing left to do
+    # its own operator: the package's one has the seed's rejection answered by other tests
+    with running_operator(tmp_path / "operator", bulk_clients=12, history=True) as own:
+        for name, value in own.env().items():
+            monkeypatch.setenv(name, value)
+        assert run_cli("login").code == 0
+        period, client = month_back(sandbox_today(own), 1), bulk_client_inn(7)
+        [shown] = [r for r in rejections() if client in r]  # the seed's rejected report
+        assert shown.startswith(f"Rejected: STI-077 {period} · Client 00007 LLC ({client}): ")
+        again = _report(tmp_path, 7, period)  # a rejected report is not on file: filed anew
+        result = run_cli("submit", str(again), "--progress", "lines", "--wait-timeout", "60")
+        assert result.code == 0, result.stderr
+        assert not [r for r in rejections() if client in r]  # answered: nothing left to do
