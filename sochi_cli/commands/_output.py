@@ -274,34 +274,26 @@ class Output:
         headers: Sequence[str],
         *,
         title: str | None = None,
+        under: Collection[str] = (),
     ) -> None:
-        """A rich table on a terminal; tab-separated lines without a header otherwise."""
+        """On a terminal, columns fitted to its width (commands/_table.py: identifiers whole,
+        free text folded or under its row, the `under` columns always under it); in a pipe,
+        tab-separated lines without a header, every column in its place."""
         if not self.stdout_tty:
             for row in rows:
                 self.stdout.write("\t".join(_field(cell) for cell in row) + "\n")
             return
-        from rich.table import Table
+        from rich.text import Text
+
+        from sochi_cli.commands._table import lay_out
 
         cells = [[_plain(cell) for cell in row] for row in rows]
-        widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(headers)]
-        # Identifiers (INNs, ids, dates, states) are short and must stay whole; the longest
-        # column (usually a message or a name) is the one that wraps when space runs out.
-        # If they cannot all fit, the widest of them fold too (nothing is cut off), the first
-        # column (the row's identifier) last of all.
-        flexible = max(range(len(headers)), key=widths.__getitem__) if headers else -1
-        whole = [i for i, w in enumerate(widths) if i != flexible and w <= _WHOLE_UP_TO]
-        budget = self.console.width - 3 * len(headers) + 3
-        while whole and sum(widths[i] for i in whole) + 6 * (len(headers) - len(whole)) > budget:
-            whole.remove(max(whole, key=lambda i: (i != 0, widths[i])))
-        table = Table(title=title, show_edge=False, header_style="bold")
-        for i, header in enumerate(headers):
-            if i in whole:
-                table.add_column(header, no_wrap=True, min_width=widths[i])
-            else:
-                table.add_column(header, overflow="fold")
-        for row in cells:
-            table.add_row(*row)
-        self.console.print(table)
+        below = [i for i, h in enumerate(headers) if h in under]
+        console = self.console
+        if title:
+            console.print(Text(title, style="bold"), soft_wrap=True)
+        for line in lay_out(headers, cells, console.width, under=below):
+            console.print(Text(line.text, style="bold" if line.header else ""), soft_wrap=True)
 
     def table_with_notes(
         self,
@@ -377,7 +369,12 @@ class Output:
         width = max((len(k) for k, _ in pairs), default=0)
         for key, value in pairs:
             if self.stdout_tty:
-                self.stdout.write(f"{key.ljust(width)}  {_plain(value)}\n")
+                # a long value (a command line, a message) folds under itself, never past
+                # the terminal's edge
+                lines = _fold_value(_plain(value), self.console.width - width - 2)
+                self.stdout.write(f"{key.ljust(width)}  {lines[0]}\n")
+                for more in lines[1:]:
+                    self.stdout.write(f"{' ' * (width + 2)}{more}\n")
             else:
                 self.stdout.write(f"{key}\t{_field(value)}\n")
 
@@ -389,6 +386,7 @@ class Output:
         headers: Sequence[str] = (),
         text: str | None = None,
         summary: bool = False,
+        under: Collection[str] = (),
     ) -> None:
         """One thing with its details: a key/value block, then rows (a table) or a text.
 
@@ -402,7 +400,7 @@ class Output:
             self.fields(pairs)
             if rows is not None:
                 self.line()
-                self.table(rows, headers)
+                self.table(rows, headers, under=under)
             if text is not None:
                 self.line()
                 self.line(text)
@@ -433,8 +431,15 @@ class Output:
         return self.stderr_tty and not self.quiet
 
 
-_WHOLE_UP_TO = 26  # columns no wider than this are never wrapped or cut on a terminal
 _FOLD_AT_LEAST = 12  # the folded column of `table_with_notes` keeps this much however narrow
+
+
+def _fold_value(text: str, width: int) -> list[str]:
+    if len(text) <= width or "\n" in text or width < 20:
+        return [text]
+    import textwrap
+
+    return textwrap.wrap(text, width, break_on_hyphens=False) or [text]
 
 
 def _plain(value: Any) -> str:

@@ -150,6 +150,7 @@ def batch_show(ctx: typer.Context, ident: BatchId, summary: SummaryOpt = False) 
             ],
             headers=["#", "INN", "CLIENT", "FORM", "PERIOD", "STATE", "FEE", "SUBMISSION", "ERROR"]
             + ([] if tty else ["LATE"]),
+            under={"ERROR"},
             summary=summary,
         ),
     )

@@ -58,7 +58,10 @@ def demo(
             for item in summary.get("items", [])
         ]
         app.out.table(
-            rows, ["#", "client", "form", "period", "state", "submission", "code"], title="Batch"
+            rows,
+            ["#", "INN", "FORM", "PERIOD", "STATE", "SUBMISSION", "CODE"],
+            title="Batch",
+            under={"CODE"},
         )
         before = ", ".join(f"{k} {v}" for k, v in sorted(result.obligations_before.items()))
         after = ", ".join(f"{k} {v}" for k, v in sorted(result.obligations_after.items()))

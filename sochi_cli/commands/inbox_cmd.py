@@ -65,7 +65,7 @@ def list_(
                     i.kind,
                     i.client_inn,
                     names.get(i.client_inn or "", None),
-                    i.submission_id,
+                    *(() if app.out.stdout_tty else (i.submission_id,)),  # `inbox show` has it
                     i.received_at,
                     "replied" if i.replied_at else ("acknowledged" if i.acknowledged_at else "new"),
                     i.subject,
@@ -78,11 +78,12 @@ def list_(
                 "KIND",
                 "CLIENT",
                 "NAME",
-                "SUBMISSION",
+                *(() if app.out.stdout_tty else ("SUBMISSION",)),
                 "RECEIVED",
                 "STATE",
                 "SUBJECT",
             ],
+            under={"SUBJECT"},
         ),
     )
 

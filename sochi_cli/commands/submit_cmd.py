@@ -163,6 +163,7 @@ def show_result(app: AppContext, result: SubmitResult) -> None:
             out.info(
                 f"{how} {result.batch_id}: {_human_status(result.status)} in {result.seconds:.1f}s"
             )
+        tty = out.stdout_tty
         rows = (
             (
                 row.get("seq", n),
@@ -171,11 +172,14 @@ def show_result(app: AppContext, result: SubmitResult) -> None:
                 row["form"],
                 row["period"],
                 ("already_filed" if row.get("already_filed") else row["state"])
-                + (" (late)" if row.get("late") and out.stdout_tty else ""),
+                + (" (late)" if row.get("late") and tty else ""),
                 row.get("submission_id"),
-                row.get("error_code"),
-                row.get("error"),
-                *(() if out.stdout_tty else (row.get("late"),)),  # a pipe: the last column
+                # a terminal: the code leads the error, under the row (docs/cli.md, tables)
+                *(
+                    (_code_and_error(row.get("error_code"), row.get("error")),)
+                    if tty
+                    else (row.get("error_code"), row.get("error"), row.get("late"))
+                ),
             )
             for n, row in enumerate(result.items, start=1)
         )
@@ -190,9 +194,9 @@ def show_result(app: AppContext, result: SubmitResult) -> None:
             rows = (r for r in shown)
         out.table(
             rows,
-            ["#", "inn", "client", "form", "period", "state", "submission", "code", "error"]
-            + ([] if out.stdout_tty else ["late"]),
-            title="Outcome",
+            ["#", "INN", "CLIENT", "FORM", "PERIOD", "STATE", "SUBMISSION"]
+            + (["ERROR"] if tty else ["CODE", "ERROR", "LATE"]),
+            under={"ERROR"},
         )
         counts = ", ".join(f"{k} {v}" for k, v in sorted(result.counts.items()))
         out.info(f"counts: {counts or 'none'}; already filed: {result.already_filed}")
@@ -221,6 +225,13 @@ def show_result(app: AppContext, result: SubmitResult) -> None:
     if error is not None:
         app.out.error(error.one_line())
         raise typer.Exit(int(result.exit_code))
+
+
+def _code_and_error(code: str | None, error: str | None) -> str | None:
+    """`poa_expired: the power of attorney …`, once when the message is only the code."""
+    if not error or error == code:
+        return code
+    return f"{code}: {error}" if code else error
 
 
 def _human_status(status: str) -> str:
