@@ -153,8 +153,8 @@ _HINTS: dict[str, str] = {
     "form_not_found": "see `sochi forms list`",
     "client_not_found": "see `sochi clients list`",
     "idempotency_conflict": "the idempotency key was used for different content",
-    "original_exists": "file it as a correction: the manifest's correction column, the "
-    "report's <correction> or `sochi submit --correction N`",
+    "original_exists": "file it as a correction: set the report's <correction> to the next "
+    "number (a report without one: `sochi submit --correction N` or the manifest's column)",
     "correction_out_of_order": "corrections are numbered 1, 2… after the original, in order",
     "period_not_ended": "file after the period ends (only some forms may be filed early)",
     "already_replied": "the request was answered already; see `sochi inbox show`",

@@ -35,8 +35,8 @@ _FIX_BY_CODE = {
     "validation_failed": "sochi validate FILE, fix the report, then submit it again",
     "idempotency_conflict": "the report changed after it was filed: file it as a correction",
     "maintenance": "sochi batch resume BATCH after the maintenance window",
-    "original_exists": "an original is on file: change the report's <correction>, or "
-    "sochi submit FILE --correction N",
+    "original_exists": "an original is on file: set the report's <correction> to the next "
+    "number (without one in it: sochi submit FILE --correction N)",
     "correction_out_of_order": "file the corrections in order: sochi submissions list --client INN",
     "period_not_ended": "the period has not ended: file it after its last day",
     "client_detached": "the client is detached; if you represent them again: sochi clients "

@@ -681,9 +681,16 @@ def _merge(
     ):
         line = header.lines.get({"client": "inn"}.get(name, name), 1)
         if given is not None and found is not None and given != found:
+            # the report's own value is signed: an option or a manifest never overrides it
+            why = (
+                f"; --correction and the manifest's column only fill in a report without "
+                f"one: set <correction>{given}</correction> in the report instead"
+                if name == "correction"
+                else ""
+            )
             collector.add(
                 row.where,
-                f"{given!r} does not match the report's {path} {found!r} ({row.file}:{line})",
+                f"{given!r} does not match the report's {path} {found!r} ({row.file}:{line})" + why,
                 name,
             )
             ok = False

@@ -173,10 +173,25 @@ def check_item(
         return ItemProblem("validation_failed", first.one_line() + suffix)
     problem = poa_problem(context, client_inn, period) or period_problem(context, form, period)
     if problem is None:
-        problem = filing_problem(context, client_inn, form.code, period, correction, key)
+        problem = filing_problem(
+            context, client_inn, form.code, period, correction, key, element=_element(path)
+        )
     if problem is None and not _sent_before(context, client_inn, form.code, period, key):
         late_warning(context, form, client_inn, period)
     return problem
+
+
+def _element(path: Path) -> str | None:
+    """Where the report's own <correction> is (`report.xml:7`), if it has one."""
+    from sochi_cli.services.report_header import HeaderError, read_report_header
+
+    try:
+        header = read_report_header(path)
+    except (HeaderError, OSError):
+        return None
+    if header.correction is None:
+        return None
+    return f"{path}:{header.lines.get('correction', 1)}"
 
 
 def _sent_before(
@@ -220,8 +235,15 @@ def filing_problem(
     period: str,
     correction: int,
     key: str | None,
+    *,
+    element: str | None = None,
 ) -> ItemProblem | None:
     """One original per taxpayer, form and period; corrections 1, 2… in order (docs/api.md).
+
+    `element` is where the report states its own correction number (`report.xml:7`): the
+    number is part of what is signed, so the way out is to change it there — `--correction`
+    and the manifest's column only fill in a report that does not say it (they never
+    override it: the signed report and the filing would disagree).
 
     Rejected submissions do not count. The item's own earlier send (same idempotency key)
     is not a problem: the engine reports it as already filed.
@@ -243,12 +265,16 @@ def filing_problem(
         received = (
             f", received {format_local(original.received_at)}" if original.received_at else ""
         )
+        way = (
+            f"set <correction>{expected}</correction> at {element} and submit it again"
+            if element
+            else f"submit it again with --correction {expected} (in a manifest: its "
+            f"correction column)"
+        )
         return ItemProblem(
             "original_exists",
             f"an original {what} is already filed: {original.id} ({original.status}{received});"
-            f" to file this report as correction {expected}, set <correction>{expected}"
-            f"</correction> in it, or leave that out and give {expected} in the manifest's "
-            f"correction column or with --correction {expected}",
+            f" to file this report as correction {expected}, {way}",
         )
     if not numbers:
         return ItemProblem(

@@ -166,11 +166,25 @@ def test_a_second_original_stops_before_signing_and_a_correction_files(
     result = run_cli("submit", str(report))
     assert result.code == 4
     assert item["on_file"][0]["submission_id"] in result.stdout
-    assert "--correction 1" in result.stdout and "Client 00010 LLC" in result.stdout
-    text = report.read_text().replace("    <correction>0</correction>\n", "")
-    correction = tmp_path / "correction.xml"
-    correction.write_text(text)
-    code, filed = as_json("submit", str(correction), "--correction", "1", "--wait-timeout", "60")
+    assert "Client 00010 LLC" in result.stdout
+    # the report says <correction>0</correction>: the hint sends the user there, with its line
+    line = report.read_text().splitlines().index("    <correction>0</correction>") + 1
+    assert f"set <correction>1</correction> at {report}:{line} and submit it again" in (
+        result.stdout
+    )
+    overridden = run_cli("submit", str(report), "--correction", "1")  # not a way round it
+    assert overridden.code == 4 and "set <correction>1</correction> in the report" in (
+        overridden.stderr
+    )
+    without = tmp_path / "without" / "r.xml"  # a report without the element: --correction
+    without.parent.mkdir()
+    without.write_text(report.read_text().replace("    <correction>0</correction>\n", ""))
+    refused = run_cli("submit", str(without), "--dry-run")
+    assert refused.code == 4 and "submit it again with --correction 1" in refused.stdout
+    assert run_cli("submit", str(without), "--correction", "1", "--dry-run").code == 0
+    # following the hint as written files the correction
+    report.write_text(report.read_text().replace("<correction>0<", "<correction>1<"))
+    code, filed = as_json("submit", str(report), "--wait-timeout", "60")
     assert code == 0, filed
     assert filed["items"][0]["correction"] == 1  # type: ignore[index]
     assert as_json("account", "balance")[1]["balance"] != before  # type: ignore[index]
