@@ -392,6 +392,7 @@ def seed_demo(
                 filed[key] = _seed_filing(
                     sandbox, conn, filing, signers, names[filing.client_inn], today
                 )
+            _ledger_in_time_order(conn, REPRESENTATIVE_INN)
         conn.execute(
             "INSERT INTO notices (id, kind, title, body, published_at) VALUES (?,?,?,?,?)",
             (
@@ -649,6 +650,32 @@ def _seed_filing(
         ),
     )
     return sub_id
+
+
+def _ledger_in_time_order(conn: sqlite3.Connection, inn: str) -> None:
+    """The history's fees are seeded client by client; a ledger reads in time. Rewrite the
+    account's charges oldest first, the opening top-up a day before the first fee, each
+    `balance_after` the running balance again (the feed is in `seq` order: `sochi account
+    charges` and the dashboard's balance chart read it so)."""
+    rows = conn.execute(
+        "SELECT id, at, kind, amount, submission_id, description FROM charges"
+        " WHERE account_inn=? ORDER BY seq",
+        (inn,),
+    ).fetchall()
+    fees = sorted((r for r in rows if r[2] != "topup"), key=lambda r: r[1])
+    if not fees:
+        return
+    first = datetime.fromisoformat(fees[0][1].replace("Z", "+00:00"))
+    topups = [(r[0], iso_now(first - timedelta(days=1)), *r[2:]) for r in rows if r[2] == "topup"]
+    conn.execute("DELETE FROM charges WHERE account_inn=?", (inn,))
+    balance = 0
+    for charge_id, at, kind, amount, submission_id, description in [*topups, *fees]:
+        balance += int(amount)
+        conn.execute(
+            "INSERT INTO charges (id, account_inn, at, kind, amount, balance_after,"
+            " submission_id, description) VALUES (?,?,?,?,?,?,?,?)",
+            (charge_id, inn, at, kind, amount, balance, submission_id, description),
+        )
 
 
 def _write_readme(demo: Path, facts: dict[str, Any]) -> None:
