@@ -157,13 +157,22 @@ def current_status(journal: Journal, batch: Batch) -> str:
 
 
 def outcomes_csv(rows: list[OutcomeRow]) -> str:
-    """CSV with a header row (UTF-8, `\\r\\n` line ends as RFC 4180 says)."""
+    """CSV with a header row (UTF-8, `\\r\\n` line ends as RFC 4180 says); a yes/no field
+    (`late`) as `yes`/`no`, as in every tab-separated output; empty when not known."""
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer)
     writer.writerow(REPORT_COLUMNS)
     for row in rows:
-        writer.writerow(["" if v is None else v for v in (getattr(row, c) for c in REPORT_COLUMNS)])
+        writer.writerow([_csv_field(getattr(row, c)) for c in REPORT_COLUMNS])
     return buffer.getvalue()
+
+
+def _csv_field(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return value
 
 
 def outcomes_json(batch: Batch, rows: list[OutcomeRow]) -> str:

@@ -76,6 +76,7 @@ def test_batch_report_csv_for_clients(tmp_path: Path) -> None:
     assert list(rows[0]) == list(REPORT_COLUMNS)
     assert rows[0]["state"] == "accepted" and rows[0]["receipt_id"] == "rcp_a1"
     assert rows[1]["error_code"] == "poa_expired" and rows[1]["submission_id"] == ""
+    assert {r["late"] for r in rows} == {""}  # not known (the forms not cached): empty
     out = tmp_path / "outcomes.json"
     written = run_cli("batch", "report", "last", "--format", "json", "--out", str(out))
     assert written.code == 0 and "wrote 4 rows" in written.stderr

@@ -234,7 +234,9 @@ def test_batch_report_and_charges_name_clients_with_fees(op: Operator, tmp_path:
     assert code == 0
     rows = list(csv.DictReader(io.StringIO(run_cli("batch", "report", "last").stdout)))
     assert rows[0]["client_name"] == "Client 00001 LLC" and rows[0]["fee"] == "20.00"
-    assert rows[0]["late"] == "True"
+    assert rows[0]["late"] == "yes"  # as the tab-separated outputs say it
+    piped = run_cli("batch", "show", "last").stdout.splitlines()[0].split("\t")
+    assert piped[-1] == rows[0]["late"]
     code, charges = as_json("account", "charges", "--client", "Client 00001", "--period", period)
     assert code == 0
     assert [(c["client_inn"], c["form"], c["amount"]) for c in charges] == [  # type: ignore[union-attr]
