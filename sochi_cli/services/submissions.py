@@ -2,8 +2,9 @@
 
 `download_submission` writes `DIR/<id>/` atomically (a temporary folder renamed into place):
 the operator's record, every receipt with its CMS signature (each verified first), and the
-report, signature and attachments from the local archive when they are there (the contract
-serves only their SHA-256).
+report, signature and attachments from the local archive, or — the report and signature
+of a filing the archive lacks — from the operator (`GET /submissions/{id}/report|signature`),
+checked against the submission's digest and the delivery receipt first.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sochi_cli.errors import SignatureError, UsageError
+from sochi_cli.errors import NotFound, SignatureError, UsageError
 from sochi_cli.services.receipts import SignatureCheck, check_receipt
 
 if TYPE_CHECKING:
@@ -187,7 +188,7 @@ def archived_parts(profile: str, submission: Submission) -> tuple[dict[str, byte
         if found and archive is not None:
             parts[report_name + suffix] = archive.read(found[0].sha256)
         else:
-            missing.append(f"{kind} (not in the local archive; the operator keeps only its hash)")
+            missing.append(f"{kind} (not in the local archive)")
     for kind in ("attachment", "attachment_signature"):
         for entry in by_kind.get(kind, []):
             name = _safe_name(entry.filename or entry.sha256, entry.sha256)
@@ -236,10 +237,14 @@ def download_submission(
         contents[base + extension + ".p7s"] = r.signature_bytes()
         kind = "protocol" if r.kind == "protocol" else "receipt"
         kinds[base + extension], kinds[base + extension + ".p7s"] = kind, kind + "_signature"
-    parts, missing = archived_parts(profile, submission)
+    parts, _missing = archived_parts(profile, submission)
     for name, data in parts.items():
         contents[name] = data
         kinds[name] = "archived " + ("signature" if name.endswith(".p7s") else "file")
+    fetched, missing = _operator_copies(client, submission, receipts, parts)
+    for name, data in fetched.items():
+        contents[name] = data
+        kinds[name] = "operator " + ("signature" if name.endswith(".p7s") else "file")
     files = [
         {
             "path": name,
@@ -254,6 +259,45 @@ def download_submission(
     contents["manifest.json"] = _pretty(result.to_json())
     _write_folder(folder, contents)
     return result
+
+
+def _operator_copies(
+    client: OperatorClient,
+    submission: Submission,
+    receipts: list[CheckedReceipt],
+    archived: dict[str, bytes],
+) -> tuple[dict[str, bytes], list[str]]:
+    """The report and its signature as filed, from the operator, when the local archive has
+    not got them (a filing made elsewhere); refused unless they are the filing the operator
+    describes (the report's SHA-256, the signature the delivery receipt names)."""
+    from sochi_cli.api import resources
+    from sochi_cli.services.reconcile import Fetched, check_fetched
+
+    report_name = _safe_name(submission.report.filename if submission.report else "", "report.xml")
+    fetched: dict[str, bytes] = {}
+    missing: list[str] = []
+    for name, part in ((report_name, "report"), (report_name + ".p7s", "signature")):
+        if name in archived:
+            continue
+        try:
+            fetched[name] = client.call(resources.submissions.document(submission.id, part))
+        except NotFound as err:
+            if err.code != "document_not_found":
+                raise
+            missing.append(f"{part} (neither in the local archive nor at the operator)")
+    problem = check_fetched(
+        Fetched(
+            submission,
+            [r.receipt for r in receipts],
+            fetched.get(report_name),
+            fetched.get(report_name + ".p7s"),
+        )
+    )
+    if problem:
+        raise SignatureError(
+            problem, hint="nothing was written; report it to the operator", code="document_mismatch"
+        )
+    return fetched, missing
 
 
 def _pretty(data: Any) -> bytes:

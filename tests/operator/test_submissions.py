@@ -98,7 +98,16 @@ def test_download_writes_receipts_signatures_and_manifest_atomically(
     for entry in manifest["files"]:
         assert hashlib.sha256((folder / entry["path"]).read_bytes()).hexdigest() == entry["sha256"]
     assert json.loads((folder / "submission.json").read_text())["id"] == sub.id
-    assert data["missing"]  # filed outside sochi: no local copy of the report to add
+    # filed outside sochi: no local copy, so the report and its signature as filed come from
+    # the operator (GET /submissions/{id}/report|signature), checked against the digests
+    assert data["missing"] == []
+    fetched = {e["kind"]: e for e in manifest["files"] if e["kind"].startswith("operator ")}
+    assert set(fetched) == {"operator file", "operator signature"}
+    assert fetched["operator file"]["sha256"] == sub.report.sha256  # type: ignore[union-attr]
+    report = folder / fetched["operator file"]["path"]
+    verify_detached(
+        (folder / fetched["operator signature"]["path"]).read_bytes(), report.read_bytes()
+    )
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no staging left
     kept = run_cli("submissions", "download", sub.id, "--out", str(out))
     assert kept.code == 2 and "already exists" in kept.stderr and "--force" in kept.stderr
