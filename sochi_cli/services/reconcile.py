@@ -344,11 +344,17 @@ def reconcile(
         _local_only(journal, {s.id for s in submissions}, period, client, result)
         if period is None and client is None:
             result.set_aside = run.archive.set_aside_unindexed(min_age=SET_ASIDE_AFTER)
-        if result.batch_id is not None:
-            from sochi_cli.services.batch_state import batch_verdict
+        # this run's batch and any a killed run left `interrupted`: their items are settled
+        # now (a rerun completes what it finds half-recorded), so each gets its verdict
+        from sochi_cli.services.batch_state import batch_verdict
 
-            status, _code = batch_verdict(journal.state_counts(result.batch_id))
-            journal.set_batch_status(result.batch_id, status)
+        closing = set(interrupted_reconciles(journal))
+        if result.batch_id is not None:
+            closing.add(result.batch_id)
+        for batch_id in sorted(closing):
+            counts = journal.state_counts(batch_id)
+            status = batch_verdict(counts)[0] if counts else BatchStatus.DONE  # nothing recorded
+            journal.set_batch_status(batch_id, status)
         run.audit.append(
             "archive.reconcile",
             {
@@ -462,15 +468,37 @@ class _Reconciler:
         return fetched
 
     def _batch(self) -> int:
-        """The `reconcile` batch the new items go into (created with the first one)."""
+        """The `reconcile` batch the new items go into: the one a killed run left behind
+        (resumed), else a new one (created with the first item)."""
         if self.result.batch_id is None:
-            self.result.batch_id = self.journal.new_batch(
-                profile=self.profile,
-                api_url=self.api_url,
-                command=self.command,
-                status=BatchStatus.RUNNING,
-            ).id
+            left = interrupted_reconciles(self.journal)
+            self.result.batch_id = (
+                left[-1]
+                if left
+                else self.journal.new_batch(
+                    profile=self.profile,
+                    api_url=self.api_url,
+                    command=self.command,
+                    plan_digest=RECONCILE_BATCH,
+                    status=BatchStatus.RUNNING,
+                ).id
+            )
         return self.result.batch_id
+
+
+RECONCILE_BATCH = "reconcile"  # the plan_digest of a reconcile batch (never a plan's digest)
+
+
+def interrupted_reconciles(journal: Journal) -> list[int]:
+    """Reconcile batches a killed run left `running`, oldest first. Only for a caller holding
+    the writer lock: then no reconcile is live, so every one still running was cut short.
+    (Batches of older versions have no mark: their command names the subcommand.)"""
+    rows = journal.query(
+        "SELECT id FROM batches WHERE status = ? AND (plan_digest = ? OR"
+        " (plan_digest = '' AND command LIKE '%archive reconcile%')) ORDER BY id",
+        (str(BatchStatus.RUNNING), RECONCILE_BATCH),
+    )
+    return [int(row["id"]) for row in rows]
 
 
 def _complete(archive: Archive, item: Item, submission: Submission) -> bool:

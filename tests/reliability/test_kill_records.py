@@ -123,6 +123,11 @@ def test_kill_9_during_archive_reconcile_leaves_nothing_half_written(
     assert run_sochi("audit", "verify").code == 0
     assert len(op.submissions(access_token(), period)) == BATCH  # nothing filed again
     assert mid_way >= 1, "no kill landed while reconcile was settling submissions"
+    # the rerun resumed what a killed run left and closed it: nothing stays `interrupted`
+    batches = json.loads(run_sochi("batch", "list", "--json", timeout=60).stdout)
+    reconciles = [b for b in batches if "archive reconcile" in b["command"]]
+    assert reconciles and not {b["status"] for b in reconciles} & {"interrupted", "running"}
+    assert sum(b["item_count"] for b in reconciles) == BATCH  # each filing recorded once
 
 
 def test_kill_9_during_backup_leaves_the_file_complete_or_absent(
