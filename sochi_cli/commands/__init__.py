@@ -165,7 +165,7 @@ COMMANDS: dict[str, CommandEntry] = {
     "demo": CommandEntry(
         "demo_cmd",
         _SETUP,
-        "Start a sandbox, file 6 clients' reports with --wait, verify receipts, export, stop.",
+        "Start a sandbox, file 7 reports of 6 clients with --wait, verify receipts, export, stop.",
     ),
 }
 

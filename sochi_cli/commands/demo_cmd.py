@@ -28,7 +28,7 @@ def demo(
     ] = None,
     force: ForceOpt = False,
 ) -> None:
-    """Start a sandbox, file 6 clients' reports with --wait, verify receipts, export, stop.
+    """Start a sandbox, file 7 reports of 6 clients with --wait, verify receipts, export, stop.
 
     Runs in temporary directories: your profiles, journal and cache are not touched.
     """

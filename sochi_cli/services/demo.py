@@ -293,7 +293,8 @@ def run_demo(*, say: Say, keep: Path | None = None, workdir: Path | None = None)
             )
             reports = workdir / "reports"
             rows = _write_reports(reports, facts, today, env, workdir / "sandbox")
-            say(f"wrote {len(rows)} reports for {len(rows)} clients in {reports}")
+            clients = len({row["client"] for row in rows})
+            say(f"wrote {len(rows)} reports of {clients} clients in {reports}")
             for row in rows:
                 say(f"  {row['file']}: expected {row['expected']}")
             code, _out, err = _sochi("login", env=env)

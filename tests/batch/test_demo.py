@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from tests.support import run_sochi
 
@@ -26,3 +27,12 @@ def test_demo_files_six_clients_reports_refusals_verifies_receipts_and_exits_0()
     assert all(r["stands"] for r in data["verified_receipts"])
     assert data["archive"]["files"] > 0
     assert "127.0.0.1" in data["api_url"]
+    # what `sochi help demo` and `sochi --help` promise is what it did: 7 reports of 6 clients
+    items = data["summary"]["items"]
+    said = re.search(r"file (\d+) reports of (\d+) clients", run_sochi("help", "demo").stdout)
+    assert said and (int(said[1]), int(said[2])) == (
+        len(items),
+        len({i["client_inn"] for i in items}),
+    )
+    assert said[0] in " ".join(run_sochi("--help").stdout.split())
+    assert f"wrote {said[1]} reports of {said[2]} clients" in result.stderr
