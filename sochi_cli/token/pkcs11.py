@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 LIBRARY_ENV = "SOCHI_PKCS11_LIB"
 _lib_cache: dict[str, Any] = {}  # one loaded library per path: unloading finalises it
+# Two threads loading a library at once (the TUI lists tokens in one worker while another
+# checks the signer) run C_Initialize twice concurrently: SoftHSM crashes the process.
+_lib_lock = threading.Lock()
 
 
 def candidate_libraries() -> list[Path]:
@@ -90,16 +94,17 @@ def load_library(path: Path) -> Any:
     import pkcs11
 
     key = str(Path(path).resolve())
-    if key not in _lib_cache:
-        try:
-            _lib_cache[key] = pkcs11.lib(key)
-        except Exception as exc:
-            raise AuthError(
-                f"{path} is not a usable PKCS#11 library ({type(exc).__name__})",
-                hint="give the path of the token vendor's PKCS#11 module",
-                code="pkcs11_library_incompatible",
-            ) from None
-    return _lib_cache[key]
+    with _lib_lock:
+        if key not in _lib_cache:
+            try:
+                _lib_cache[key] = pkcs11.lib(key)
+            except Exception as exc:
+                raise AuthError(
+                    f"{path} is not a usable PKCS#11 library ({type(exc).__name__})",
+                    hint="give the path of the token vendor's PKCS#11 module",
+                    code="pkcs11_library_incompatible",
+                ) from None
+        return _lib_cache[key]
 
 
 # -- token state -------------------------------------------------------------------------

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from sochi_cli.cms import sign_detached_many, verify_detached
 from sochi_cli.errors import AuthError, ExitCode
 from sochi_cli.token import pkcs11 as p11
+from tests.signing import softhsm as sh
 
 
 def test_lists_initialised_tokens(softhsm):
@@ -298,3 +304,29 @@ def test_vendor_mechanisms_reach_python_pkcs11():
     member = p11.pkcs11_mechanism(p11.CKM_GOSTR3410_512)
     assert isinstance(member, Mechanism) and int(member) == 0xD4321006
     assert p11.pkcs11_mechanism(0x1201) is Mechanism.GOSTR3410
+
+
+def test_threads_that_load_the_library_at_once_share_one_load(tmp_path: Path) -> None:
+    """The TUI lists tokens in one worker while another checks the signer: two C_Initialize
+    calls at once crashed the process (a segfault or a double free, about half the time)."""
+    conf = sh.write_config(tmp_path / "softhsm")
+    sh.init_token(conf, "threads")
+    script = (
+        "import threading\n"
+        "from sochi_cli.token.pkcs11 import list_tokens\n"
+        "gate = threading.Barrier(8)\n"
+        "def one():\n"
+        "    gate.wait()\n"
+        f"    assert [t.label for t in list_tokens({str(sh.LIBRARY)!r})] == ['threads']\n"
+        "workers = [threading.Thread(target=one) for _ in range(8)]\n"
+        "[w.start() for w in workers]\n"
+        "[w.join() for w in workers]\n"
+        "print('ok')\n"
+    )
+    for _ in range(5):  # each run a fresh process: the library is loaded once per process
+        done = subprocess.run(
+            [sys.executable, "-c", script],
+            env={**os.environ, "SOFTHSM2_CONF": str(conf)},
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert (done.returncode, done.stdout.strip()) == (0, "ok"), done.stderr[-2000:]
