@@ -8,7 +8,7 @@ session is gone: `operator_state(config)` and `account_overview(config)`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sochi_cli.errors import SochiError
@@ -27,6 +27,7 @@ POA_WARNING_DAYS = 30
 CERTIFICATE_WARNING_DAYS = 30
 REJECTED_SHOWN = 20
 REJECTED_WITHIN_DAYS = 62  # rejections older than two months are history, not a to-do
+REJECTED_CHECKED = 2 * REJECTED_SHOWN  # the newest rejections checked for a later filing
 DUE_SOON_DAYS = 7  # "due soon": not filed and due within a week
 DUE_SHOWN = 30  # clients listed with something due; the rest are counted
 
@@ -361,16 +362,22 @@ def _rejections(
     newest: dict[tuple[str, str, str], Submission] = {}
     for sub in rejected:  # oldest first: the last one of a key stays
         newest[(sub.client_inn, sub.form, sub.period)] = sub
-    answered: set[tuple[str, str, str]] = set()
-    for period in sorted({key[2] for key in newest}):  # a few periods: one listing each
-        for sub in list_submissions(client, SubmissionFilter(period=period, since=since)):
-            key = (sub.client_inn, sub.form, sub.period)
-            rejection = newest.get(key)
-            if rejection is not None and sub.status != "rejected" and _later(sub, rejection):
-                answered.add(key)
+    open_ones: list[Submission] = []
+    # newest first, a few rows each (the operator filters by client, form and period); at
+    # most REJECTED_CHECKED looked at, so a long history of answered ones costs nothing more
+    latest = sorted(newest.values(), key=_received, reverse=True)[:REJECTED_CHECKED]
+    for rejection in latest:
+        key = SubmissionFilter(rejection.client_inn, rejection.form, rejection.period)
+        answered = any(
+            sub.status != "rejected" and _later(sub, rejection)
+            for sub in list_submissions(client, key)
+        )
+        if not answered:
+            open_ones.append(rejection)
+            if len(open_ones) == REJECTED_SHOWN:
+                break
     names = {c.inn: c.name for c in clients or []}
-    open_ones = [sub for key, sub in newest.items() if key not in answered]
-    for sub in reversed(open_ones[-REJECTED_SHOWN:]):
+    for sub in open_ones:
         named = names.get(sub.client_inn)
         who = f"{named} ({sub.client_inn})" if named else f"client {sub.client_inn}"
         overview.attention.append(
@@ -383,6 +390,10 @@ def _rejections(
                 sub.id,
             )
         )
+
+
+def _received(sub: Submission) -> datetime:
+    return sub.received_at or datetime.min.replace(tzinfo=UTC)
 
 
 def _later(sub: Submission, than: Submission) -> bool:
