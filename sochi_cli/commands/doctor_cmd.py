@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -11,7 +12,7 @@ import typer
 from sochi_cli.commands._context import AppContext, app_context
 
 if TYPE_CHECKING:
-    from rich.text import Text
+    from rich.console import RenderableType
 
     from sochi_cli.services.diagnostics import DoctorReport, Finding, Step
     from sochi_cli.services.diagnostics_bundle import BundleContents
@@ -158,8 +159,13 @@ class _progress:
 # -- rendering -------------------------------------------------------------------------------
 
 
-def _details(finding: Finding) -> Text:
+_LIST_ITEM = re.compile(r"^(\s*- )(.*)$")  # an evidence line that is one item of a list
+
+
+def _details(finding: Finding) -> RenderableType:
     """What was found; for a warning or a failure also the fix, the clause and the evidence."""
+    from rich.console import Group
+    from rich.table import Table
     from rich.text import Text
 
     from sochi_cli.services.diagnostics import evidence_lines
@@ -171,9 +177,16 @@ def _details(finding: Finding) -> Text:
         text.append(f"\nfix: {finding.fix}")
     if finding.clause:
         text.append(f"\nclause {finding.clause}")
+    parts: list[RenderableType] = [text]
     for line in evidence_lines(finding, limit=EVIDENCE_LINES):
-        text.append(f"\n{line}", style="dim")
-    return text
+        item = _LIST_ITEM.match(line)
+        if item is None:
+            parts.append(Text(line, style="dim"))
+            continue
+        hanging = Table.grid()  # a list item folds under its own text, not under the dash
+        hanging.add_row(Text(item[1], style="dim"), Text(item[2], style="dim"))
+        parts.append(hanging)
+    return Group(*parts)
 
 
 def render_report(app: AppContext, report: DoctorReport) -> None:

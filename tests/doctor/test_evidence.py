@@ -82,6 +82,15 @@ def test_terminal_output_shows_the_evidence_of_a_failure_only(
     assert "clause 3.2" in text and "fix: get a new power of attorney" in text
     assert "detached:" not in text  # an ok check: its summary only
     assert not [r for r in REPRS if r in text]
+    # at 80 columns a list item folds under its own text, not back under the dash
+    monkeypatch.setenv("COLUMNS", "80")
+    narrow = _Terminal()
+    render_report(AppContext(Output(stdout=narrow, no_color=True)), report)
+    lines = [line.rstrip() for line in narrow.getvalue().splitlines()]
+    at = next(i for i, line in enumerate(lines) if "- inn=02201202010011" in line)
+    dash = lines[at].index("- inn=")
+    assert lines[at + 1].index("number=") == dash + 2, "\n".join(lines[at : at + 3])
+    assert max(map(len, lines)) <= 80
 
 
 def test_a_long_evidence_is_cut_on_the_terminal_and_says_where_the_rest_is() -> None:
