@@ -162,7 +162,7 @@ def _public_key_ids(library: Path, selector: str | None) -> set[str]:
     from sochi_cli.token import pkcs11 as p11
 
     token, _ = p11.select_token(library, selector)
-    with token.open() as session:
+    with p11.library_lock, token.open() as session:
         ids = set()
         for obj in session.get_objects({Attribute.CLASS: ObjectClass.PUBLIC_KEY}):
             with contextlib.suppress(Exception):  # an object without CKA_ID is skipped

@@ -6,6 +6,7 @@ PIN is reported once and never retried, a locked PIN is reported before any atte
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sys
@@ -14,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, ParamSpec, Self, TypeVar
 
 from sochi_cli.errors import AuthError, UsageError
 from sochi_cli.logs import register_secret
@@ -32,9 +33,24 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 LIBRARY_ENV = "SOCHI_PKCS11_LIB"
 _lib_cache: dict[str, Any] = {}  # one loaded library per path: unloading finalises it
-# Two threads loading a library at once (the TUI lists tokens in one worker while another
-# checks the signer) run C_Initialize twice concurrently: SoftHSM crashes the process.
-_lib_lock = threading.Lock()
+# python-pkcs11 initialises a library with C_Initialize(NULL): the library may then assume
+# one thread at a time (SoftHSM turns its own locking off) and two TUI workers calling in
+# at once crash the process. Every call into a library holds this lock (re-entrant: the
+# functions here call one another); sessions live on across calls, their calls each hold it.
+library_lock = threading.RLock()
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def exclusive(function: Callable[P, R]) -> Callable[P, R]:
+    """`function` with `library_lock` held: one PKCS#11 call at a time in this process."""
+
+    @functools.wraps(function)
+    def locked(*args: P.args, **kwargs: P.kwargs) -> R:
+        with library_lock:
+            return function(*args, **kwargs)
+
+    return locked
 
 
 def candidate_libraries() -> list[Path]:
@@ -94,7 +110,7 @@ def load_library(path: Path) -> Any:
     import pkcs11
 
     key = str(Path(path).resolve())
-    with _lib_lock:
+    with library_lock:
         if key not in _lib_cache:
             try:
                 _lib_cache[key] = pkcs11.lib(key)
@@ -181,12 +197,14 @@ def _initialised_tokens(lib: Any) -> list[Any]:
     return tokens
 
 
+@exclusive
 def list_tokens(library: Path) -> list[TokenInfo]:
     """All initialised tokens the library sees."""
     lib = load_library(library)
     return [_token_info(t, library) for t in _initialised_tokens(lib)]
 
 
+@exclusive
 def select_token(library: Path, selector: str | None) -> tuple[Any, TokenInfo]:
     """The token whose label or serial is `selector`, or the only one; else a clear AuthError."""
     lib = load_library(library)
@@ -279,6 +297,7 @@ def _key_type_name(value: Any) -> str:
     return "gost" if "gost" in text else text
 
 
+@exclusive
 def certificates_on_token(session: Any) -> list[tuple[bytes, x509.Certificate]]:
     """(CKA_ID, certificate) of every X.509 certificate object visible in the session."""
     from cryptography import x509
@@ -297,6 +316,7 @@ def certificates_on_token(session: Any) -> list[tuple[bytes, x509.Certificate]]:
     return found
 
 
+@exclusive
 def keys_in_session(
     session: Any, certs: Sequence[tuple[bytes, x509.Certificate]] | None = None
 ) -> list[tuple[KeyInfo, Any]]:
@@ -395,6 +415,7 @@ PinProvider = Callable[[TokenInfo], str]
 Warn = Callable[[str], None]
 
 
+@exclusive
 def login(
     token: Any, info: TokenInfo, pin: str | PinProvider, on_warning: Warn | None = None
 ) -> Any:
@@ -483,6 +504,7 @@ def pkcs11_mechanism(value: int) -> Any:
         return member
 
 
+@exclusive
 def token_mechanisms(token: Any) -> frozenset[int]:
     """The mechanisms the token's slot offers (empty if the library will not say)."""
     try:
@@ -539,6 +561,7 @@ class PKCS11Signer:
             self._algorithm = algorithm_for_certificate(self.certificate, rsa_pss=self._rsa_pss)
         return self._algorithm
 
+    @exclusive
     def open(self) -> None:
         library = find_library(self._library_arg, self._configured_library)
         token, info = select_token(library, self._token_selector)
@@ -559,6 +582,7 @@ class PKCS11Signer:
             raise
         self._session, self._key, self.key_info = session, key, key_info
 
+    @exclusive
     def close(self) -> None:
         if self._session is not None:
             session, self._session, self._key = self._session, None, None
@@ -596,6 +620,7 @@ class PKCS11Signer:
             self._mechanism = pkcs11_mechanism(mechanism)
             self.hashes_on_device = on_device
 
+    @exclusive
     def sign_digests(self, digests: Sequence[bytes]) -> list[bytes]:
         from pkcs11 import exceptions as p11err
 
@@ -618,6 +643,7 @@ class PKCS11Signer:
                 f"the token refused to sign ({type(exc).__name__})", code="token_error"
             ) from None
 
+    @exclusive
     def sign_data(self, items: Sequence[bytes]) -> list[bytes]:
         """Sign whole signed attributes with a hash-and-sign mechanism (GOST on RuToken)."""
         from pkcs11 import exceptions as p11err
@@ -645,6 +671,7 @@ class PKCS11Signer:
         self.close()
 
 
+@exclusive
 def token_certificates(
     library: str | Path | None, token: str | None, configured: str | None = None
 ) -> tuple[TokenInfo, list[tuple[bytes, x509.Certificate]]]:
@@ -655,6 +682,7 @@ def token_certificates(
         return info, certificates_on_token(session)
 
 
+@exclusive
 def list_keys(
     library: str | Path | None,
     token: str | None,
@@ -672,6 +700,7 @@ def list_keys(
         session.close()
 
 
+@exclusive
 def import_pkcs12(
     *,
     library: str | Path | None,

@@ -74,7 +74,7 @@ def user_pin_counter(library: Path, slot_id: int) -> PinCounter:
     Never raises for a library that lacks the extension or refuses the call: `left` is
     None then and `source` says why. Spends no try (no login is attempted).
     """
-    from sochi_cli.token.pkcs11 import load_library
+    from sochi_cli.token.pkcs11 import library_lock, load_library
 
     path = str(Path(library).resolve())
     load_library(Path(path))  # loaded and C_Initialize'd by python-pkcs11 (once per process)
@@ -95,7 +95,8 @@ def user_pin_counter(library: Path, slot_id: int) -> PinCounter:
     buffer = ctypes.create_string_buffer(max(_BUFFER_BYTES, ctypes.sizeof(TokenInfoExtended)))
     info = TokenInfoExtended.from_buffer(buffer)
     info.ulSizeofThisStructure = ctypes.sizeof(TokenInfoExtended)
-    rv = int(function(slot_id, ctypes.addressof(info)))
+    with library_lock:  # one call into the library at a time (see pkcs11.library_lock)
+        rv = int(function(slot_id, ctypes.addressof(info)))
     if rv != 0:
         return PinCounter(None, None, f"{EXTENSION} failed (CKR 0x{rv:08x})")
     return PinCounter(
