@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import io
+import json
 import os
+import signal
 import subprocess
 import sys
-from contextlib import redirect_stderr, redirect_stdout
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass
+from typing import Any
 
 from sochi_cli.main import main
 
@@ -42,3 +46,33 @@ def run_sochi(
         timeout=timeout,
     )
     return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+@contextmanager
+def serving(
+    *args: str, command: Sequence[str] = (), env: dict[str, str] | None = None
+) -> Iterator[tuple[subprocess.Popen[str], dict[str, Any]]]:
+    """`sochi sandbox serve --port 0 --json ARGS` as a real process on 127.0.0.1: the process
+    and its ready line (`url`, `api_url`, `pid`); SIGTERM when done, SIGKILL if it hangs.
+    `command` replaces `python -m sochi_cli` (the `sochi` script, say)."""
+    program = list(command) or [sys.executable, "-m", "sochi_cli"]
+    proc = subprocess.Popen(
+        [*program, "--json", "sandbox", "serve", "--port", "0", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line, proc.stderr.read() if proc.stderr else "no output"
+        yield proc, json.loads(line)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

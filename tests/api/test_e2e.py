@@ -4,9 +4,6 @@ the CLI in subprocesses, a PIN on a SoftHSM2 token — and no secret in any outp
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +12,7 @@ import pytest
 
 from sochi_cli.errors import ExitCode
 from tests.api.conftest import WEDNESDAY_NOON
-from tests.support import run_sochi
+from tests.support import run_sochi, serving
 
 pytestmark = pytest.mark.e2e
 PIN = "73915046"  # distinctive, so a leak is found by grep
@@ -24,45 +21,14 @@ PIN = "73915046"  # distinctive, so a leak is found by grep
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict]]:  # type: ignore[type-arg]
     data_dir = tmp_path_factory.mktemp("served-sandbox")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sochi_cli",
-            "sandbox",
-            "serve",
-            "--port",
-            "0",
-            "--seed",
-            "demo",
-            "--bulk-clients",
-            "2",
-            "--data-dir",
-            str(data_dir),
-            "--json",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        assert line, proc.stderr.read() if proc.stderr else "no output"
-        api = json.loads(line)["api_url"]
+    seeded = ("--seed", "demo", "--bulk-clients", "2", "--data-dir", str(data_dir))
+    with serving(*seeded) as (_, ready):
+        api = ready["api_url"]
         assert api.startswith("http://127.0.0.1:")
         clock = {"now": WEDNESDAY_NOON.isoformat(), "frozen": False}
         httpx.put(f"{api}/sandbox/clock", json=clock, timeout=30).raise_for_status()
         facts = json.loads((data_dir / "demo" / "demo.json").read_text())
         yield api, facts
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.fixture(scope="module")

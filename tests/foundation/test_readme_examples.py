@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import serving
+
 pytestmark = pytest.mark.e2e
 README = Path(__file__).resolve().parents[2] / "README.md"
 BIN = Path(sys.executable).parent
@@ -115,26 +117,8 @@ def served(env: dict[str, str]) -> Iterator[str]:
     now = datetime.now(UTC) + BISHKEK
     if now.weekday() == 4 and 17 <= now.hour < 21:
         pytest.skip("Friday 17:30–20:30 in Bishkek: the README's submit waits for the window")
-    proc = subprocess.Popen(
-        [str(BIN / "sochi"), "sandbox", "serve", "--seed", "demo", "--port", "0", "--json"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        assert line, proc.stderr.read() if proc.stderr else "no output"
-        yield json.loads(line)["api_url"]
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with serving("--seed", "demo", command=[str(BIN / "sochi")], env=env) as (_, ready):
+        yield ready["api_url"]
 
 
 def test_the_readme_runs_top_to_bottom_as_written(

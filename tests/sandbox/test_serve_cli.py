@@ -18,37 +18,13 @@ import pytest
 
 from sochi_cli.sandbox.catalogue import FORMS_BY_CODE, form_detail
 from sochi_cli.sandbox.reports import parse_report
-from tests.support import run_cli
+from tests.support import run_cli, serving
 
 
 @pytest.mark.e2e
 def test_serve_starts_on_loopback_answers_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     data_dir = tmp_path / "sandbox"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sochi_cli",
-            "--json",
-            "sandbox",
-            "serve",
-            "--port",
-            "0",
-            "--seed",
-            "demo",
-            "--data-dir",
-            str(data_dir),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        assert line, proc.stderr.read() if proc.stderr else ""
-        ready = json.loads(line)
+    with serving("--seed", "demo", "--data-dir", str(data_dir)) as (proc, ready):
         assert ready["url"].startswith("http://127.0.0.1:")
         assert ready["api_url"] == ready["url"] + "/api/v1"
         assert ready["pid"] == proc.pid
@@ -56,9 +32,6 @@ def test_serve_starts_on_loopback_answers_and_stops_cleanly_on_sigterm(tmp_path:
         assert r.status_code == 200 and r.json()["service"] == "sochi-sandbox"
         r = httpx.post(ready["api_url"] + "/auth/challenge", timeout=10)
         assert r.status_code in (201, 503)  # 503 only inside the real Friday window
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=20)
     assert proc.returncode == 0  # a graceful stop on request is a success
     db = sqlite3.connect(data_dir / "sandbox.db")
     try:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -15,6 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.support import serving
 
 pytestmark = pytest.mark.e2e
 
@@ -24,28 +25,12 @@ TMUX = shutil.which("tmux")
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, dict[str, object]]]:
     data_dir = tmp_path / "sandbox"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sochi_cli", "sandbox", "serve", "--port", "0", "--seed", "demo",
-         "--bulk-clients", "3", "--data-dir", str(data_dir), "--json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
-    )  # fmt: skip
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        assert line, proc.stderr.read() if proc.stderr else "no output"
+    with serving("--seed", "demo", "--bulk-clients", "3", "--data-dir", str(data_dir)) as (
+        _,
+        ready,
+    ):
         facts = json.loads((data_dir / "demo" / "demo.json").read_text())
-        yield json.loads(line)["api_url"], facts
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=3)
-        except subprocess.TimeoutExpired:  # a long poll holds the graceful stop: a second
-            proc.send_signal(signal.SIGTERM)  # signal makes uvicorn stop at once
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        yield ready["api_url"], facts
 
 
 class Tmux:
