@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 
 from tests.api.servers import serve
+from tests.support import bearer_call
 
 QUIET_CHAOS = {"error_rate": 0, "latency_ms": 0, "drop_after_commit_rate": 0, "drop_mode": "error"}
 
@@ -74,16 +75,7 @@ class Operator:
         self.control("PUT", "limits", {"requests_per_second": 100000, "burst": 100000})
 
     def api_call(self, method: str, path: str, token: str, body: Any = None) -> Any:
-        """A bearer call to the operator API (what the tests do behind sochi's back)."""
-        response = httpx.request(
-            method,
-            f"{self.api}/{path}",
-            json=body,
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=30,
-        )
-        response.raise_for_status()
-        return response.json() if response.content else None
+        return bearer_call(self.api, method, path, token, body)
 
     def submissions(self, token: str, period: str) -> list[dict[str, Any]]:
         """Every submission the operator holds for `period` (all pages)."""

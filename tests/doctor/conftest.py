@@ -17,14 +17,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import stamina
 
 from tests.api.conftest import WEDNESDAY_NOON
 from tests.api.conftest import Sandbox as BaseSandbox
 from tests.api.servers import serve
-from tests.support import Result, run_cli
+from tests.support import Result, bearer_call, run_cli
 
 QUIET = {"error_rate": 0, "latency_ms": 0, "drop_after_commit_rate": 0, "drop_mode": "error"}
 REP_BALANCE = 5_000_000
@@ -38,15 +37,7 @@ class Sandbox(BaseSandbox):
         return self.app.state.sandbox.clock.now()  # type: ignore[no-any-return]
 
     def api_call(self, method: str, path: str, token: str, body: Any = None) -> Any:
-        response = httpx.request(
-            method,
-            f"{self.api}/{path}",
-            json=body,
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=30,
-        )
-        response.raise_for_status()
-        return response.json() if response.content else None
+        return bearer_call(self.api, method, path, token, body)
 
     def new_certificate(self, directory: Path, passphrase: str = "", **fields: Any) -> Path:
         """A fresh key + certificate of the representative (any validity), as a .p12 file
