@@ -343,11 +343,12 @@ class _Filed:
         else:
             return
         held = getattr(self, group)
-        if held is None or _recency(sub) > _recency(held):
+        if held is None or recency(sub) > recency(held):
             setattr(self, group, sub)
 
 
-def _recency(sub: Submission) -> tuple[int, datetime]:
+def recency(sub: Submission) -> tuple[int, datetime]:
+    """Which of two filings of one target is the later: the higher correction, then newer."""
     return sub.correction, sub.received_at or _NO_TIME
 
 
@@ -596,5 +597,6 @@ __all__ = [
     "obligations_report",
     "parse_within",
     "plan",
+    "recency",
     "window",
 ]

@@ -8,7 +8,7 @@ session is gone: `operator_state(config)` and `account_overview(config)`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sochi_cli.errors import SochiError
@@ -355,21 +355,24 @@ def _rejections(
 ) -> None:
     """Rejections still to answer: the newest of each client's form and period, unless a
     later filing of it (a correction, accepted or still with the agency) followed."""
+    from sochi_cli.services.obligations import recency
     from sochi_cli.services.submissions import SubmissionFilter, list_submissions
 
     since = overview.today - timedelta(days=REJECTED_WITHIN_DAYS)
     rejected = list_submissions(client, SubmissionFilter(status="rejected", since=since))
-    newest: dict[tuple[str, str, str], Submission] = {}
-    for sub in rejected:  # oldest first: the last one of a key stays
-        newest[(sub.client_inn, sub.form, sub.period)] = sub
+    latest: list[Submission] = []  # the newest rejection of each client, form and period
+    seen: set[tuple[str, str, str]] = set()
+    for sub in reversed(rejected):  # the listing is oldest first
+        if (sub.client_inn, sub.form, sub.period) not in seen:
+            seen.add((sub.client_inn, sub.form, sub.period))
+            latest.append(sub)
     open_ones: list[Submission] = []
     # newest first, a few rows each (the operator filters by client, form and period); at
     # most REJECTED_CHECKED looked at, so a long history of answered ones costs nothing more
-    latest = sorted(newest.values(), key=_received, reverse=True)[:REJECTED_CHECKED]
-    for rejection in latest:
+    for rejection in latest[:REJECTED_CHECKED]:
         key = SubmissionFilter(rejection.client_inn, rejection.form, rejection.period)
         answered = any(
-            sub.status != "rejected" and _later(sub, rejection)
+            sub.status != "rejected" and recency(sub) > recency(rejection)
             for sub in list_submissions(client, key)
         )
         if not answered:
@@ -390,16 +393,6 @@ def _rejections(
                 sub.id,
             )
         )
-
-
-def _received(sub: Submission) -> datetime:
-    return sub.received_at or datetime.min.replace(tzinfo=UTC)
-
-
-def _later(sub: Submission, than: Submission) -> bool:
-    if sub.received_at is None or than.received_at is None:
-        return sub.correction > than.correction
-    return sub.received_at > than.received_at
 
 
 def _first_protocol_error(sub: Submission) -> str:

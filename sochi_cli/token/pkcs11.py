@@ -105,25 +105,22 @@ def find_library(explicit: str | Path | None = None, configured: str | None = No
     )
 
 
+@exclusive
 def load_library(path: Path) -> Any:
     """Load (once per process) a PKCS#11 library; anything else is a clear AuthError."""
     import pkcs11
 
     key = str(Path(path).resolve())
-    with library_lock:
-        if key not in _lib_cache:
-            try:
-                _lib_cache[key] = pkcs11.lib(key)
-            except Exception as exc:
-                raise AuthError(
-                    f"{path} is not a usable PKCS#11 library ({type(exc).__name__})",
-                    hint="give the path of the token vendor's PKCS#11 module",
-                    code="pkcs11_library_incompatible",
-                ) from None
-        return _lib_cache[key]
-
-
-# -- token state -------------------------------------------------------------------------
+    if key not in _lib_cache:
+        try:
+            _lib_cache[key] = pkcs11.lib(key)
+        except Exception as exc:
+            raise AuthError(
+                f"{path} is not a usable PKCS#11 library ({type(exc).__name__})",
+                hint="give the path of the token vendor's PKCS#11 module",
+                code="pkcs11_library_incompatible",
+            ) from None
+    return _lib_cache[key]
 
 
 def pin_state(flags: int) -> str:
